@@ -1,0 +1,176 @@
+"""Command line: parse options, call scanner.app, print. No scanning logic lives here."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from scanner import __version__
+from scanner.errors import UsageError
+
+FORMATS = ("text", "json", "jsonl")
+
+
+class _Group(click.Group):
+    """Turns UsageError (bad input, named precisely) into one stderr line and exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            click.echo(f"tokenscan: error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("tokenscan: interrupted", err=True)
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: say so briefly; TOKENSCAN_DEBUG=1 shows the traceback
+            if os.environ.get("TOKENSCAN_DEBUG"):
+                raise
+            click.echo(f"tokenscan: internal error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _size(value: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    v = value.strip().lower().rstrip("ib").rstrip("b") if value[-1:].lower() in "bB" else value.strip().lower()
+    mult = units.get(v[-1:], 1)
+    number = v[:-1] if v[-1:] in units else v
+    try:
+        n = int(float(number) * mult)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a size (e.g. 10M, 512K, 1048576)") from None
+    if n <= 0:
+        raise click.BadParameter("must be positive")
+    return n
+
+
+def report_options(fn: Callable) -> Callable:
+    """Options every scanning command shares: rules, output, gate."""
+    opts = [
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                     help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+                     help="Write the report to FILE (mode 0600 when it holds unredacted secrets)."),
+        click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False),
+                     help="Extra rule file (TOML); repeatable."),
+        click.option("--show-secrets", is_flag=True, help="Print secrets in full (default: redacted)."),
+        click.option("--include-invalid-checksum", is_flag=True,
+                     help="Also report candidates whose checksum fails (never fail the gate on their own)."),
+        click.option("--fail-on", type=click.Choice(["any", "live", "none"]), default="any",
+                     show_default=True, help="Which findings make the exit code 1."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                     help="Worker processes (default: number of cores)."),
+        click.option("--no-color", is_flag=True, help="Never colour the text report."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing when there are no findings."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _scan_options(kw: dict) -> Any:
+    from scanner.app import ScanOptions
+
+    opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"])
+    if kw["jobs"]:
+        opts.jobs = kw["jobs"]
+    return opts
+
+
+def _write(text: str, output: str | None, secret_bearing: bool) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        if secret_bearing:  # owner-only from the first byte, not chmod after the fact
+            if os.path.exists(output):
+                os.chmod(output, 0o600)
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        else:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"--output {output}: {exc.strerror}") from None
+
+
+def emit(report: Any, kw: dict) -> None:
+    """Print or write the report and exit with the gate's code."""
+    from scanner.app import exit_code
+    from scanner.report import render
+
+    fmt = kw["fmt"]
+    color = (fmt == "text" and kw["output"] is None and not kw["no_color"] and "NO_COLOR" not in os.environ
+             and sys.stdout.isatty())
+    if not (kw["quiet"] and not report.findings and fmt == "text"):
+        _write(render(report, fmt, kw["show_secrets"], color), kw["output"], kw["show_secrets"])
+    sys.exit(exit_code(report.findings, kw["fail_on"]))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tokenscan")
+def cli() -> None:
+    """tokenscan: find leaked credentials with certainty (prefix + checksum) and say whether they are live.
+
+    Exit codes: 0 no findings, 1 findings, 2 usage or runtime error.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=False))
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (gitignore syntax).")
+@click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes too.")
+@click.option("--include-binary", is_flag=True, help="Scan files with NUL bytes in their first 8 KiB.")
+@click.option("--max-file-size", default="10M", show_default=True, callback=lambda c, p, v: _size(v),
+              help="Files larger than this are streamed in overlapping windows.")
+@report_options
+def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, include_binary: bool,
+         max_file_size: int, **kw: Any) -> None:
+    """Scan files on disk (default: the current directory)."""
+    from scanner.app import scan_paths
+
+    report = scan_paths(list(paths) or ["."], _scan_options(kw), exclude, not no_gitignore, max_file_size,
+                        include_binary)
+    emit(report, kw)
+
+
+@cli.group()
+def rules() -> None:
+    """List the rules, or check every rule against its own examples."""
+
+
+@rules.command("list")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False))
+def rules_list(rule_files: tuple[str, ...]) -> None:
+    """Print every rule: id, severity, checksum validator, keywords."""
+    from scanner.rules import load_rules
+
+    for r in load_rules(rule_files):
+        check = r.validator or "shape" + ("+context" if r.context else "")
+        click.echo(f"{r.id:40} {r.severity:9} {check:16} {', '.join(r.keywords)}")
+
+
+@rules.command("check")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False))
+def rules_check(rule_files: tuple[str, ...]) -> None:
+    """Run every rule on its examples (must be found) and negative examples (must not be)."""
+    from scanner.rulecheck import check_rules
+    from scanner.rules import load_rules
+
+    rules_ = load_rules(rule_files)
+    problems = check_rules(rules_)
+    for p in problems:
+        click.echo(p, err=True)
+    n_ex = sum(len(r.examples) + len(r.negative_examples) for r in rules_)
+    click.echo(f"{len(rules_)} rules, {n_ex} examples: {len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+def main() -> None:
+    cli(prog_name="tokenscan")

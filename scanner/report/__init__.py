@@ -1,0 +1,32 @@
+"""Reporters turn a finished Report into text; they never scan and never see unredacted secrets unless asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scanner.findings import Finding, Warning
+
+
+@dataclass
+class Report:
+    mode: str  # scan | history | staged | verify
+    target: str
+    findings: list[Finding]
+    warnings: list[Warning]
+    bytes_scanned: int = 0
+    items_scanned: int = 0
+    duration_s: float = 0.0
+    rules: int = 0
+    suppressed: dict = field(default_factory=dict)  # how many findings each suppression hid
+    notes: list[str] = field(default_factory=list)
+
+
+FORMATS = ("text", "json", "jsonl")
+
+
+def render(report: Report, fmt: str, show_secrets: bool, color: bool = False) -> str:
+    if fmt == "text":
+        from scanner.report.text import render_text
+        return render_text(report, show_secrets, color)
+    from scanner.report.json import render_json, render_jsonl
+    return render_jsonl(report, show_secrets) if fmt == "jsonl" else render_json(report, show_secrets)

@@ -1,0 +1,47 @@
+"""JSON (schema tokenscan.report/1) and JSON Lines (one finding object per line)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from scanner import __version__
+from scanner.findings import Finding, shown
+from scanner.report import Report
+
+SCHEMA = "tokenscan.report/1"
+
+
+def finding_dict(f: Finding, show_secrets: bool) -> dict:
+    f = shown(f, show_secrets)
+    return {
+        "rule_id": f.rule_id, "description": f.description, "severity": f.severity,
+        "secret": f.secret, "fingerprint": f.fingerprint,
+        "path": f.path, "line": f.line, "column": f.column,
+        "commit": f.commit, "author": f.author, "date": f.date, "refs": list(f.refs),
+        "at_head": f.at_head, "source": f.source, "encoding": f.encoding,
+        "checksum": f.checksum, "tags": list(f.tags),
+        "verification": asdict(f.verification),
+    }
+
+
+def report_dict(r: Report, show_secrets: bool) -> dict:
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "tokenscan", "version": __version__},
+        "scan": {
+            "mode": r.mode, "target": r.target, "bytes_scanned": r.bytes_scanned,
+            "items_scanned": r.items_scanned, "duration_s": round(r.duration_s, 3), "rules": r.rules,
+            "suppressed": r.suppressed, "notes": r.notes,
+            "warnings": [asdict(w) for w in r.warnings],
+        },
+        "findings": [finding_dict(f, show_secrets) for f in r.findings],
+    }
+
+
+def render_json(r: Report, show_secrets: bool) -> str:
+    return json.dumps(report_dict(r, show_secrets), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_jsonl(r: Report, show_secrets: bool) -> str:
+    return "".join(json.dumps(finding_dict(f, show_secrets), ensure_ascii=False) + "\n" for f in r.findings)

@@ -1,0 +1,75 @@
+"""The default listing: one block per finding, then a one-line summary a person reads first."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from scanner.findings import shown
+from scanner.report import Report
+
+_SEV_COLOR = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",
+              "info": "\033[2m"}
+_STATUS_COLOR = {"live": "\033[1;31m", "inactive": "\033[33m", "invalid": "\033[32m"}
+_RESET = "\033[0m"
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def render_text(r: Report, show_secrets: bool, color: bool) -> str:
+    def paint(text: str, code: str | None) -> str:
+        return f"{code}{text}{_RESET}" if color and code else text
+
+    lines: list[str] = []
+    for f in r.findings:
+        f = shown(f, show_secrets)
+        where = f"{f.path}:{f.line}:{f.column}"
+        head = f"{paint(f.severity.upper(), _SEV_COLOR.get(f.severity))}  {f.rule_id}  {where}"
+        lines.append(head)
+        lines.append(f"    secret: {f.secret}   fingerprint: {f.fingerprint[:16]}")
+        extra = []
+        if f.checksum != "none":
+            extra.append(f"checksum {f.checksum}")
+        if f.encoding != "plain":
+            extra.append(f"encoding {f.encoding}")
+        if f.tags:
+            extra.append("tags " + ",".join(f.tags))
+        if f.verification.status != "not-checked":
+            status = paint(f.verification.status, _STATUS_COLOR.get(f.verification.status))
+            extra.append(f"verification {status}" + (f" ({f.verification.detail})" if f.verification.detail else ""))
+        if extra:
+            lines.append("    " + "; ".join(extra))
+        if f.commit:
+            lines.append(f"    commit {f.commit[:12]}  {f.author or ''}  {f.date or ''}  source {f.source}")
+            if f.refs or f.at_head is not None:
+                head_state = {True: "still at HEAD", False: "not at HEAD", None: ""}[f.at_head]
+                lines.append(f"    refs {', '.join(f.refs[:4])}{' …' if len(f.refs) > 4 else ''}  {head_state}")
+        lines.append("")
+    lines.extend(summary_lines(r))
+    return "\n".join(lines) + "\n"
+
+
+def summary_lines(r: Report) -> list[str]:
+    sev = Counter(f.severity for f in r.findings)
+    parts = ", ".join(f"{n} {s}" for s, n in sev.most_common())
+    n = len(r.findings)
+    head = f"{n} finding{'s' if n != 1 else ''}" + (f" ({parts})" if parts else "")
+    out = [f"{head} in {r.items_scanned} {'items' if r.mode != 'scan' else 'files'}, "
+           f"{_human_bytes(r.bytes_scanned)}, {r.duration_s:.2f} s"]
+    verified = Counter(f.verification.status for f in r.findings if f.verification.status != "not-checked")
+    if verified:
+        out.append("verification: " + ", ".join(f"{k} {v}" for k, v in sorted(verified.items())))
+    if r.suppressed:
+        out.append("suppressed: " + ", ".join(f"{k} {v}" for k, v in sorted(r.suppressed.items())))
+    kinds = Counter(w.kind for w in r.warnings)
+    if kinds:
+        out.append("warnings: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        for w in [w for w in r.warnings if w.kind not in ("binary", "symlink")][:10]:
+            out.append(f"  {w.kind}: {w.path + ': ' if w.path else ''}{w.message}")
+    out.extend(r.notes)
+    return out

@@ -1,0 +1,168 @@
+"""Rule model and loading: rules are data (TOML), validated once at load so a bad file fails fast (exit 2)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from scanner.errors import UsageError
+from scanner.validators import CHECKSUMS, FILTERS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+_FIELDS = {
+    "id", "description", "severity", "keywords", "regex", "validator", "filters", "min_entropy",
+    "context", "denylist", "verify", "examples", "negative_examples", "tags",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    severity: str
+    keywords: tuple[str, ...]
+    pattern: str
+    validator: str | None = None
+    filters: tuple[str, ...] = ()
+    min_entropy: float = 0.0
+    context: str | None = None
+    denylist: frozenset[str] = frozenset()
+    verify: str | None = None
+    examples: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    source: str = ""
+    compiled: Any = field(default=None, compare=False, repr=False)
+    compiled_context: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def secret_group(self) -> int | str:
+        return "secret" if "secret" in self.compiled.groupindex else 1
+
+
+def _fail(where: str, rule_id: str | None, msg: str) -> UsageError:
+    who = f" rule '{rule_id}'" if rule_id else ""
+    return UsageError(f"{where}:{who} {msg}")
+
+
+def _compile(where: str, rid: str, pattern: str, what: str) -> Any:
+    try:
+        return regex.compile(pattern.encode("utf-8"))
+    except regex.error as exc:
+        raise _fail(where, rid, f"{what} does not compile: {exc}") from None
+
+
+def _str_list(where: str, rid: str, raw: dict, key: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(where, rid, f"'{key}' must be a list of strings")
+    return tuple(value)
+
+
+def build_rule(raw: dict, where: str) -> Rule:
+    """Checks one rule table and returns it compiled; every error names the file and the rule id."""
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid:
+        raise _fail(where, None, "a rule has no 'id'")
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise _fail(where, rid, f"unknown field(s) {', '.join(unknown)}")
+    for key in ("description", "regex"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise _fail(where, rid, f"needs a non-empty string '{key}'")
+    severity = raw.get("severity", "high")
+    if severity not in SEVERITIES:
+        raise _fail(where, rid, f"severity must be one of {', '.join(SEVERITIES)}")
+    keywords = _str_list(where, rid, raw, "keywords")
+    if not keywords or any(len(k) < 2 for k in keywords):
+        raise _fail(where, rid, "needs 'keywords': literals of 2+ characters the prefilter looks for")
+    compiled = _compile(where, rid, raw["regex"], "regex")
+    if compiled.groups < 1:
+        raise _fail(where, rid, "regex needs a capture group for the secret (group 1 or (?P<secret>...))")
+    validator = raw.get("validator")
+    if validator is not None and validator not in CHECKSUMS:
+        raise _fail(where, rid, f"unknown validator '{validator}' (known: {', '.join(CHECKSUMS)})")
+    filters = _str_list(where, rid, raw, "filters")
+    for name in filters:
+        if name not in FILTERS:
+            raise _fail(where, rid, f"unknown filter '{name}' (known: {', '.join(FILTERS)})")
+    context = raw.get("context")
+    compiled_context = _compile(where, rid, context, "context") if context else None
+    min_entropy = raw.get("min_entropy", 0.0)
+    if not isinstance(min_entropy, (int, float)):
+        raise _fail(where, rid, "'min_entropy' must be a number")
+    return Rule(
+        id=rid,
+        description=raw["description"],
+        severity=severity,
+        keywords=keywords,
+        pattern=raw["regex"],
+        validator=validator,
+        filters=filters,
+        min_entropy=float(min_entropy),
+        context=context,
+        denylist=frozenset(_str_list(where, rid, raw, "denylist")),
+        verify=raw.get("verify"),
+        examples=_str_list(where, rid, raw, "examples"),
+        negative_examples=_str_list(where, rid, raw, "negative_examples"),
+        tags=_str_list(where, rid, raw, "tags"),
+        source=where,
+        compiled=compiled,
+        compiled_context=compiled_context,
+    )
+
+
+def load_rule_file(path: Path | str, text: str | None = None) -> list[Rule]:
+    where = str(path)
+    try:
+        if text is None:
+            text = Path(path).read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except FileNotFoundError:
+        raise UsageError(f"{where}: rule file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{where}: cannot read rule file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{where}: TOML error: {exc}") from None
+    extra = sorted(set(data) - {"rules"})
+    if extra:
+        raise UsageError(f"{where}: unknown top-level key(s) {', '.join(extra)} (expected [[rules]])")
+    tables = data.get("rules", [])
+    if not isinstance(tables, list):
+        raise UsageError(f"{where}: 'rules' must be an array of tables ([[rules]])")
+    return [build_rule(t, where) for t in tables]
+
+
+def builtin_rule_files() -> list[tuple[str, str]]:
+    """(name, text) of the rule files shipped inside the package (rules/ is installed as package data)."""
+    root = resources.files("scanner").joinpath("rules")
+    if not root.is_dir():  # running from a source checkout without install
+        root = Path(__file__).resolve().parent.parent / "rules"  # type: ignore[assignment]
+    return sorted((f"rules/{p.name}", p.read_text(encoding="utf-8")) for p in root.iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def load_rules(extra_files: tuple[str, ...] = (), builtin: bool = True) -> list[Rule]:
+    rules: list[Rule] = []
+    if builtin:
+        for name, text in builtin_rule_files():
+            rules.extend(load_rule_file(name, text))
+    for path in extra_files:
+        rules.extend(load_rule_file(path))
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise UsageError(f"{rule.source}: rule '{rule.id}' is already defined in {seen[rule.id]}")
+        seen[rule.id] = rule.source
+    return rules

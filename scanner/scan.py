@@ -1,0 +1,132 @@
+"""Runs the engine over a source's items on every core and gathers findings, warnings and counts.
+
+Items are grouped into batches of roughly equal bytes so per-item overhead stays small; workers are forked
+(where the platform allows) so the compiled engine is inherited rather than rebuilt per process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
+
+from scanner import hints
+from scanner.engine import Engine
+from scanner.findings import Finding, Warning, from_match
+from scanner.sources import Chunk
+
+BATCH_BYTES = 4 << 20
+BATCH_ITEMS = 512
+IN_PROCESS_BYTES = 8 << 20  # below this a pool costs more than it saves (pre-commit runs)
+
+
+class Reader(Protocol):
+    def read(self, item: object, warnings: list[Warning]) -> Iterator[Chunk]: ...
+
+
+@dataclass
+class BatchResult:
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+    bytes_scanned: int = 0
+    items_scanned: int = 0
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    warnings: list[Warning]
+    bytes_scanned: int
+    items_scanned: int
+    duration_s: float
+
+
+def scan_chunk(engine: Engine, chunk: Chunk) -> list[Finding]:
+    out = []
+    for m in engine.scan(chunk.data):
+        f = from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base)
+        f.context_hints = hints.collect(f.verify_kind, chunk.data, m.start, m.end)
+        for k, v in chunk.meta.items():
+            setattr(f, k, v)
+        out.append(f)
+    return out
+
+
+def _scan_batch(engine: Engine, reader: Reader, batch: Sequence[object]) -> BatchResult:
+    res = BatchResult()
+    for item in batch:
+        read_any = False
+        for chunk in reader.read(item, res.warnings):
+            read_any = True
+            res.bytes_scanned += len(chunk.data)
+            res.findings.extend(scan_chunk(engine, chunk))
+        res.items_scanned += read_any
+    return res
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(engine: Engine | None, reader: Reader | None) -> None:
+    if engine is not None:  # spawn: state arrives pickled; fork: inherited in _WORKER already
+        _WORKER["engine"], _WORKER["reader"] = engine, reader
+
+
+def _worker_batch(batch: Sequence[object]) -> BatchResult:
+    return _scan_batch(_WORKER["engine"], _WORKER["reader"], batch)
+
+
+def batches(items: Sequence[object], size_of: Callable[[object], int]) -> Iterator[list[object]]:
+    batch: list[object] = []
+    total = 0
+    for item in items:
+        batch.append(item)
+        total += size_of(item)
+        if total >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
+
+
+def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callable[[object], int],
+        jobs: int, progress: Callable[[int, int], None] | None = None) -> ScanResult:
+    """Scan every item; progress(items_done, bytes_done) is called as batches finish."""
+    started = time.perf_counter()
+    total = BatchResult()
+    total_bytes = sum(size_of(i) for i in items)
+    groups = list(batches(items, size_of))
+    results: Iterable[BatchResult]
+    pool = None
+    if jobs <= 1 or total_bytes < IN_PROCESS_BYTES or len(groups) < 2:
+        results = (_scan_batch(engine, reader, g) for g in groups)
+    else:
+        methods = multiprocessing.get_all_start_methods()
+        if "fork" in methods:
+            _WORKER["engine"], _WORKER["reader"] = engine, reader
+            ctx = multiprocessing.get_context("fork")
+            pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(None, None))
+        else:  # pragma: no cover - non-POSIX
+            pool = ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(engine, reader))
+        results = pool.map(_worker_batch, groups, chunksize=1)
+    try:
+        for r in results:
+            total.findings.extend(r.findings)
+            total.warnings.extend(r.warnings)
+            total.bytes_scanned += r.bytes_scanned
+            total.items_scanned += r.items_scanned
+            if progress is not None:
+                progress(total.items_scanned, total.bytes_scanned)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+            _WORKER.clear()
+    return ScanResult(total.findings, total.warnings, total.bytes_scanned, total.items_scanned,
+                      time.perf_counter() - started)
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

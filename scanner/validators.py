@@ -1,0 +1,129 @@
+"""Checksum validators and false-positive filters, looked up by the names rule files use.
+
+Checksums are what make a scannable format certain: a candidate whose checksum fails is a hand-written
+example, a placeholder or a truncated copy. Each validator documents the construction it checks and where
+that construction is known from; a rule may only name a validator whose construction is documented or
+confirmed on a public sample.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _crc32(text: str) -> int:
+    return zlib.crc32(text.encode("ascii", "replace"))
+
+
+def crc32_hex8(secret: str) -> bool:
+    """Last 8 chars = lowercase zero-padded hex CRC32 (zlib/IEEE) of the 40 chars before them.
+
+    Cloudflare cfk_/cfut_/cfat_: confirmed on a publicly leaked cfut_ token; inferred for cfk_ and cfat_.
+    """
+    if len(secret) < 48:
+        return False
+    body, check = secret[-48:-8], secret[-8:]
+    return check == format(_crc32(body), "08x")
+
+
+def base62(n: int, width: int) -> str:
+    digits = []
+    while n:
+        n, r = divmod(n, 62)
+        digits.append(BASE62[r])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def crc32_base62_6(secret: str) -> bool:
+    """Last 6 chars = CRC32 of the 30 chars before them in base62 (0-9A-Za-z), left-padded with '0'.
+
+    GitHub ghp_/gho_/ghu_/ghs_/ghr_ and npm npm_ tokens (documented by GitHub's token-format post and
+    used by public detectors).
+    """
+    if len(secret) < 36:
+        return False
+    body, check = secret[-36:-6], secret[-6:]
+    return check == base62(_crc32(body), 6)
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """A checksum construction: whether a secret passes it, and which part of the secret is the random body."""
+
+    valid: Callable[[str], bool]
+    body_slice: slice
+
+
+CHECKSUMS: dict[str, Checksum] = {
+    "crc32-hex8": Checksum(crc32_hex8, slice(-48, -8)),
+    "crc32-base62-6": Checksum(crc32_base62_6, slice(-36, -6)),
+}
+
+
+# --- filters: reject look-alikes that a shape-only rule would otherwise report -------------------------
+
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)(x{4,}|\*{3,}|your|example|sample|placeholder|changeme|redacted|dummy|insert|replace|"
+    r"token_?here|key_?here|secret_?here|<|>|\$\{|\{\{|%s|\.\.\.)"
+)
+
+
+def not_placeholder(secret: str) -> bool:
+    """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR})."""
+    return _PLACEHOLDER_WORDS.search(secret) is None
+
+
+def not_hex(secret: str) -> bool:
+    """Rejects all-hex strings: a 40-hex value is a git SHA far more often than a base64url token.
+
+    A random 40-char base64url token is all hex with probability (22/64)^40 < 1e-18.
+    """
+    return re.fullmatch(r"[0-9a-fA-F]+", secret) is None
+
+
+def mixed_case(secret: str) -> bool:
+    """Requires upper- and lowercase letters: identifiers and constants rarely have both plus digits."""
+    return any(c.isupper() for c in secret) and any(c.islower() for c in secret)
+
+
+def has_digit(secret: str) -> bool:
+    return any(c.isdigit() for c in secret)
+
+
+def not_identifier(secret: str) -> bool:
+    """Rejects snake/kebab/camel identifiers: a run of 3+ dictionary-like letter groups split by _ or -."""
+    parts = [p for p in re.split(r"[_-]", secret) if p]
+    return not (len(parts) >= 3 and all(p.isalpha() for p in parts))
+
+
+FILTERS: dict[str, Callable[[str], bool]] = {
+    "not-placeholder": not_placeholder,
+    "not-hex": not_hex,
+    "mixed-case": mixed_case,
+    "has-digit": has_digit,
+    "not-identifier": not_identifier,
+}
+
+
+def shannon_entropy(secret: str) -> float:
+    """Bits per character of the string's own character distribution."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    n = len(secret)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def low_information(body: str) -> bool:
+    """A body that is obviously synthetic: one repeated character or a counting run (abcd..., 0123...)."""
+    if len(set(body)) <= 2:
+        return True
+    steps = {ord(b) - ord(a) for a, b in zip(body, body[1:])}
+    return len(steps) == 1

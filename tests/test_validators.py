@@ -1,0 +1,56 @@
+import zlib
+
+import pytest
+
+from scanner import validators as v
+from tokens import cloudflare, github
+
+
+def test_documented_cloudflare_example_checksum():
+    # TOKEN_FORMATS.md: body U9fd...53UF -> ad7fbeca
+    assert v.crc32_hex8("cfut_U9fdeBzWaVKBK83pfPZAtmufVQnJqtCTKLQj53UFad7fbeca")
+    assert not v.crc32_hex8("cfut_U9fdeBzWaVKBK83pfPZAtmufVQnJqtCTKLQj53UFad7fbecb")
+
+
+@pytest.mark.parametrize("prefix", ["cfk_", "cfut_", "cfat_"])
+def test_crc32_hex8_accepts_generated_and_rejects_flipped(prefix):
+    for seed in range(20):
+        assert v.crc32_hex8(cloudflare(prefix, seed))
+        assert not v.crc32_hex8(cloudflare(prefix, seed, valid=False))
+
+
+def test_crc32_hex8_is_lowercase_zero_padded():
+    body = "A" * 39 + "0"
+    check = format(zlib.crc32(body.encode()), "08x")
+    assert v.crc32_hex8("cfk_" + body + check)
+    assert not v.crc32_hex8("cfk_" + body + check.upper()) or check == check.upper()
+
+
+def test_base62_padding_and_github_checksum():
+    assert v.base62(0, 6) == "000000"
+    assert v.base62(61, 2) == "0z"
+    assert v.base62(62, 2) == "10"
+    for seed in range(10):
+        assert v.crc32_base62_6(github("ghp_", seed))
+        assert not v.crc32_base62_6(github("ghp_", seed, valid=False))
+
+
+@pytest.mark.parametrize("secret,ok", [
+    ("your_cloudflare_token_here_000000000000", False),
+    ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", False),
+    ("${CF_TOKEN}", False),
+    ("575YX8XM5mSLFy5UBIHEYeD7p4Zdl-AK6j0Kgodk", True),
+])
+def test_not_placeholder(secret, ok):
+    assert v.not_placeholder(secret) is ok
+
+
+def test_filters_and_low_information():
+    assert not v.not_hex("3f2a9c1d8b7e6f5a4c3b2a1d0e9f8a7b6c5d4e3f")
+    assert v.not_hex("575YX8XM5mSLFy5UBIHEYeD7p4Zdl-AK6j0Kgodk")
+    assert not v.not_identifier("cloudflare_api_token_for_the_main_site")
+    assert v.low_information("a" * 40)
+    assert v.low_information("abcdefghijklmnopqrstuvwxyz")
+    assert not v.low_information("575YX8XM5mSLFy5UBIHEYeD7p4Zdl")
+    assert v.shannon_entropy("aaaa") == 0
+    assert v.shannon_entropy("abcd") == 2
