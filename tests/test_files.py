@@ -46,14 +46,14 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 def test_reader_windows_large_files_with_correct_lines(tmp_path):
     p = tmp_path / "big.txt"
-    p.write_bytes(b"line\n" * 5000 + b"needle\n")
+    p.write_bytes(b"line\n" * 50000 + b"needle\n")
     items, _ = walk([str(p)])
     warnings: list[Warning] = []
-    chunks = list(FileReader(max_file_size=4096).read(items[0], warnings))
-    assert len(chunks) > 1 and all(len(c.data) <= 4096 + (16 << 10) for c in chunks)
+    chunks = list(FileReader(max_file_size=70000).read(items[0], warnings))
+    assert len(chunks) > 1 and all(len(c.data) <= 70000 + (16 << 10) for c in chunks)
     last = chunks[-1]
     idx = last.data.rfind(b"needle")
-    assert last.line_base + last.data.count(b"\n", 0, idx) + 1 == 5001
+    assert last.line_base + last.data.count(b"\n", 0, idx) + 1 == 50001
     assert [w.kind for w in warnings] == ["large"]
 
 

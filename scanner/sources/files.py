@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import pathspec
 
@@ -36,11 +36,11 @@ def _load_ignore(dirpath: str) -> pathspec.PathSpec | None:
         return None
 
 
-def _ignored(specs: list[tuple[str, pathspec.PathSpec]], path: str, is_dir: bool) -> bool:
-    """Deepest .gitignore with a decisive pattern wins, as in git."""
+def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool) -> bool:
+    """Deepest .gitignore with a decisive pattern wins, as in git. rel is relative to the walk root."""
     for base, spec in reversed(specs):
-        rel = os.path.relpath(path, base).replace(os.sep, "/") + ("/" if is_dir else "")
-        verdict = spec.check_file(rel).include
+        sub = rel[len(base):] if base else rel
+        verdict = spec.check_file(sub + "/" if is_dir else sub).include
         if verdict is not None:
             return verdict
     return False
@@ -57,80 +57,75 @@ def walk(roots: list[str], excludes: tuple[str, ...] = (), gitignore: bool = Tru
             raise UsageError(f"{root}: no such file or directory")
         st = os.lstat(root)
         if stat.S_ISREG(st.st_mode):
-            items.append(FileItem(root, os.path.abspath(root), st.st_size))
+            items.append(FileItem(os.path.normpath(root), root, st.st_size))
             continue
         if not stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{root}: not a regular file or directory")
         if not os.access(root, os.R_OK | os.X_OK):
             raise UsageError(f"{root}: directory cannot be read (permission denied)")
-        items.extend(_walk_dir(root, exclude, gitignore, warnings))
+        _walk_dir(root, exclude, gitignore, items, warnings)
     return items, warnings
 
 
-def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool,
-              warnings: list[Warning]) -> Iterator[FileItem]:
-    stack: list[tuple[str, list[tuple[str, pathspec.PathSpec]]]] = [(root, [])]
+def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, items: list[FileItem],
+              warnings: list[Warning]) -> None:
+    """Depth-first, names sorted; paths built by concatenation (os.path.relpath costs more than the walk)."""
+    shown_root = "" if os.path.normpath(root) == "." else os.path.normpath(root) + os.sep
+    stack: list[tuple[str, str, list[tuple[str, pathspec.PathSpec]]]] = [(root, "", [])]
     while stack:
-        dirpath, specs = stack.pop()
+        dirpath, reldir, specs = stack.pop()
         if gitignore:
             spec = _load_ignore(dirpath)
             if spec is not None:
-                specs = specs + [(dirpath, spec)]
+                specs = specs + [(reldir, spec)]
         try:
-            entries = sorted(os.scandir(dirpath), key=lambda e: e.name)
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            warnings.append(Warning("unreadable", f"cannot list directory: {exc.strerror}", dirpath))
+            warnings.append(Warning("unreadable", f"cannot list directory: {exc.strerror}", shown_root + reldir))
             continue
         subdirs = []
         for entry in entries:
-            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            rel = reldir + entry.name
             try:
                 if entry.is_symlink():
-                    warnings.append(Warning("symlink", "symbolic link not followed", rel))
+                    warnings.append(Warning("symlink", "symbolic link not followed", shown_root + rel))
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 if is_dir and entry.name == ".git":
                     continue
-                if exclude is not None and exclude.match_file(rel + ("/" if is_dir else "")):
+                if exclude is not None and exclude.match_file(rel + "/" if is_dir else rel):
                     continue
-                if specs and _ignored(specs, entry.path, is_dir):
+                if specs and _ignored(specs, rel, is_dir):
                     continue
                 if is_dir:
-                    subdirs.append(entry.path)
+                    subdirs.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
-                    size = entry.stat(follow_symlinks=False).st_size
-                    yield FileItem(os.path.normpath(entry.path), entry.path, size)
+                    items.append(FileItem(shown_root + rel, entry.path, entry.stat(follow_symlinks=False).st_size))
             except OSError as exc:
-                warnings.append(Warning("unreadable", f"cannot stat: {exc.strerror}", rel))
-        for sub in reversed(subdirs):
-            stack.append((sub, specs))
+                warnings.append(Warning("unreadable", f"cannot stat: {exc.strerror}", shown_root + rel))
+        for sub, subrel in reversed(subdirs):
+            stack.append((sub, subrel, specs))
 
 
 def is_binary(head: bytes) -> bool:
     return b"\0" in head[:BINARY_SNIFF]
 
 
-def read_windows(abspath: str, size: int, max_size: int, overlap: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, bytes) of a file: whole when small, else overlapping windows so memory stays bounded."""
-    with open(abspath, "rb") as fh:
-        if size <= max_size:
-            yield 0, fh.read()
-            return
-        step = max_size
-        offset = 0
-        while True:
-            fh.seek(offset)
-            data = fh.read(step + overlap)
-            if not data:
-                return
-            yield offset, data
-            if len(data) < step + overlap:
-                return
-            offset += step
-
-
-
+HEAD_BYTES = 64 << 10  # one read covers most source files; larger ones are sniffed before reading on
 WINDOW_OVERLAP = 16 << 10  # longer than any rule's reach around a keyword (engine.WINDOW_BEFORE/AFTER)
+
+
+def _windows(fh: BinaryIO, head: bytes, max_size: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of a large file in overlapping windows, so memory stays bounded."""
+    data = head + fh.read(max_size + WINDOW_OVERLAP - len(head))
+    offset = 0
+    while data:
+        yield offset, data
+        if len(data) < max_size + WINDOW_OVERLAP:
+            return
+        offset += max_size
+        data = data[max_size:] + fh.read(max_size)
 
 
 @dataclass(frozen=True)
@@ -141,22 +136,27 @@ class FileReader:
     include_binary: bool = False
 
     def read(self, item: FileItem, warnings: list[Warning]) -> Iterator[Chunk]:
-        line_base = 0
         try:
-            for offset, data in read_windows(item.abspath, item.size, self.max_file_size, WINDOW_OVERLAP):
-                if offset == 0:
-                    if not self.include_binary and is_binary(data):
-                        warnings.append(Warning("binary", "binary file skipped (--include-binary scans it)",
-                                                item.path))
-                        return
-                    if item.size > self.max_file_size:
-                        warnings.append(Warning("large", f"{item.size} bytes: scanned in windows", item.path))
-                    if not data.isascii():
-                        try:
-                            data.decode("utf-8")
-                        except UnicodeDecodeError:
-                            warnings.append(Warning("not-utf8", "not UTF-8: scanned as bytes", item.path))
-                yield Chunk(data, item.path, "file", offset, line_base)
-                line_base += data.count(b"\n", 0, self.max_file_size)
+            with open(item.abspath, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+                if not self.include_binary and is_binary(head):
+                    warnings.append(Warning("binary", "binary file skipped (--include-binary scans it)", item.path))
+                    return
+                if not head.isascii():
+                    try:
+                        head[:HEAD_BYTES - 4].decode("utf-8")
+                    except UnicodeDecodeError:
+                        warnings.append(Warning("not-utf8", "not UTF-8: scanned as bytes", item.path))
+                if len(head) < HEAD_BYTES:
+                    yield Chunk(head, item.path, "file")
+                    return
+                if item.size <= self.max_file_size:
+                    yield Chunk(head + fh.read(), item.path, "file")
+                    return
+                warnings.append(Warning("large", f"{item.size} bytes: scanned in windows", item.path))
+                line_base = 0
+                for offset, data in _windows(fh, head, self.max_file_size):
+                    yield Chunk(data, item.path, "file", offset, line_base)
+                    line_base += data.count(b"\n", 0, self.max_file_size)
         except OSError as exc:
             warnings.append(Warning("unreadable", f"cannot read: {exc.strerror or exc}", item.path))
