@@ -62,3 +62,38 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
     if fail_on == "live":
         return int(any(f.verification.status == "live" for f in gating))
     return int(bool(gating))
+
+
+def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
+                 max_commits: int | None = None, include_binary: bool = False, use_git: bool = True) -> Report:
+    from scanner import scan
+    from scanner.sources.git import GitReader, attribute, open_repo, plan_history
+
+    repo = open_repo(repo_path)
+    rules, engine = build_engine(opts)
+    plan = plan_history(repo, branch, since, max_commits, use_git)
+    items: list = [*plan.blobs, *plan.messages]
+    result = scan.run(engine, GitReader(repo.path, include_binary), items, lambda i: i.size, opts.jobs,
+                      opts.progress)
+    result.warnings[:0] = plan.warnings
+    report = to_report("history", repo_path, result, rules, opts)
+    attribute(repo, report.findings, plan)
+    report.findings = dedupe(report.findings)
+    report.notes.append(f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from "
+                        f"{len(plan.tips)} refs (enumerated with {plan.enumerator})")
+    return report
+
+
+def staged_scan(repo_path: str, opts: ScanOptions) -> Report:
+    from scanner import scan
+    from scanner.sources.git import GitReader, open_repo, staged_files
+
+    repo = open_repo(repo_path)
+    rules, engine = build_engine(opts)
+    files = staged_files(repo)
+    added = {f.item.path: f.added_lines for f in files}
+    result = scan.run(engine, GitReader(repo.path), [f.item for f in files], lambda i: i.size, 1)
+    for f in result.findings:
+        f.source, f.blob = "staged", None
+    result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]
+    return to_report("staged", repo_path, result, rules, opts)

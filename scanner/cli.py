@@ -140,6 +140,49 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, i
     emit(report, kw)
 
 
+@cli.command()
+@click.argument("repo", default=".", type=click.Path())
+@click.option("--branch", metavar="REF", help="Only REF's ancestry (default: every ref, tag and stash).")
+@click.option("--since", metavar="REV", help="Only commits not reachable from REV (CI: --since origin/main).")
+@click.option("--max-commits", type=click.IntRange(min=1), help="Scan at most N commits (newest first).")
+@click.option("--include-binary", is_flag=True, help="Scan blobs with NUL bytes in their first 8 KiB.")
+@report_options
+def history(repo: str, branch: str | None, since: str | None, max_commits: int | None, include_binary: bool,
+            **kw: Any) -> None:
+    """Scan git history: every blob reachable from any ref once, plus every commit message."""
+    from scanner.app import history_scan
+
+    emit(history_scan(repo, _scan_options(kw), branch, since, max_commits, include_binary), kw)
+
+
+@cli.command()
+@click.argument("repo", default=".", type=click.Path())
+@report_options
+def staged(repo: str, **kw: Any) -> None:
+    """Scan what `git commit` would add (index against HEAD); for pre-commit hooks."""
+    from scanner.app import staged_scan
+
+    report = staged_scan(repo, _scan_options(kw))
+    if report.findings and kw["fmt"] == "text" and kw["output"] is None:
+        click.echo("tokenscan: credentials in staged changes; the commit was stopped.", err=True)
+        click.echo("  Remove them (and rotate any real credential), or, for a false alarm, add the finding's\n"
+                   "  fingerprint to .tokenscanignore or put `tokenscan:allow` in a comment on that line.",
+                   err=True)
+    kw["quiet"] = kw["quiet"] or not report.findings
+    emit(report, kw)
+
+
+@cli.command("install-hook")
+@click.argument("repo", default=".", type=click.Path())
+@click.option("--force", is_flag=True, help="Replace an existing, different pre-commit hook.")
+def install_hook(repo: str, force: bool) -> None:
+    """Write .git/hooks/pre-commit running `tokenscan staged` (this command writes into the repository)."""
+    from scanner.hook import install
+
+    path = install(repo, force)
+    click.echo(f"installed {path}")
+
+
 @cli.group()
 def rules() -> None:
     """List the rules, or check every rule against its own examples."""

@@ -1,0 +1,352 @@
+"""Git as a source: every blob reachable from every ref once, commit messages, staged changes; attribution.
+
+Enumeration asks `git rev-list --objects` when a git binary is present (its C walk over trees is several
+times faster than one driven from Python) and otherwise walks with pygit2; both give the same set of
+(blob, path) pairs. Blob contents are always read through pygit2, in the workers. Which commit introduced a
+blob is worked out afterwards, only for blobs that have findings.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+import pygit2
+
+from scanner.errors import UsageError
+from scanner.findings import Finding, Warning
+from scanner.sources import Chunk
+
+GITLINK = 0o160000
+TREE = 0o040000
+
+
+@dataclass(frozen=True)
+class BlobItem:
+    oid: str
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    commit: str
+    size: int
+
+
+@dataclass
+class HistoryPlan:
+    """What a history scan will read, and what it learned on the way."""
+
+    blobs: list[BlobItem]
+    messages: list[MessageItem]
+    tips: dict[str, str]  # ref name -> commit id
+    hidden: list[str] = field(default_factory=list)  # commits excluded by --since
+    warnings: list[Warning] = field(default_factory=list)
+    enumerator: str = "pygit2"
+
+
+def open_repo(path: str) -> pygit2.Repository:
+    if not os.path.exists(path):
+        raise UsageError(f"{path}: no such file or directory")
+    found = pygit2.discover_repository(path)
+    if found is None:
+        raise UsageError(f"{path}: not a git repository")
+    try:
+        return pygit2.Repository(found)
+    except pygit2.GitError as exc:
+        raise UsageError(f"{path}: cannot open repository: {exc}") from None
+
+
+def _resolve_commit(repo: pygit2.Repository, rev: str, option: str) -> pygit2.Commit:
+    try:
+        obj = repo.revparse_single(rev)
+        return obj.peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise UsageError(f"{option} {rev}: unknown revision") from None
+
+
+def ref_tips(repo: pygit2.Repository, branch: str | None) -> tuple[dict[str, str], list[str]]:
+    """Commit ids each ref (or stash entry) points at, and ids of non-commit objects tags point at."""
+    tips: dict[str, str] = {}
+    loose: list[str] = []
+    if branch is not None:
+        return {branch: str(_resolve_commit(repo, branch, "--branch").id)}, loose
+    for name in repo.references:
+        if not name.startswith(("refs/heads/", "refs/remotes/", "refs/tags/", "refs/stash")):
+            continue
+        try:
+            target = repo.references[name].peel()
+        except (pygit2.GitError, KeyError, ValueError):
+            continue
+        if isinstance(target, pygit2.Commit):
+            tips[name] = str(target.id)
+        elif isinstance(target, (pygit2.Tree, pygit2.Blob)):
+            loose.append(str(target.id))
+    if "refs/stash" in repo.references:  # older stash entries live only in the stash reflog
+        for i, entry in enumerate(repo.references["refs/stash"].log()):
+            tips.setdefault(f"stash@{{{i}}}", str(entry.oid_new))
+    if not tips and not repo.head_is_unborn:
+        tips["HEAD"] = str(repo.head.peel(pygit2.Commit).id)
+    return tips, loose
+
+
+def _walk_commits(repo: pygit2.Repository, tips: list[str], hidden: list[str], limit: int | None
+                  ) -> list[pygit2.Commit]:
+    walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL)
+    for t in tips:
+        walker.push(pygit2.Oid(hex=t))
+    for h in hidden:
+        walker.hide(pygit2.Oid(hex=h))
+    out = []
+    for commit in walker:
+        out.append(commit)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def _enumerate_pygit2(repo: pygit2.Repository, commits: list[pygit2.Commit], hidden: list[str],
+                      loose: list[str]) -> tuple[dict[str, str], int]:
+    """blob id -> first path seen, like `git rev-list --objects`; trees reachable from hidden commits are
+    marked seen first so --since scans only what is new."""
+    seen_trees: set = set()
+    blobs: dict[str, str] = {}
+    submodules = 0
+
+    def visit(tree: pygit2.Tree, prefix: str, record: bool) -> None:
+        nonlocal submodules
+        stack = [(tree, prefix)]
+        while stack:
+            t, pre = stack.pop()
+            if t.id in seen_trees:
+                continue
+            seen_trees.add(t.id)
+            for e in t:
+                mode = e.filemode
+                if mode == TREE:
+                    stack.append((repo[e.id], f"{pre}{e.name}/"))
+                elif mode == GITLINK:
+                    submodules += record
+                elif record:
+                    blobs.setdefault(str(e.id), pre + e.name)
+                else:
+                    blobs.setdefault(str(e.id), "")
+
+    for h in hidden:
+        visit(repo[h].peel(pygit2.Commit).tree, "", record=False)
+    hidden_blobs = {b for b, p in blobs.items() if p == ""}
+    for c in commits:
+        visit(c.tree, "", record=True)
+    for oid in loose:
+        obj = repo[oid]
+        if isinstance(obj, pygit2.Tree):
+            visit(obj, "", record=True)
+        else:
+            blobs.setdefault(oid, f"(tagged blob {oid[:12]})")
+    return {b: p for b, p in blobs.items() if b not in hidden_blobs}, submodules
+
+
+def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], loose: list[str],
+                   limit: int | None) -> dict[str, tuple[str, int]] | None:
+    """blob id -> (path, size) via git rev-list | git cat-file --batch-check; None when git is unusable."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    args = [git, "--git-dir", repo.path, "rev-list", "--objects", "--topo-order"]
+    if limit is not None:
+        args.append(f"--max-count={limit}")
+    args += tips + loose + [f"^{h}" for h in hidden]
+    try:
+        rl = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        cf = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--buffer",
+                             "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
+                            stdin=rl.stdout, capture_output=True)
+        rl.stdout.close()
+        if rl.wait() != 0 or cf.returncode != 0:
+            return None
+    except OSError:
+        return None
+    out: dict[str, tuple[str, int]] = {}
+    for line in cf.stdout.decode("utf-8", "surrogateescape").splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) >= 3 and parts[1] == "blob":
+            path = parts[3] if len(parts) == 4 else f"(tagged blob {parts[0][:12]})"
+            out.setdefault(parts[0], (path, int(parts[2])))
+    return out
+
+
+def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str | None = None,
+                 max_commits: int | None = None, use_git: bool = True) -> HistoryPlan:
+    warnings: list[Warning] = []
+    if repo.is_empty:
+        warnings.append(Warning("empty", "repository has no commits"))
+        return HistoryPlan([], [], {}, warnings=warnings)
+    tips, loose = ref_tips(repo, branch)
+    hidden = [str(_resolve_commit(repo, since, "--since").id)] if since else []
+    if repo.is_shallow:
+        warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
+    commits = _walk_commits(repo, list(tips.values()), hidden, max_commits)
+    messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits]
+    enumerated = _enumerate_git(repo, list(tips.values()), hidden, loose, max_commits) if use_git else None
+    if enumerated is not None:
+        blobs = [BlobItem(oid, path, size) for oid, (path, size) in enumerated.items()]
+        enumerator = "git"
+    else:
+        found, _ = _enumerate_pygit2(repo, commits, hidden, loose)
+        blobs = []
+        for oid, path in found.items():
+            try:
+                size = repo.odb.read_header(pygit2.Oid(hex=oid))[1]
+            except (KeyError, pygit2.GitError):
+                size = 0
+            blobs.append(BlobItem(oid, path, size))
+        enumerator = "pygit2"
+    if _has_submodules(repo, commits[:1]):
+        warnings.append(Warning("submodule", "submodules were skipped (scan each submodule's repository itself)"))
+    return HistoryPlan(blobs, messages, tips, hidden, warnings, enumerator)
+
+
+def _has_submodules(repo: pygit2.Repository, commits: list[pygit2.Commit]) -> bool:
+    for c in commits:
+        stack = [c.tree]
+        while stack:
+            for e in stack.pop():
+                if e.filemode == GITLINK:
+                    return True
+                if e.filemode == TREE:
+                    stack.append(repo[e.id])
+    return False
+
+
+_REPOS: dict[str, pygit2.Repository] = {}
+
+
+def _repo(path: str) -> pygit2.Repository:
+    """One Repository per process (workers open their own: libgit2 handles do not cross a fork safely)."""
+    key = f"{os.getpid()}:{path}"
+    if key not in _REPOS:
+        _REPOS[key] = pygit2.Repository(path)
+    return _REPOS[key]
+
+
+@dataclass(frozen=True)
+class GitReader:
+    repo_path: str
+    include_binary: bool = False
+
+    def read(self, item: BlobItem | MessageItem, warnings: list[Warning]) -> Iterator[Chunk]:
+        repo = _repo(self.repo_path)
+        if isinstance(item, MessageItem):
+            try:
+                commit = repo[item.commit]
+            except (KeyError, ValueError, pygit2.GitError) as exc:
+                warnings.append(Warning("corrupt-object", f"cannot read commit {item.commit}: {exc}"))
+                return
+            yield Chunk(commit.raw_message, f"(commit message {item.commit[:12]})", "commit-message",
+                        meta={"commit": item.commit})
+            return
+        try:
+            data = repo.odb.read(pygit2.Oid(hex=item.oid))[1]
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            warnings.append(Warning("corrupt-object", f"cannot read blob {item.oid}: {exc}", item.path))
+            return
+        if not self.include_binary and b"\0" in data[:8192]:
+            return
+        yield Chunk(data, item.path, "blob", meta={"blob": item.oid})
+
+
+# --- attribution: only for blobs with findings -----------------------------------------------------------
+
+def _iso(sig: pygit2.Signature) -> str:
+    tz = timezone(timedelta(minutes=sig.offset))
+    return datetime.fromtimestamp(sig.time, tz).isoformat()
+
+
+def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan) -> None:
+    """Fills commit, author, date, refs and at_head on blob and commit-message findings, in place.
+
+    The introducing commit of (blob, path) is the oldest commit in topological order whose tree has that
+    blob at that path while none of its parents do.
+    """
+    wanted: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.source == "blob" and f.blob:
+            wanted.setdefault((f.blob, f.path), []).append(f)
+    commits_needed: dict[str, pygit2.Commit] = {}
+    if wanted:
+        paths = {p for _, p in wanted}
+        walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        for t in plan.tips.values():
+            walker.push(pygit2.Oid(hex=t))
+        for h in plan.hidden:
+            walker.hide(pygit2.Oid(hex=h))
+        pending = set(wanted)
+        for commit in walker:
+            here = {p: _entry_id(commit.tree, p) for p in paths}
+            for key in [k for k in pending if here.get(k[1]) is not None and str(here[k[1]]) == k[0]]:
+                if all(str(_entry_id(par.tree, key[1])) != key[0] for par in commit.parents):
+                    for f in wanted[key]:
+                        f.commit = str(commit.id)
+                    commits_needed[str(commit.id)] = commit
+                    pending.discard(key)
+            if not pending:
+                break
+    head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
+    contains: dict[str, tuple[str, ...]] = {}
+    for f in findings:
+        if not f.commit:
+            continue
+        commit = commits_needed.get(f.commit) or repo[f.commit]
+        f.author = f"{commit.author.name} <{commit.author.email}>"
+        f.date = _iso(commit.author)
+        if f.commit not in contains:
+            contains[f.commit] = tuple(sorted(
+                name for name, tip in plan.tips.items()
+                if tip == f.commit or repo.descendant_of(pygit2.Oid(hex=tip), commit.id)))
+        f.refs = contains[f.commit]
+        if f.source == "blob" and head_tree is not None:
+            oid = _entry_id(head_tree, f.path)
+            f.at_head = oid is not None and f.secret.encode() in repo[oid].data
+        elif f.source == "blob":
+            f.at_head = False
+
+
+# --- staged: what `git commit` would add ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StagedFile:
+    item: BlobItem
+    added_lines: frozenset[int]
+
+
+def staged_files(repo: pygit2.Repository) -> list[StagedFile]:
+    """Index against HEAD (the empty tree before the first commit): each changed file with its added lines."""
+    if repo.is_bare:
+        raise UsageError(f"{repo.path}: a bare repository has no staged changes")
+    if repo.head_is_unborn:
+        empty = repo[repo.TreeBuilder().write()]
+        diff = repo.index.diff_to_tree(empty)
+    else:
+        diff = repo.index.diff_to_tree(repo.head.peel(pygit2.Commit).tree)
+    out = []
+    for patch in diff:
+        delta = patch.delta
+        if delta.status_char() == "D" or delta.new_file.mode == GITLINK:
+            continue
+        added = frozenset(line.new_lineno for hunk in patch.hunks for line in hunk.lines if line.origin == "+")
+        if added:
+            out.append(StagedFile(BlobItem(str(delta.new_file.id), delta.new_file.path, delta.new_file.size),
+                                  added))
+    return out

@@ -1,0 +1,202 @@
+import json
+import subprocess
+import sys
+
+import pygit2
+import pytest
+
+from gitrepo import Repo
+from scanner.app import ScanOptions, history_scan, staged_scan
+from scanner.errors import UsageError
+from scanner.sources.git import open_repo, plan_history
+from tokens import cloudflare, legacy_token
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A history with credentials in every hard-to-reach place; returns (repo, {secret: introducing commit})."""
+    r = Repo(tmp_path_factory.mktemp("hist") / "repo")
+    t = {name: cloudflare(p, i) for i, (name, p) in enumerate([
+        ("deleted", "cfut_"), ("replaced", "cfat_"), ("branch", "cfk_"), ("tag", "cfut_"),
+        ("merge", "cfat_"), ("message", "cfut_"), ("stash", "cfk_")])}
+    intro = {}
+    r.commit("init", README="hello\n")
+    intro[t["deleted"]] = r.commit("add env", **{".env": f"CF={t['deleted']}\n"})
+    r.git("rm", "-q", ".env")
+    r.commit("remove env")
+    intro[t["replaced"]] = r.commit("config", **{"conf__app.yaml": f"token: {t['replaced']}\nname: x\n"})
+    r.commit("rotate", **{"conf__app.yaml": "token: ${CF_TOKEN}\nname: x\n"})
+    # unmerged branch
+    r.git("checkout", "-q", "-b", "feature")
+    intro[t["branch"]] = r.commit("feature", **{"f.txt": f"key {t['branch']}\n"})
+    r.git("checkout", "-q", "main")
+    # annotated tag on a detached commit no branch contains
+    r.git("checkout", "-q", "--detach")
+    intro[t["tag"]] = r.commit("release notes", **{"rel.txt": f"x {t['tag']}\n"})
+    r.git("tag", "-a", "v1", "-m", "v1")
+    r.git("checkout", "-q", "main")
+    # a merge: the credential comes in on a side branch
+    r.git("checkout", "-q", "-b", "side")
+    intro[t["merge"]] = r.commit("side", **{"side.sh": f"export T={t['merge']}\n"})
+    r.git("checkout", "-q", "main")
+    r.commit("main moves", README="hello again\n")
+    r.git("merge", "-q", "--no-ff", "side", "-m", "merge side")
+    intro[t["message"]] = r.commit(f"oops pasted {t['message']} here")
+    # stash
+    r.write("wip.txt", f"{t['stash']}\n")
+    r.git("add", "wip.txt")
+    r.git("stash", "-q")
+    intro[t["stash"]] = r.git("rev-parse", "refs/stash")
+    return r, intro, t
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_history_finds_every_planted_credential_with_introducing_commit(planted, use_git):
+    r, intro, t = planted
+    report = history_scan(str(r.path), ScanOptions(jobs=2), use_git=use_git)
+    got = {}
+    for f in report.findings:
+        got.setdefault(f.secret, f)  # stash commit messages repeat HEAD's subject: the oldest comes first
+    assert set(got) == set(intro)
+    msg = [f.commit for f in report.findings if f.source == "commit-message"]
+    assert intro[t["message"]] in msg
+    for secret, commit in intro.items():
+        f = got[secret]
+        if secret == t["message"]:
+            continue
+        if secret == t["stash"]:  # the stash commit's index parent introduces it; the stash ref contains it
+            assert f.commit and any(ref.startswith(("refs/stash", "stash@")) for ref in f.refs)
+            continue
+        assert f.commit == commit, secret
+        assert f.author == "Ada Dev <ada@example.com>" and f.date.startswith("2026-01-01")
+    assert got[t["message"]].source == "commit-message"
+    assert got[t["deleted"]].path == ".env" and got[t["deleted"]].at_head is False
+    assert got[t["replaced"]].line == 1 and got[t["replaced"]].column == 8
+    assert got[t["branch"]].refs == ("refs/heads/feature",)
+    assert got[t["tag"]].refs == ("refs/tags/v1",)
+    assert "refs/heads/main" in got[t["merge"]].refs and got[t["merge"]].at_head is True
+
+
+def test_each_blob_is_scanned_once(planted):
+    r, _, _ = planted
+    repo = open_repo(str(r.path))
+    a = plan_history(repo, use_git=True)
+    b = plan_history(repo, use_git=False)
+    assert len({x.oid for x in a.blobs}) == len(a.blobs)
+    assert {x.oid for x in a.blobs} == {x.oid for x in b.blobs}
+    assert {x.commit for x in a.messages} == {x.commit for x in b.messages}
+
+
+def test_branch_and_since_limit_the_scan(planted):
+    r, intro, t = planted
+    only_feature = history_scan(str(r.path), ScanOptions(jobs=1), branch="feature")
+    assert {f.secret for f in only_feature.findings} == {t["deleted"], t["replaced"], t["branch"]}
+    new = history_scan(str(r.path), ScanOptions(jobs=1), since="main~1")
+    assert {f.secret for f in new.findings} == {t["message"], t["branch"], t["tag"], t["stash"]}
+    with pytest.raises(UsageError, match="--since nope"):
+        history_scan(str(r.path), ScanOptions(), since="nope")
+
+
+def test_bare_clone_and_shallow_clone(planted, tmp_path):
+    r, intro, t = planted
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(r.path), str(bare)], check=True)
+    found = {f.secret for f in history_scan(str(bare), ScanOptions(jobs=1)).findings}
+    assert found >= {t["deleted"], t["branch"], t["tag"], t["merge"], t["message"]}
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{r.path}", str(shallow)], check=True)
+    rep = history_scan(str(shallow), ScanOptions(jobs=1))
+    assert any(w.kind == "shallow" for w in rep.warnings)
+    assert {f.secret for f in rep.findings} == {t["message"], t["merge"]}  # what HEAD still holds
+
+
+def test_not_a_repo_empty_repo_and_cli_exit_codes(tmp_path, planted):
+    res = cli("history", str(tmp_path))
+    assert res.returncode == 2 and "not a git repository" in res.stderr
+    empty = Repo(tmp_path / "empty")
+    res = cli("history", str(empty.path), "--format", "json")
+    assert res.returncode == 0 and json.loads(res.stdout)["scan"]["warnings"][0]["kind"] == "empty"
+    r, _, _ = planted
+    res = cli("history", str(r.path), "--branch", "no-such-branch")
+    assert res.returncode == 2 and "no-such-branch" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_corrupt_object_is_a_warning_and_scan_goes_on(tmp_path):
+    r = Repo(tmp_path / "c")
+    tok = cloudflare("cfut_", 77)
+    r.commit("one", **{"a.txt": "fine\n", "b.txt": f"{tok}\n"})
+    blob = r.git("rev-parse", "HEAD:a.txt")
+    obj = r.path / ".git" / "objects" / blob[:2] / blob[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"garbage")
+    rep = history_scan(str(r.path), ScanOptions(jobs=1), use_git=False)
+    assert any(w.kind == "corrupt-object" and blob in w.message for w in rep.warnings)
+    assert [f.secret for f in rep.findings] == [tok]
+
+
+def test_submodule_is_skipped_with_a_warning(tmp_path):
+    sub = Repo(tmp_path / "sub")
+    sub.commit("s", x="1\n")
+    top = Repo(tmp_path / "top")
+    top.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub.path), "lib")
+    top.commit("add submodule")
+    rep = history_scan(str(top.path), ScanOptions(jobs=1))
+    assert any(w.kind == "submodule" for w in rep.warnings)
+
+
+def test_staged_reports_only_added_lines_with_staged_line_numbers(tmp_path):
+    r = Repo(tmp_path / "s")
+    old, new = cloudflare("cfut_", 1), cloudflare("cfat_", 2)
+    r.commit("one", **{"a.env": f"A=1\nOLD={old}\n"})
+    r.write("a.env", f"A=1\nB=2\nOLD={old}\nNEW={new}\n")
+    r.write("unstaged.txt", cloudflare("cfk_", 3))
+    r.git("add", "a.env")
+    rep = staged_scan(str(r.path), ScanOptions())
+    assert [(f.secret, f.path, f.line, f.source) for f in rep.findings] == [(new, "a.env", 4, "staged")]
+
+
+def test_staged_in_repo_without_commits_and_clean_is_quiet(tmp_path):
+    r = Repo(tmp_path / "n")
+    tok = legacy_token(3)
+    r.write("x.sh", f"export CLOUDFLARE_API_TOKEN={tok}\n")
+    r.git("add", "x.sh")
+    res = cli("staged", str(r.path))
+    assert res.returncode == 1 and "x.sh:1" in res.stdout and tok not in res.stdout + res.stderr
+    assert "stopped" in res.stderr
+    r.git("rm", "-q", "--cached", "x.sh")
+    res = cli("staged", str(r.path))
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == ""
+
+
+def test_install_hook_blocks_a_commit_and_refuses_to_overwrite(tmp_path):
+    r = Repo(tmp_path / "h")
+    r.commit("one", a="1\n")
+    res = cli("install-hook", str(r.path))
+    assert res.returncode == 0, res.stderr
+    r.write("leak.txt", cloudflare("cfut_", 5))
+    r.git("add", "leak.txt")
+    with pytest.raises(subprocess.CalledProcessError):
+        r.git("commit", "-q", "-m", "leak")
+    r.git("rm", "-q", "--cached", "leak.txt")
+    r.write("ok.txt", "fine\n")
+    r.git("add", "ok.txt")
+    r.git("commit", "-q", "-m", "fine")
+    hook = r.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho mine\n")
+    res = cli("install-hook", str(r.path))
+    assert res.returncode == 2 and "--force" in res.stderr and hook.read_text() == "#!/bin/sh\necho mine\n"
+    assert cli("install-hook", str(r.path), "--force").returncode == 0
+
+
+def test_scan_does_not_write_into_the_repository(planted):
+    r, _, _ = planted
+    def snapshot():
+        return sorted((p.relative_to(r.path).as_posix(), p.stat().st_mtime_ns)
+                      for p in r.path.rglob("*") if p.is_file() and "index" not in p.name)
+    before = snapshot()
+    history_scan(str(r.path), ScanOptions(jobs=2))
+    assert snapshot() == before
