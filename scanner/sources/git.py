@@ -183,7 +183,7 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
 def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, use_git: bool = True) -> HistoryPlan:
     warnings: list[Warning] = []
-    if repo.is_empty:
+    if repo.head_is_unborn and not list(repo.references):
         warnings.append(Warning("empty", "repository has no commits"))
         return HistoryPlan([], [], {}, warnings=warnings)
     tips, loose = ref_tips(repo, branch)
