@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +145,9 @@ def load_rule_file(path: Path | str, text: str | None = None) -> list[Rule]:
 
 def builtin_rule_files() -> list[tuple[str, str]]:
     """(name, text) of the rule files shipped inside the package (rules/ is installed as package data)."""
-    root = resources.files("scanner").joinpath("rules")
-    if not root.is_dir():  # running from a source checkout without install
-        root = Path(__file__).resolve().parent.parent / "rules"  # type: ignore[assignment]
+    root = Path(__file__).resolve().parent / "rules"  # installed wheel
+    if not root.is_dir():  # source checkout or editable install
+        root = root.parent.parent / "rules"
     return sorted((f"rules/{p.name}", p.read_text(encoding="utf-8")) for p in root.iterdir()
                   if p.name.endswith(".toml"))
 

@@ -6,10 +6,8 @@ Items are grouped into batches of roughly equal bytes so per-item overhead stays
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
@@ -103,7 +101,10 @@ def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callab
     pool = None
     if jobs <= 1 or total_bytes < IN_PROCESS_BYTES or len(groups) < 2:
         results = (_scan_batch(engine, reader, g) for g in groups)
-    else:
+    else:  # imported here: pre-commit runs never pay for multiprocessing
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         if "fork" in methods:
             _WORKER["engine"], _WORKER["reader"] = engine, reader
