@@ -18,6 +18,7 @@ from scanner.scan import ScanResult, default_jobs
 @dataclass
 class ScanOptions:
     rule_files: tuple[str, ...] = ()
+    verify: object | None = None  # VerifyOptions when --verify
     include_invalid_checksum: bool = False
     jobs: int = field(default_factory=default_jobs)
     accelerated: bool | None = None  # None: Hyperscan when importable
@@ -37,9 +38,23 @@ def finish(findings: list[Finding], opts: ScanOptions) -> list[Finding]:
 
 
 def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions) -> Report:
-    return Report(mode=mode, target=target, findings=finish(result.findings, opts), warnings=result.warnings,
-                  bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,
-                  duration_s=result.duration_s, rules=len(rules))
+    report = Report(mode=mode, target=target, findings=finish(result.findings, opts), warnings=result.warnings,
+                    bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,
+                    duration_s=result.duration_s, rules=len(rules))
+    return verified(report, opts)
+
+
+def verified(report: Report, opts: ScanOptions) -> Report:
+    """Verification runs last, on what would be reported: suppressed findings never leave the machine."""
+    if opts.verify is not None and report.findings:
+        from scanner.verify import verify_findings
+
+        stats = verify_findings(report.findings, opts.verify)  # type: ignore[arg-type]
+        if stats.secrets:
+            rate = stats.requests / stats.seconds if stats.seconds else 0.0
+            report.notes.append(f"verified {stats.secrets} distinct secrets with {stats.requests} requests "
+                                f"in {stats.seconds:.1f} s ({rate:.1f} requests/s)")
+    return report
 
 
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
@@ -97,3 +112,42 @@ def staged_scan(repo_path: str, opts: ScanOptions) -> Report:
         f.source, f.blob = "staged", None
     result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]
     return to_report("staged", repo_path, result, rules, opts)
+
+
+# Shapes of credentials given directly to `tokenscan verify` that no prefixed rule claims.
+_LEGACY_SHAPES = (
+    (r"[A-Za-z0-9_-]{40}", "cloudflare-api-token-legacy"),
+    (r"[a-f0-9]{37,45}", "cloudflare-global-api-key-legacy"),
+)
+
+
+def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
+    """Classifies each given credential by the rules (prefix and checksum first, then legacy shapes)."""
+    import re
+
+    from scanner.findings import Warning, fingerprint
+
+    rules, engine = build_engine(opts)
+    by_id = {r.id: r for r in rules}
+    findings: list[Finding] = []
+    warnings: list[Warning] = []
+    for n, token in enumerate(tokens, 1):
+        where = f"(argument {n})"
+        matches = [m for m in engine.scan(token.encode()) if m.secret == token and m.rule.verify]
+        if matches:
+            m = matches[0]
+            rule, checksum = m.rule, m.checksum
+        else:
+            rule_id = next((rid for shape, rid in _LEGACY_SHAPES if re.fullmatch(shape, token)), None)
+            if rule_id is None or rule_id not in by_id:
+                warnings.append(Warning("unrecognised", "not a credential format tokenscan can verify", where))
+                continue
+            rule, checksum = by_id[rule_id], "none"
+        findings.append(Finding(rule.id, rule.description, rule.severity, token, fingerprint(token), where, 1, 1,
+                                source="argument", checksum=checksum, verify_kind=rule.verify))
+    if opts.verify is None:
+        from scanner.verify import VerifyOptions
+        opts.verify = VerifyOptions()
+    report = Report(mode="verify", target="arguments", findings=finish(findings, opts), warnings=warnings,
+                    items_scanned=len(tokens), rules=len(rules))
+    return verified(report, opts)

@@ -67,6 +67,18 @@ def report_options(fn: Callable) -> Callable:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                      help="Worker processes (default: number of cores)."),
         click.option("--no-color", is_flag=True, help="Never colour the text report."),
+        click.option("--verify", is_flag=True,
+                     help="Ask the vendor whether each finding is live (sends the secret to the vendor's API)."),
+        click.option("--cloudflare-api-base", metavar="URL",
+                     help="Cloudflare API base (https, or http on loopback; env TOKENSCAN_CLOUDFLARE_API_BASE)."),
+        click.option("--cloudflare-email", metavar="EMAIL", help="E-mail to pair with global API keys."),
+        click.option("--cloudflare-account-id", metavar="ID", help="Account id to verify account tokens with."),
+        click.option("--verify-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+                     help="Seconds per verification request."),
+        click.option("--verify-concurrency", type=click.IntRange(min=1, max=32), default=4, show_default=True,
+                     help="Verification requests in flight at once."),
+        click.option("--verify-budget", type=click.FloatRange(min=1), default=120.0, show_default=True,
+                     help="Seconds all verification may take; what is left is reported unknown."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing when there are no findings."),
     ]
     for opt in reversed(opts):
@@ -80,6 +92,13 @@ def _scan_options(kw: dict) -> Any:
     opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"])
     if kw["jobs"]:
         opts.jobs = kw["jobs"]
+    if kw["verify"] or kw.get("force_verify"):
+        from scanner.verify.options import VerifyOptions, api_base_from
+
+        opts.verify = VerifyOptions(
+            cloudflare_api_base=api_base_from(kw["cloudflare_api_base"]), cloudflare_email=kw["cloudflare_email"],
+            cloudflare_account_id=kw["cloudflare_account_id"], concurrency=kw["verify_concurrency"],
+            timeout=kw["verify_timeout"], budget=kw["verify_budget"])
     return opts
 
 
@@ -181,6 +200,31 @@ def install_hook(repo: str, force: bool) -> None:
 
     path = install(repo, force)
     click.echo(f"installed {path}")
+
+
+@cli.command()
+@click.argument("tokens", nargs=-1)
+@report_options
+def verify(tokens: tuple[str, ...], **kw: Any) -> None:
+    """Verify credentials given as arguments, or one per line on stdin with "-".
+
+    Exit code 1 when any is live (--fail-on any: when any is recognised).
+    """
+    from scanner.app import verify_tokens
+
+    values = list(tokens)
+    if values == ["-"]:
+        values = [line.strip() for line in sys.stdin if line.strip()]
+    if not values:
+        raise UsageError("verify: give credentials as arguments, or - to read them from stdin")
+    if kw["fail_on"] == "any" and not _explicit(click.get_current_context(), "fail_on"):
+        kw["fail_on"] = "live"
+    kw["force_verify"] = True
+    emit(verify_tokens(values, _scan_options(kw)), kw)
+
+
+def _explicit(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
 
 @cli.group()
