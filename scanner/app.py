@@ -13,6 +13,7 @@ from scanner.findings import Finding, dedupe
 from scanner.report import Report
 from scanner.rules import Rule, load_rules
 from scanner.scan import ScanResult, default_jobs
+from scanner.suppress import Suppressor
 
 
 @dataclass
@@ -22,7 +23,10 @@ class ScanOptions:
     include_invalid_checksum: bool = False
     jobs: int = field(default_factory=default_jobs)
     accelerated: bool | None = None  # None: Hyperscan when importable
-    progress: Callable[[int, int], None] | None = None
+    progress: Callable[[int, int, int, int], None] | None = None
+    baseline: str | None = None
+    ignore_file: str | None = None  # default: .tokenscanignore at the scanned root
+    no_suppress: bool = False
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
@@ -37,10 +41,31 @@ def finish(findings: list[Finding], opts: ScanOptions) -> list[Finding]:
     return dedupe(findings)
 
 
-def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions) -> Report:
-    report = Report(mode=mode, target=target, findings=finish(result.findings, opts), warnings=result.warnings,
+def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor | None:
+    """Stale baseline entries only mean something when the whole target was scanned (not for staged)."""
+    if opts.no_suppress:
+        return None
+    from scanner.suppress import default_ignore_file, load_baseline, load_ignore_file
+
+    ignore_path = opts.ignore_file or default_ignore_file(root)
+    return Suppressor(load_ignore_file(ignore_path) if ignore_path else None,
+                      load_baseline(opts.baseline) if opts.baseline else None, whole_target)
+
+
+def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions,
+              suppress: Suppressor | None = None, attribute: Callable[[list[Finding]], list[Finding]] | None = None
+              ) -> Report:
+    findings = finish(result.findings, opts)
+    if attribute is not None:  # before suppression: baseline entries may name commits
+        findings = attribute(findings)
+    warnings = result.warnings
+    suppressed: dict[str, int] = {}
+    if suppress is not None:
+        findings, suppressed, stale = suppress.apply(findings)
+        warnings = warnings + stale
+    report = Report(mode=mode, target=target, findings=findings, warnings=warnings,
                     bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,
-                    duration_s=result.duration_s, rules=len(rules))
+                    duration_s=result.duration_s, rules=len(rules), suppressed=suppressed)
     return verified(report, opts)
 
 
@@ -64,10 +89,11 @@ def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = 
 
     rules, engine = build_engine(opts)
     items, warnings = walk(paths, excludes, gitignore)
+    suppress = suppressor(opts, paths[0], whole_target=True)
     reader = FileReader(max_file_size, include_binary)
     result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
     result.warnings[:0] = warnings
-    return to_report("scan", ", ".join(paths), result, rules, opts)
+    return to_report("scan", ", ".join(paths), result, rules, opts, suppress)
 
 
 def exit_code(findings: list[Finding], fail_on: str) -> int:
@@ -82,18 +108,21 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
 def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, include_binary: bool = False, use_git: bool = True) -> Report:
     from scanner import scan
-    from scanner.sources.git import GitReader, attribute, open_repo, plan_history
+    from scanner.sources.git import GitReader, attribute, collapse, open_repo, plan_history
 
     repo = open_repo(repo_path)
     rules, engine = build_engine(opts)
+    suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
     plan = plan_history(repo, branch, since, max_commits, use_git)
     items: list = [*plan.blobs, *plan.messages]
     result = scan.run(engine, GitReader(repo.path, include_binary), items, lambda i: i.size, opts.jobs,
                       opts.progress)
     result.warnings[:0] = plan.warnings
-    report = to_report("history", repo_path, result, rules, opts)
-    attribute(repo, report.findings, plan)
-    report.findings = dedupe(report.findings)
+
+    def attributed(found: list[Finding]) -> list[Finding]:
+        return collapse(attribute(repo, found, plan))
+
+    report = to_report("history", repo_path, result, rules, opts, suppress, attributed)
     report.notes.append(f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from "
                         f"{len(plan.tips)} refs (enumerated with {plan.enumerator})")
     return report
@@ -105,13 +134,14 @@ def staged_scan(repo_path: str, opts: ScanOptions) -> Report:
 
     repo = open_repo(repo_path)
     rules, engine = build_engine(opts)
+    suppress = suppressor(opts, repo.workdir or repo.path, whole_target=False)
     files = staged_files(repo)
     added = {f.item.path: f.added_lines for f in files}
     result = scan.run(engine, GitReader(repo.path), [f.item for f in files], lambda i: i.size, 1)
     for f in result.findings:
         f.source, f.blob = "staged", None
     result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]
-    return to_report("staged", repo_path, result, rules, opts)
+    return to_report("staged", repo_path, result, rules, opts, suppress)
 
 
 # Shapes of credentials given directly to `tokenscan verify` that no prefixed rule claims.

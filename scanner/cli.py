@@ -12,7 +12,7 @@ import click
 from scanner import __version__
 from scanner.errors import UsageError
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "sarif", "html")  # scanner.report.FORMATS; not imported for start-up
 
 
 class _Group(click.Group):
@@ -67,6 +67,13 @@ def report_options(fn: Callable) -> Callable:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                      help="Worker processes (default: number of cores)."),
         click.option("--no-color", is_flag=True, help="Never colour the text report."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Config file (default: .tokenscan.toml or [tool.tokenscan] in pyproject.toml at the root)."),
+        click.option("--baseline", type=click.Path(dir_okay=False),
+                     help="Suppress the findings recorded in this baseline file (see `baseline create`)."),
+        click.option("--ignore-file", type=click.Path(dir_okay=False),
+                     help="Ignore file (default: .tokenscanignore at the scanned root)."),
+        click.option("--no-suppress", is_flag=True, help="Show everything: ignore inline allows, ignore file, baseline."),
         click.option("--verify", is_flag=True,
                      help="Ask the vendor whether each finding is live (sends the secret to the vendor's API)."),
         click.option("--cloudflare-api-base", metavar="URL",
@@ -89,7 +96,12 @@ def report_options(fn: Callable) -> Callable:
 def _scan_options(kw: dict) -> Any:
     from scanner.app import ScanOptions
 
-    opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"])
+    opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"],
+                       baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"])
+    if kw.get("progress_label") and not kw["quiet"]:
+        from scanner.progress import progress_for
+
+        opts.progress = progress_for(kw["progress_label"], True)
     if kw["jobs"]:
         opts.jobs = kw["jobs"]
     if kw["verify"] or kw.get("force_verify"):
@@ -117,6 +129,17 @@ def _write(text: str, output: str | None, secret_bearing: bool) -> None:
             fh.write(text)
     except OSError as exc:
         raise UsageError(f"--output {output}: {exc.strerror}") from None
+
+
+def configure(kw: dict, root: str, label: str | None = None) -> Any:
+    """Merge the project config into kw (command line wins) and build ScanOptions."""
+    from scanner.config import apply_config, find_config
+
+    ctx = click.get_current_context()
+    settings, source = find_config(kw["config_file"], root)
+    apply_config(ctx, kw, settings, source)
+    kw["progress_label"] = label
+    return _scan_options(kw)
 
 
 def emit(report: Any, kw: dict) -> None:
@@ -154,9 +177,21 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, i
     """Scan files on disk (default: the current directory)."""
     from scanner.app import scan_paths
 
-    report = scan_paths(list(paths) or ["."], _scan_options(kw), exclude, not no_gitignore, max_file_size,
-                        include_binary)
+    roots = list(paths) or ["."]
+    kw.update(exclude=exclude, no_gitignore=no_gitignore, include_binary=include_binary, max_file_size=max_file_size)
+    opts = configure(kw, roots[0], "scanning files")
+    report = _run(opts, scan_paths, roots, opts, kw["exclude"], not kw["no_gitignore"], kw["max_file_size"],
+                  kw["include_binary"])
     emit(report, kw)
+
+
+def _run(opts: Any, fn: Callable, *args: Any) -> Any:
+    """Call a scan with the progress line cleared afterwards, whatever happens."""
+    try:
+        return fn(*args)
+    finally:
+        if opts.progress is not None:
+            opts.progress.close()
 
 
 @cli.command()
@@ -171,7 +206,20 @@ def history(repo: str, branch: str | None, since: str | None, max_commits: int |
     """Scan git history: every blob reachable from any ref once, plus every commit message."""
     from scanner.app import history_scan
 
-    emit(history_scan(repo, _scan_options(kw), branch, since, max_commits, include_binary), kw)
+    kw["include_binary"] = include_binary
+    opts = configure(kw, _repo_root(repo), "scanning history")
+    emit(_run(opts, history_scan, repo, opts, branch, since, max_commits, kw["include_binary"]), kw)
+
+
+def _repo_root(path: str) -> str:
+    """Where a repository's config lives: its work tree (or the git dir of a bare one)."""
+    import pygit2
+
+    found = pygit2.discover_repository(path) if os.path.exists(path) else None
+    if not found:
+        return path
+    repo = pygit2.Repository(found)
+    return repo.workdir or repo.path
 
 
 @cli.command()
@@ -181,7 +229,7 @@ def staged(repo: str, **kw: Any) -> None:
     """Scan what `git commit` would add (index against HEAD); for pre-commit hooks."""
     from scanner.app import staged_scan
 
-    report = staged_scan(repo, _scan_options(kw))
+    report = staged_scan(repo, configure(kw, _repo_root(repo)))
     if report.findings and kw["fmt"] == "text" and kw["output"] is None:
         click.echo("tokenscan: credentials in staged changes; the commit was stopped.", err=True)
         click.echo("  Remove them (and rotate any real credential), or, for a false alarm, add the finding's\n"
@@ -220,7 +268,35 @@ def verify(tokens: tuple[str, ...], **kw: Any) -> None:
     if kw["fail_on"] == "any" and not _explicit(click.get_current_context(), "fail_on"):
         kw["fail_on"] = "live"
     kw["force_verify"] = True
-    emit(verify_tokens(values, _scan_options(kw)), kw)
+    emit(verify_tokens(values, configure(kw, ".")), kw)
+
+
+@cli.group()
+def baseline() -> None:
+    """Record today's findings so a CI gate fails only on new leaks."""
+
+
+@baseline.command("create")
+@click.argument("target", default=".", type=click.Path())
+@click.option("--history", "use_history", is_flag=True, help="Baseline the git history of TARGET, not its files.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (file scans).")
+@report_options
+def baseline_create(target: str, use_history: bool, exclude: tuple[str, ...], **kw: Any) -> None:
+    """Write the current findings of TARGET (fingerprints and places, never secrets) to --output."""
+    from scanner.app import history_scan, scan_paths
+    from scanner.suppress import baseline_document
+
+    if not kw["output"]:
+        raise UsageError("baseline create: --output FILE is required")
+    kw["exclude"] = exclude
+    opts = configure(kw, _repo_root(target) if use_history else target, "baselining")
+    opts.baseline, opts.verify = None, None  # a baseline records everything that is there now
+    if use_history:
+        report = _run(opts, history_scan, target, opts)
+    else:
+        report = _run(opts, scan_paths, [target], opts, kw["exclude"])
+    _write(baseline_document(report.findings), kw["output"], secret_bearing=False)
+    click.echo(f"baseline: {len(report.findings)} findings recorded in {kw['output']}", err=True)
 
 
 def _explicit(ctx: click.Context, name: str) -> bool:

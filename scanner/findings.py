@@ -38,6 +38,7 @@ class Finding:
     blob: str | None = None
     verify_kind: str | None = None
     context_hints: dict = field(default_factory=dict)  # e.g. emails / account ids near the secret
+    inline_allowed: bool = False  # a tokenscan:allow comment on the secret's line
     verification: Verification = field(default_factory=Verification)
 
     @property
@@ -47,7 +48,7 @@ class Finding:
 
     @property
     def key(self) -> tuple:
-        return (self.fingerprint, self.path, self.line, self.column, self.commit, self.source)
+        return (self.fingerprint, self.path, self.line, self.column, self.commit, self.blob, self.source)
 
 
 @dataclass

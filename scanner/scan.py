@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from scanner import hints
+from scanner.suppress import INLINE_MARKERS
 from scanner.engine import Engine
 from scanner.findings import Finding, Warning, from_match
 from scanner.sources import Chunk
@@ -47,6 +48,10 @@ def scan_chunk(engine: Engine, chunk: Chunk) -> list[Finding]:
     for m in engine.scan(chunk.data):
         f = from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base)
         f.context_hints = hints.collect(f.verify_kind, chunk.data, m.start, m.end)
+        lo = chunk.data.rfind(b"\n", 0, m.start) + 1
+        hi = chunk.data.find(b"\n", m.end)
+        line = chunk.data[lo:hi if hi >= 0 else len(chunk.data)]
+        f.inline_allowed = any(marker in line for marker in INLINE_MARKERS)
         for k, v in chunk.meta.items():
             setattr(f, k, v)
         out.append(f)
@@ -91,11 +96,12 @@ def batches(items: Sequence[object], size_of: Callable[[object], int]) -> Iterat
 
 
 def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callable[[object], int],
-        jobs: int, progress: Callable[[int, int], None] | None = None) -> ScanResult:
-    """Scan every item; progress(items_done, bytes_done) is called as batches finish."""
+        jobs: int, progress: Callable[[int, int, int, int], None] | None = None) -> ScanResult:
+    """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish."""
     started = time.perf_counter()
     total = BatchResult()
     total_bytes = sum(size_of(i) for i in items)
+    done_items = done_bytes = 0
     groups = list(batches(items, size_of))
     results: Iterable[BatchResult]
     pool = None
@@ -114,13 +120,15 @@ def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callab
             pool = ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(engine, reader))
         results = pool.map(_worker_batch, groups, chunksize=1)
     try:
-        for r in results:
+        for group, r in zip(groups, results):
             total.findings.extend(r.findings)
             total.warnings.extend(r.warnings)
             total.bytes_scanned += r.bytes_scanned
             total.items_scanned += r.items_scanned
             if progress is not None:
-                progress(total.items_scanned, total.bytes_scanned)
+                done_items += len(group)
+                done_bytes += sum(size_of(i) for i in group)
+                progress(done_items, len(items), done_bytes, total_bytes)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

@@ -61,6 +61,11 @@ def summary_lines(r: Report) -> list[str]:
     head = f"{n} finding{'s' if n != 1 else ''}" + (f" ({parts})" if parts else "")
     out = [f"{head} in {r.items_scanned} {'items' if r.mode != 'scan' else 'files'}, "
            f"{_human_bytes(r.bytes_scanned)}, {r.duration_s:.2f} s"]
+    by_rule = Counter(f.rule_id for f in r.findings)
+    if len(by_rule) > 1 or (by_rule and r.mode == "history"):
+        width = max(len(k) for k in by_rule)
+        out.append("by rule:")
+        out.extend(f"  {rule:<{width}}  {n:>5}" for rule, n in by_rule.most_common())
     verified = Counter(f.verification.status for f in r.findings if f.verification.status != "not-checked")
     if verified:
         out.append("verification: " + ", ".join(f"{k} {v}" for k, v in sorted(verified.items())))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
@@ -274,41 +274,99 @@ def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan) -> None:
-    """Fills commit, author, date, refs and at_head on blob and commit-message findings, in place.
+def collapse(findings: list[Finding]) -> list[Finding]:
+    """One blob finding per (secret, rule, path): the one introduced first; refs and at_head merged.
 
-    The introducing commit of (blob, path) is the oldest commit in topological order whose tree has that
-    blob at that path while none of its parents do.
+    A secret that stays in a file while other lines change is in many blobs; a reader wants to know where
+    it came in, which refs hold it, and whether it is still there.
     """
-    wanted: dict[tuple[str, str], list[Finding]] = {}
+    out: list[Finding] = []
+    groups: dict[tuple, list[Finding]] = {}
     for f in findings:
-        if f.source == "blob" and f.blob:
-            wanted.setdefault((f.blob, f.path), []).append(f)
-    commits_needed: dict[str, pygit2.Commit] = {}
-    if wanted:
-        paths = {p for _, p in wanted}
-        walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-        for t in plan.tips.values():
-            walker.push(pygit2.Oid(hex=t))
-        for h in plan.hidden:
-            walker.hide(pygit2.Oid(hex=h))
-        pending = set(wanted)
-        for commit in walker:
-            here = {p: _entry_id(commit.tree, p) for p in paths}
-            for key in [k for k in pending if here.get(k[1]) is not None and str(here[k[1]]) == k[0]]:
-                if all(str(_entry_id(par.tree, key[1])) != key[0] for par in commit.parents):
-                    for f in wanted[key]:
-                        f.commit = str(commit.id)
-                    commits_needed[str(commit.id)] = commit
-                    pending.discard(key)
-            if not pending:
-                break
+        if f.source == "blob":
+            groups.setdefault((f.fingerprint, f.rule_id, f.path), []).append(f)
+        else:
+            out.append(f)
+    for group in groups.values():
+        first = min(group, key=lambda f: (f.date or "9999", f.line, f.column))
+        first.refs = tuple(sorted({r for f in group for r in f.refs}))
+        first.at_head = any(f.at_head for f in group)
+        out.append(first)
+    return sorted(out, key=lambda f: (f.path, f.date or "", f.line, f.column, f.rule_id))
+
+
+def _introductions_git(repo: pygit2.Repository, plan: HistoryPlan, blobs: set[str]
+                       ) -> dict[str, dict[str, str]] | None:
+    """blob -> {path: oldest commit whose diff adds it there}, from one `git log --raw` pass (C speed);
+    None when git is unusable. Merge commits show no diff, so a blob is credited to the side-branch commit
+    that really introduced it."""
+    git = shutil.which("git")
+    if git is None or not plan.tips:
+        return None
+    args = [git, "--git-dir", repo.path, "log", "--raw", "--no-abbrev", "--no-renames", "--root",
+            "--format=%x00%H", "--topo-order", "--reverse", *plan.tips.values(), *(f"^{h}" for h in plan.hidden)]
+    try:
+        proc = subprocess.run(args, capture_output=True)
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    found: dict[str, dict[str, str]] = {}
+    commit = ""
+    for line in proc.stdout.split(b"\n"):
+        if line.startswith(b"\0"):
+            commit = line[1:].decode()
+        elif line.startswith(b":"):
+            meta, _, path = line.partition(b"\t")
+            fields = meta.split()
+            if len(fields) >= 5 and fields[3].decode() in blobs and fields[4][:1] in b"AMTC":
+                found.setdefault(fields[3].decode(), {}).setdefault(path.decode("utf-8", "surrogateescape"), commit)
+    return found
+
+
+def _introductions_pygit2(repo: pygit2.Repository, plan: HistoryPlan, wanted: set[tuple[str, str]]
+                          ) -> dict[str, dict[str, str]]:
+    """Fallback without git: tree lookups of the known (blob, path) pairs, oldest commit first."""
+    found: dict[str, dict[str, str]] = {}
+    if not wanted:
+        return found
+    paths = {p for _, p in wanted}
+    walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    for t in plan.tips.values():
+        walker.push(pygit2.Oid(hex=t))
+    for h in plan.hidden:
+        walker.hide(pygit2.Oid(hex=h))
+    pending = set(wanted)
+    for commit in walker:
+        here = {p: _entry_id(commit.tree, p) for p in paths}
+        for blob, path in [k for k in pending if here.get(k[1]) is not None and str(here[k[1]]) == k[0]]:
+            if all(str(_entry_id(par.tree, path)) != blob for par in commit.parents):
+                found.setdefault(blob, {})[path] = str(commit.id)
+                pending.discard((blob, path))
+        if not pending:
+            break
+    return found
+
+
+def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan) -> list[Finding]:
+    """Places blob findings at every path their blob was introduced at, with the introducing commit, and
+    fills author, date, refs and at_head. Enumeration names a blob once; a copied file is found again here.
+    """
+    blob_findings = [f for f in findings if f.source == "blob" and f.blob]
+    intro = _introductions_git(repo, plan, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
+    if intro is None:
+        intro = _introductions_pygit2(repo, plan, {(f.blob, f.path) for f in blob_findings if f.blob})
+    placed: list[Finding] = [f for f in findings if not (f.source == "blob" and f.blob)]
+    for f in blob_findings:
+        places = intro.get(f.blob or "") or {f.path: None}
+        for path, commit in places.items():
+            placed.append(replace(f, path=path, commit=commit))
     head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     contains: dict[str, tuple[str, ...]] = {}
-    for f in findings:
+    for f in placed:
         if not f.commit:
             continue
-        commit = commits_needed.get(f.commit) or repo[f.commit]
+        commit = repo[f.commit]
         f.author = f"{commit.author.name} <{commit.author.email}>"
         f.date = _iso(commit.author)
         if f.commit not in contains:
@@ -316,11 +374,10 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
                 name for name, tip in plan.tips.items()
                 if tip == f.commit or repo.descendant_of(pygit2.Oid(hex=tip), commit.id)))
         f.refs = contains[f.commit]
-        if f.source == "blob" and head_tree is not None:
-            oid = _entry_id(head_tree, f.path)
+        if f.source == "blob":
+            oid = _entry_id(head_tree, f.path) if head_tree is not None else None
             f.at_head = oid is not None and f.secret.encode() in repo[oid].data
-        elif f.source == "blob":
-            f.at_head = False
+    return placed
 
 
 # --- staged: what `git commit` would add ------------------------------------------------------------------

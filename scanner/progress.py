@@ -1,0 +1,40 @@
+"""A one-line progress display on stderr for long scans; only on a terminal, never with a secret in it."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, label: str, stream=None, interval: float = 0.2) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval and done < total:
+            return
+        self._last = now
+        elapsed = max(now - self.started, 1e-6)
+        pct = 100.0 * done_bytes / total_bytes if total_bytes else 100.0
+        width = 24
+        filled = int(width * pct / 100)
+        line = (f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct:5.1f}%  {done}/{total}  "
+                f"{done_bytes / 1e6:,.1f}/{total_bytes / 1e6:,.1f} MB  {done_bytes / 1e6 / elapsed:,.1f} MB/s")
+        self.stream.write(line)
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def progress_for(label: str, enabled: bool) -> Progress | None:
+    return Progress(label) if enabled and sys.stderr.isatty() else None

@@ -1,0 +1,141 @@
+"""Suppressions: inline allow comments, the ignore file and the baseline; each counted, never silent.
+
+Ignore file (.tokenscanignore): one entry per line, `#` comments; an entry is a finding fingerprint
+(64 hex), or `PATH:RULE` where PATH is a glob and RULE a rule id or `*`.
+Baseline: JSON written by `tokenscan baseline create`, holding fingerprints and places, never secrets. A
+finding is baselined when the same secret (fingerprint) under the same rule is at the same path; the same
+secret anywhere else still fails. Entries that no longer match anything are reported as stale.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from scanner.errors import UsageError
+from scanner.findings import Finding, Warning
+
+IGNORE_FILE = ".tokenscanignore"
+BASELINE_SCHEMA = "tokenscan.baseline/1"
+INLINE_MARKERS = (b"tokenscan:allow", b"gitleaks:allow")
+_FP = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class IgnoreFile:
+    path: str
+    fingerprints: set[str] = field(default_factory=set)
+    path_rules: list[tuple[str, str]] = field(default_factory=list)
+
+    def matches(self, f: Finding) -> bool:
+        """PATH globs are relative to the ignore file's folder (the scanned root), as in .gitignore."""
+        if f.fingerprint in self.fingerprints:
+            return True
+        if not self.path_rules:
+            return False
+        base = os.path.dirname(os.path.abspath(self.path))
+        rel = os.path.relpath(os.path.abspath(f.path), base) if f.source == "file" else f.path
+        return any(fnmatch.fnmatchcase(rel, glob) and rule in ("*", f.rule_id) for glob, rule in self.path_rules)
+
+
+def load_ignore_file(path: str) -> IgnoreFile:
+    ig = IgnoreFile(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ignore file: {exc.strerror}") from None
+    for n, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if _FP.fullmatch(line):
+            ig.fingerprints.add(line)
+        elif ":" in line:
+            glob, rule = line.rsplit(":", 1)
+            if not glob or not rule:
+                raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {raw.strip()!r}")
+            ig.path_rules.append((glob, rule))
+        else:
+            raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {raw.strip()!r}")
+    return ig
+
+
+def _key(entry: dict) -> tuple[str, str, str]:
+    return (entry["fingerprint"], entry["rule_id"], entry["path"])
+
+
+@dataclass
+class Baseline:
+    path: str
+    entries: list[dict]
+
+    def keys(self) -> set[tuple[str, str, str]]:
+        return {_key(e) for e in self.entries}
+
+
+def load_baseline(path: str) -> Baseline:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise UsageError(f"--baseline {path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"--baseline {path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("findings"), list):
+        raise UsageError(f"--baseline {path}: not a tokenscan baseline (expected schema {BASELINE_SCHEMA})")
+    for i, e in enumerate(data["findings"]):
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), str) for k in ("fingerprint", "rule_id", "path")):
+            raise UsageError(f"--baseline {path}: entry {i} needs string fingerprint, rule_id and path")
+        if not _FP.fullmatch(e["fingerprint"]):
+            raise UsageError(f"--baseline {path}: entry {i}: fingerprint is not a sha256 hex digest")
+    return Baseline(path, data["findings"])
+
+
+def baseline_document(findings: list[Finding]) -> str:
+    entries = sorted({(f.fingerprint, f.rule_id, f.path): {
+        "fingerprint": f.fingerprint, "rule_id": f.rule_id, "path": f.path, "line": f.line,
+        "commit": f.commit} for f in findings}.values(), key=lambda e: (e["path"], e["line"], e["rule_id"]))
+    doc = {"schema": BASELINE_SCHEMA, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "findings": entries}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+@dataclass
+class Suppressor:
+    ignore: IgnoreFile | None = None
+    baseline: Baseline | None = None
+    report_stale: bool = True
+
+    def apply(self, findings: list[Finding]) -> tuple[list[Finding], dict[str, int], list[Warning]]:
+        counts = {"inline": 0, "ignore-file": 0, "baseline": 0}
+        kept: list[Finding] = []
+        base = self.baseline.keys() if self.baseline else set()
+        used: set[tuple[str, str, str]] = set()
+        for f in findings:
+            k = (f.fingerprint, f.rule_id, f.path)
+            if f.inline_allowed:
+                counts["inline"] += 1
+            elif self.ignore is not None and self.ignore.matches(f):
+                counts["ignore-file"] += 1
+            elif k in base:
+                counts["baseline"] += 1
+                used.add(k)
+            else:
+                kept.append(f)
+        warnings = []
+        if self.baseline and self.report_stale:
+            for e in self.baseline.entries:
+                if _key(e) not in used and not any(_key(e) == (f.fingerprint, f.rule_id, f.path) for f in findings):
+                    warnings.append(Warning("stale-baseline", f"baseline entry no longer found ({e['rule_id']}, "
+                                            f"fingerprint {e['fingerprint'][:16]})", e["path"]))
+        return kept, {k: v for k, v in counts.items() if v}, warnings
+
+
+def default_ignore_file(root: str) -> str | None:
+    candidate = os.path.join(root if os.path.isdir(root) else os.path.dirname(root) or ".", IGNORE_FILE)
+    return candidate if os.path.isfile(candidate) else None

@@ -1,0 +1,98 @@
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from gitrepo import Repo
+from plant import plant_tree
+from scanner.app import ScanOptions, history_scan, scan_paths
+from scanner.report import render
+from tokens import cloudflare
+
+SCHEMA = Path(__file__).parent.parent / "fixtures" / "sarif-schema-2.1.0.json"
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rep")
+    expected = plant_tree(root)
+    return root, expected, scan_paths([str(root)], ScanOptions(jobs=1))
+
+
+def test_sarif_validates_against_the_schema_and_is_redacted(planted):
+    root, expected, report = planted
+    text = render(report, "sarif", show_secrets=False)
+    doc = json.loads(text)
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    run = doc["runs"][0]
+    assert len(run["results"]) == len(report.findings)
+    used = {f.rule_id for f in report.findings}
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == used
+    res = run["results"][0]
+    assert res["partialFingerprints"]["tokenscanSecret/v1"] == report.findings[0].fingerprint
+    assert res["locations"][0]["physicalLocation"]["region"]["startLine"] == report.findings[0].line
+    assert res["level"] in ("error", "warning", "note")
+    for _, secret in expected:
+        assert secret not in text
+
+
+def test_jsonl_one_finding_per_line(planted):
+    _, _, report = planted
+    lines = render(report, "jsonl", show_secrets=False).splitlines()
+    assert len(lines) == len(report.findings)
+    assert all(json.loads(line)["fingerprint"] for line in lines)
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows, self.external, self.selects = 0, [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr" and "data-rule" in a:
+            self.rows += 1
+        if tag == "select":
+            self.selects += 1
+        for key in ("src", "href"):
+            if a.get(key, "").startswith(("http:", "https:", "//")):
+                self.external.append(a[key])
+
+
+def test_html_is_self_contained_filterable_and_redacted(tmp_path):
+    r = Repo(tmp_path / "repo")
+    tok = cloudflare("cfut_", 60)
+    r.commit("leak", **{"a.env": f"T={tok}\n<script>x</script>\n"})
+    report = history_scan(str(r.path), ScanOptions(jobs=1))
+    html = render(report, "html", show_secrets=False)
+    p = _Collect()
+    p.feed(html)
+    assert p.rows == 1 and p.selects == 2 and p.external == []
+    assert tok not in html and "still at HEAD" in html and "Timeline" in html
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium not installed")
+def test_html_renders_in_headless_chromium(planted, tmp_path):
+    _, _, report = planted
+    page = tmp_path / "report.html"
+    page.write_text(render(report, "html", show_secrets=False))
+    out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert f'<span id="shown">{len(report.findings)}</span>' in out.stdout  # the filter script ran
+
+
+def test_default_outputs_never_hold_a_secret(planted):
+    root, expected, _ = planted
+    for fmt in ("text", "json", "jsonl", "sarif", "html"):
+        res = subprocess.run([sys.executable, "-m", "scanner", "scan", str(root), "--format", fmt],
+                             capture_output=True, text=True)
+        assert res.returncode == 1
+        for _, secret in expected:
+            assert secret not in res.stdout and secret not in res.stderr, fmt
