@@ -115,7 +115,7 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
     plan = plan_history(repo, branch, since, max_commits, use_git)
     items: list = [*plan.blobs, *plan.messages]
-    result = scan.run(engine, GitReader(repo.path, include_binary), items, lambda i: i.size, opts.jobs,
+    result = scan.run(engine, GitReader(repo.path, include_binary, use_git), items, lambda i: i.size, opts.jobs,
                       opts.progress)
     result.warnings[:0] = plan.warnings
 
@@ -137,7 +137,7 @@ def staged_scan(repo_path: str, opts: ScanOptions) -> Report:
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=False)
     files = staged_files(repo)
     added = {f.item.path: f.added_lines for f in files}
-    result = scan.run(engine, GitReader(repo.path), [f.item for f in files], lambda i: i.size, 1)
+    result = scan.run(engine, GitReader(repo.path, use_git=False), [f.item for f in files], lambda i: i.size, 1)
     for f in result.findings:
         f.source, f.blob = "staged", None
     result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]

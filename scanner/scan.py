@@ -60,6 +60,9 @@ def scan_chunk(engine: Engine, chunk: Chunk) -> list[Finding]:
 
 def _scan_batch(engine: Engine, reader: Reader, batch: Sequence[object]) -> BatchResult:
     res = BatchResult()
+    prepare = getattr(reader, "prepare", None)
+    if prepare is not None:  # readers that fetch a batch at once (git cat-file)
+        prepare(batch)
     for item in batch:
         read_any = False
         for chunk in reader.read(item, res.warnings):
