@@ -27,11 +27,12 @@ class ScanOptions:
     baseline: str | None = None
     ignore_file: str | None = None  # default: .tokenscanignore at the scanned root
     no_suppress: bool = False
+    decode_depth: int = 2  # encodings deep to look (base64, url, json escapes); 0: plain text only
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
     rules = load_rules(opts.rule_files)
-    return rules, Engine(rules, opts.accelerated)
+    return rules, Engine(rules, opts.accelerated, opts.decode_depth)
 
 
 def finish(findings: list[Finding], opts: ScanOptions) -> list[Finding]:

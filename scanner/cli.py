@@ -74,6 +74,8 @@ def report_options(fn: Callable) -> Callable:
         click.option("--ignore-file", type=click.Path(dir_okay=False),
                      help="Ignore file (default: .tokenscanignore at the scanned root)."),
         click.option("--no-suppress", is_flag=True, help="Show everything: ignore inline allows, ignore file, baseline."),
+        click.option("--decode-depth", type=click.IntRange(0, 4), default=2, show_default=True,
+                     help="How many encodings deep to look (base64, URL, JSON escapes); 0 turns decoding off."),
         click.option("--verify", is_flag=True,
                      help="Ask the vendor whether each finding is live (sends the secret to the vendor's API)."),
         click.option("--cloudflare-api-base", metavar="URL",
@@ -97,7 +99,8 @@ def _scan_options(kw: dict) -> Any:
     from scanner.app import ScanOptions
 
     opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"],
-                       baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"])
+                       baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"],
+                       decode_depth=kw["decode_depth"])
     if kw.get("progress_label") and not kw["quiet"]:
         from scanner.progress import progress_for
 

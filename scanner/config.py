@@ -25,7 +25,7 @@ KEYS = {
     "include-binary": "include_binary", "cloudflare-email": "cloudflare_email",
     "cloudflare-account-id": "cloudflare_account_id", "verify-timeout": "verify_timeout",
     "verify-concurrency": "verify_concurrency", "verify-budget": "verify_budget", "no-color": "no_color",
-    "quiet": "quiet", "no-suppress": "no_suppress",
+    "quiet": "quiet", "no-suppress": "no_suppress", "decode-depth": "decode_depth",
 }
 PATH_KEYS = {"rules", "baseline", "ignore-file"}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scanner import decoders
 from scanner.prefilter import Prefilter
 from scanner.rules import Rule
 from scanner.validators import CHECKSUMS, FILTERS, low_information, shannon_entropy
@@ -26,6 +27,7 @@ class Match:
     secret: str
     checksum: str  # valid | invalid | none
     tags: tuple[str, ...] = ()
+    encoding: str = "plain"  # plain | base64 | url | json | utf-16, nested as base64+json
 
 
 def _line_bounds(data: bytes, start: int, end: int, before: int, after: int) -> tuple[int, int]:
@@ -37,48 +39,98 @@ def _line_bounds(data: bytes, start: int, end: int, before: int, after: int) -> 
     return lo, (hi if nl < 0 else nl)
 
 
+DEFAULT_DECODE_DEPTH = 2
+
+
 class Engine:
-    def __init__(self, rules: list[Rule], accelerated: bool | None = None) -> None:
+    """decode_depth bounds how many encodings deep a secret is looked for (0: plain text only)."""
+
+    def __init__(self, rules: list[Rule], accelerated: bool | None = None,
+                 decode_depth: int = DEFAULT_DECODE_DEPTH) -> None:
         self.rules = rules
-        keywords: list[str] = []
-        for rule in rules:
-            keywords.extend(rule.keywords)
-        self.prefilter = Prefilter(keywords, accelerated)
-        index = {k: i for i, k in enumerate(self.prefilter.keywords)}
-        self._rules_of: list[list[int]] = [[] for _ in self.prefilter.keywords]
+        self.decode_depth = decode_depth
+        literals: list[tuple[bytes, bool]] = []
+        targets: list[object] = []  # per literal: list of rule indices, or a decoder kind
         for ri, rule in enumerate(rules):
             for k in rule.keywords:
-                bucket = self._rules_of[index[k.lower().encode("utf-8")]]
-                if ri not in bucket:
-                    bucket.append(ri)
+                literals.append((k.lower().encode("utf-8"), True))
+                targets.append(ri)
+        if decode_depth > 0:
+            for k in sorted({k for rule in rules for k in rule.keywords}):
+                for sig in decoders.signatures(k):
+                    literals.append((sig.literal, sig.caseless))
+                    targets.append(sig.kind)
+        self.prefilter = Prefilter(literals, accelerated)
+        index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
+        self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
+        self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
+        for (lit, ci), target in zip(literals, targets):
+            i = index[(lit.lower() if ci else lit, ci)]
+            if isinstance(target, str):
+                self._decoder_of[i] = target
+            elif target not in self._rules_of[i]:
+                self._rules_of[i].append(target)
 
     @property
     def accelerated(self) -> bool:
         return self.prefilter.accelerated
 
-    def scan(self, data: bytes) -> list[Match]:
+    def scan(self, data: bytes, depth: int = 0) -> list[Match]:
         hits = self.prefilter.hits(data)
         if not hits:
             return []
         windows: dict[int, list[tuple[int, int]]] = {}
+        regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         for kid, pos in hits:
+            kind = self._decoder_of[kid]
+            if kind is not None:
+                if depth < self.decode_depth:
+                    span = (decoders.base64_run(data, pos) if kind == "base64" else
+                            _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER))
+                    regions.setdefault(kind, set()).add(span)
+                continue
             span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
             for ri in self._rules_of[kid]:
                 windows.setdefault(ri, []).append(span)
-        found: dict[tuple[int, int], Match] = {}
+        found: dict[tuple[int, int, str], Match] = {}
         for ri in sorted(windows):
             rule = self.rules[ri]
             for lo, hi in _merge(windows[ri]):
                 for m in rule.compiled.finditer(data, lo, hi):
                     g = rule.secret_group
                     s, e = m.span(g)
-                    if s < 0 or (s, e) in found:
+                    if s < 0 or any(k[:2] == (s, e) for k in found):
                         continue
                     match = self._judge(rule, data, s, e, m.group(g))
                     if match is not None:
-                        found[(s, e)] = match
+                        found[(s, e, match.secret)] = match
+        decoded = [m for kind, spans in regions.items() for span in sorted(spans)
+                   for m in self._scan_decoded(data, kind, span, depth)]
+        for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
+            found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
+
+    def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int) -> list[Match]:
+        """Matches inside an encoded region, placed on the encoded text in the original chunk."""
+        lo, hi = span
+        region = data[lo:hi]
+        if kind == "base64":
+            view = decoders.decode_base64(region)
+            if not view:
+                return []
+            place = lambda a, b: (lo, hi)  # noqa: E731 - the whole encoded value is the place
+        else:
+            view, where = decoders.decode_url(region) if kind == "url" else decoders.decode_json(region)
+            if view == region:
+                return []
+            place = lambda a, b: (lo + where[a], lo + where[b - 1] + 1)  # noqa: E731
+        out = []
+        for m in self.scan(view, depth + 1):
+            s, e = place(m.start, m.end)
+            encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
+            out.append(Match(m.rule, s, e, m.secret, m.checksum, m.tags, encoding))
+        return out
 
     def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes) -> Match | None:
         secret = raw.decode("utf-8", "replace")

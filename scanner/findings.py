@@ -89,7 +89,7 @@ def from_match(m: Match, data: bytes, path: str, source: str, line_base: int = 0
     return Finding(
         rule_id=m.rule.id, description=m.rule.description, severity=m.rule.severity, secret=m.secret,
         fingerprint=fingerprint(m.secret), path=path, line=line + line_base, column=column,
-        offset=m.start + offset_base, source=source, checksum=m.checksum, tags=m.tags,
+        offset=m.start + offset_base, source=source, encoding=m.encoding, checksum=m.checksum, tags=m.tags,
         verify_kind=m.rule.verify,
     )
 

@@ -2,7 +2,7 @@
 
 Hyperscan (when importable) matches all literals at once in C; the pure-`regex` fallback finds the same
 (keyword, position) pairs, including overlapping ones, so both paths feed the engine identical hits.
-Keywords are matched without regard to case.
+Each literal says whether case matters (rule keywords: no; base64 signatures: yes).
 """
 
 from __future__ import annotations
@@ -21,9 +21,13 @@ HYPERSCAN_AVAILABLE = _hs is not None
 Hit = tuple[int, int]  # (keyword index, start offset)
 
 
+Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given in lowercase
+
+
 class Prefilter:
-    def __init__(self, keywords: Iterable[str], accelerated: bool | None = None) -> None:
-        self.keywords: list[bytes] = list(dict.fromkeys(k.lower().encode("utf-8") for k in keywords))
+    def __init__(self, literals: Iterable[Literal], accelerated: bool | None = None) -> None:
+        self.literals: list[Literal] = list(dict.fromkeys((k.lower() if ci else k, ci) for k, ci in literals))
+        self.keywords: list[bytes] = [k for k, _ in self.literals]
         use_hs = HYPERSCAN_AVAILABLE if accelerated is None else accelerated
         if use_hs and not HYPERSCAN_AVAILABLE:
             raise RuntimeError("hyperscan is not installed")
@@ -38,20 +42,22 @@ class Prefilter:
             exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k in self.keywords]
             db.compile(expressions=[e if isinstance(e, bytes) else e.encode() for e in exprs],
                        ids=list(range(len(exprs))),
-                       flags=[_hs.HS_FLAG_CASELESS] * len(exprs))
+                       flags=[_hs.HS_FLAG_CASELESS if ci else 0 for _, ci in self.literals])
             self._db = db
         else:
-            by_len = sorted(self.keywords, key=len, reverse=True)
-            self._fallback = regex.compile(b"(?i)(?:" + b"|".join(regex.escape(k) for k in by_len) + b")")
+            by_len = sorted(self.literals, key=lambda lit: len(lit[0]), reverse=True)
+            alts = [b"(?i:" + regex.escape(k) + b")" if ci else regex.escape(k) for k, ci in by_len]
+            self._fallback = regex.compile(b"(?:" + b"|".join(alts) + b")")
             self._buckets: dict[bytes, list[int]] = {}
-            for i, k in enumerate(self.keywords):
-                self._buckets.setdefault(k[:2], []).append(i)
+            for i, (k, _) in enumerate(self.literals):
+                self._buckets.setdefault(k[:2].lower(), []).append(i)
 
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
-        return {"keywords": self.keywords, "accelerated": self.accelerated}
+        return {"literals": self.literals, "accelerated": self.accelerated}
 
     def __setstate__(self, state: dict) -> None:
-        self.keywords = state["keywords"]
+        self.literals = state["literals"]
+        self.keywords = [k for k, _ in self.literals]
         self.accelerated = state["accelerated"]
         self._db = self._fallback = None
         self._compile()
@@ -69,11 +75,12 @@ class Prefilter:
             self._db.scan(data, match_event_handler=on_match)
             return out
         found: list[Hit] = []
-        kws = self.keywords
+        lits = self.literals
         for m in self._fallback.finditer(data, overlapped=True):
             pos = m.start()
             for kid in self._buckets.get(data[pos:pos + 2].lower(), ()):
-                k = kws[kid]
-                if data[pos:pos + len(k)].lower() == k:
+                k, ci = lits[kid]
+                piece = data[pos:pos + len(k)]
+                if (piece.lower() if ci else piece) == k:
                     found.append((kid, pos))
         return found

@@ -47,6 +47,8 @@ def scan_chunk(engine: Engine, chunk: Chunk) -> list[Finding]:
     out = []
     for m in engine.scan(chunk.data):
         f = from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base)
+        if chunk.encoding != "plain":
+            f.encoding = chunk.encoding if f.encoding == "plain" else f"{chunk.encoding}+{f.encoding}"
         f.context_hints = hints.collect(f.verify_kind, chunk.data, m.start, m.end)
         lo = chunk.data.rfind(b"\n", 0, m.start) + 1
         hi = chunk.data.find(b"\n", m.end)

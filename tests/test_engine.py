@@ -15,10 +15,10 @@ def rules():
 
 @pytest.mark.parametrize("accelerated", PATHS)
 def test_prefilter_finds_overlapping_caseless_hits(accelerated):
-    pf = Prefilter(["cloudflare", "flare", "CF_"], accelerated)
-    hits = sorted(pf.hits(b"x CloudFlare_cf_"))
+    pf = Prefilter([(b"cloudflare", True), (b"flare", True), (b"CF_", True), (b"Y2Z1", False)], accelerated)
+    hits = sorted(pf.hits(b"x CloudFlare_cf_ y2z1 Y2Z1"))
     kws = pf.keywords
-    assert [(kws[k], p) for k, p in hits] == [(b"cloudflare", 2), (b"flare", 7), (b"cf_", 13)]
+    assert [(kws[k], p) for k, p in hits] == [(b"cloudflare", 2), (b"flare", 7), (b"cf_", 13), (b"Y2Z1", 22)]
 
 
 @pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")

@@ -14,4 +14,5 @@ class Chunk:
     source: str = "file"
     offset_base: int = 0
     line_base: int = 0
+    encoding: str = "plain"  # the whole item's encoding when it was decoded to read it (utf-16)
     meta: dict = field(default_factory=dict)  # source facts copied onto findings (commit, blob, ...)

@@ -13,6 +13,7 @@ from typing import BinaryIO, Iterator
 
 import pathspec
 
+from scanner.decoders import utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Warning
 from scanner.sources import Chunk
@@ -139,14 +140,20 @@ class FileReader:
         try:
             with open(item.abspath, "rb") as fh:
                 head = fh.read(HEAD_BYTES)
+                if is_binary(head) and item.size <= self.max_file_size:
+                    text = utf16_text(head + fh.read())
+                    if text is not None:  # Windows scripts: line and column count in the decoded text
+                        yield Chunk(text, item.path, "file", encoding="utf-16")
+                        return
                 if not self.include_binary and is_binary(head):
                     warnings.append(Warning("binary", "binary file skipped (--include-binary scans it)", item.path))
                     return
                 if not head.isascii():
                     try:
-                        head[:HEAD_BYTES - 4].decode("utf-8")
-                    except UnicodeDecodeError:
-                        warnings.append(Warning("not-utf8", "not UTF-8: scanned as bytes", item.path))
+                        head.decode("utf-8")
+                    except UnicodeDecodeError as exc:  # a character cut at the end of the head is fine
+                        if len(head) < HEAD_BYTES or exc.start < len(head) - 3:
+                            warnings.append(Warning("not-utf8", "not UTF-8: scanned as bytes", item.path))
                 if len(head) < HEAD_BYTES:
                     yield Chunk(head, item.path, "file")
                     return

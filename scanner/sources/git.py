@@ -18,6 +18,7 @@ from typing import Iterator, Sequence
 
 import pygit2
 
+from scanner.decoders import utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Finding, Warning
 from scanner.sources import Chunk
@@ -368,8 +369,15 @@ class GitReader:
                         meta={"commit": item.commit})
             return
         data = self._blob(item, warnings)
-        if data is None or (not self.include_binary and b"\0" in data[:8192]):
+        if data is None:
             return
+        if b"\0" in data[:8192]:
+            text = utf16_text(data)
+            if text is not None:
+                yield Chunk(text, item.path, "blob", encoding="utf-16", meta={"blob": item.oid})
+                return
+            if not self.include_binary:
+                return
         yield Chunk(data, item.path, "blob", meta={"blob": item.oid})
 
 

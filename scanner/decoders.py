@@ -1,0 +1,192 @@
+"""Encoded views of a chunk: base64, URL (percent) escapes, JSON/JS string escapes, UTF-16.
+
+Decoding everything would cost a pass per encoding over every byte. Instead each keyword also enters the
+prefilter in its encoded forms (its base64 in all three alignments, its percent- and \\u-escaped forms), so
+clean input costs nothing extra; only a region around an encoded keyword hit is decoded and scanned again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
+B64_REACH = 8192  # longest base64 run decoded around one hit
+MIN_B64_SIGNATURE = 4
+
+
+@dataclass(frozen=True)
+class Signature:
+    literal: bytes
+    kind: str  # base64 | url | json
+    caseless: bool
+
+
+def base64_signatures(keyword: bytes) -> set[bytes]:
+    """The base64 characters that depend only on `keyword`, for each of the three byte alignments, in the
+    standard and URL-safe alphabets."""
+    out: set[bytes] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + keyword + b"\0\0")
+        first_bit, end_bit = 8 * shift, 8 * (shift + len(keyword))
+        chars = [encoded[i:i + 1] for i in range(len(encoded)) if 6 * i >= first_bit and 6 * i + 6 <= end_bit]
+        sig = b"".join(chars)
+        if len(sig) >= MIN_B64_SIGNATURE:
+            out.add(sig)
+            out.add(sig.replace(b"+", b"-").replace(b"/", b"_"))
+    return out
+
+
+MIN_NESTED_SIGNATURE = 6  # shorter signatures of signatures would hit random base64 too often
+
+
+def signatures(keyword: str, nested: bool = True) -> list[Signature]:
+    """Encoded forms of a keyword; with nested, also the base64 of those forms (a Docker config's base64
+    JSON holding a base64 "auth", a URL-encoded query string inside a base64 blob)."""
+    kw = keyword.encode("utf-8")
+    sigs = [Signature(s, "base64", False) for s in sorted(base64_signatures(kw))]
+    if any(not chr(c).isalnum() for c in kw):
+        for fmt, kind in ((b"%%%02X", "url"), (b"\\u%04x", "json")):
+            escaped = b"".join(fmt % c if not chr(c).isalnum() else bytes([c]) for c in kw)
+            sigs.append(Signature(escaped.lower(), kind, True))
+            if nested:
+                variants = {escaped, escaped.lower(), escaped.upper().replace(b"\\U", b"\\u")}
+                sigs += [Signature(s, "base64", False) for v in sorted(variants)
+                         for s in sorted(base64_signatures(v)) if len(s) >= MIN_NESTED_SIGNATURE]
+    if nested:
+        sigs += [Signature(s2, "base64", False) for s in sorted(base64_signatures(kw))
+                 for s2 in sorted(base64_signatures(s)) if len(s2) >= MIN_NESTED_SIGNATURE]
+    return list(dict.fromkeys(sigs))
+
+
+# --- decoding a region ------------------------------------------------------------------------------------
+
+Mapper = Callable[[int], int]  # offset in the decoded view -> offset in the original chunk
+
+
+def base64_run(data: bytes, pos: int) -> tuple[int, int]:
+    """The base64 run around pos (bounded), e.g. a Kubernetes Secret value or a Basic auth credential."""
+    lo = pos
+    floor = max(0, pos - B64_REACH)
+    while lo > floor and data[lo - 1] in B64_CHARS:
+        lo -= 1
+    hi = pos
+    ceil = min(len(data), pos + B64_REACH)
+    while hi < ceil and data[hi] in B64_CHARS:
+        hi += 1
+    return lo, hi
+
+
+def decode_base64(run: bytes) -> bytes | None:
+    text = run.rstrip(b"=")
+    altchars = b"-_" if (b"-" in text or b"_" in text) else None
+    for cut in range(4):  # the run may carry a stray leading character or two
+        body = text[cut:]
+        body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
+        try:
+            out = base64.b64decode(body + b"=" * (-len(body) % 4), altchars=altchars, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        return utf16_text(out) or out
+    return None
+
+
+_PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+def decode_url(region: bytes) -> tuple[bytes, list[int]]:
+    """Percent-decoding with a map from each output byte to its input offset."""
+    out = bytearray()
+    where: list[int] = []
+    i = 0
+    n = len(region)
+    while i < n:
+        c = region[i]
+        if c == 0x25 and i + 2 < n + 0 and _PCT.match(region, i):
+            out.append(int(region[i + 1:i + 3], 16))
+            where.append(i)
+            i += 3
+        else:
+            out.append(c)
+            where.append(i)
+            i += 1
+    return bytes(out), where
+
+
+_SIMPLE_ESCAPES = {ord("n"): b"\n", ord("t"): b"\t", ord("r"): b"\r", ord("b"): b"\b", ord("f"): b"\f",
+                   ord("/"): b"/", ord("\\"): b"\\", ord('"'): b'"', ord("'"): b"'"}
+
+
+def decode_json(region: bytes) -> tuple[bytes, list[int]]:
+    """JSON/JS string escapes (\\uXXXX with surrogate pairs, \\xXX, \\/ ...) with an offset map."""
+    out = bytearray()
+    where: list[int] = []
+    i, n = 0, len(region)
+    while i < n:
+        c = region[i]
+        if c == 0x5C and i + 1 < n:
+            e = region[i + 1]
+            if e == ord("u") and i + 6 <= n:
+                try:
+                    cp = int(region[i + 2:i + 6], 16)
+                except ValueError:
+                    cp = -1
+                if cp >= 0:
+                    step = 6
+                    if 0xD800 <= cp < 0xDC00 and region[i + 6:i + 8] == b"\\u":
+                        try:
+                            lo = int(region[i + 8:i + 12], 16)
+                            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                            step = 12
+                        except ValueError:
+                            pass
+                    piece = chr(cp).encode("utf-8", "replace")
+                    out += piece
+                    where += [i] * len(piece)
+                    i += step
+                    continue
+            if e == ord("x") and i + 4 <= n:
+                try:
+                    out.append(int(region[i + 2:i + 4], 16))
+                    where.append(i)
+                    i += 4
+                    continue
+                except ValueError:
+                    pass
+            if e in _SIMPLE_ESCAPES:
+                out += _SIMPLE_ESCAPES[e]
+                where.append(i)
+                i += 2
+                continue
+        out.append(c)
+        where.append(i)
+        i += 1
+    return bytes(out), where
+
+
+def utf16_text(data: bytes) -> bytes | None:
+    """UTF-8 text of UTF-16 data (LE or BE, with or without BOM), or None when it is not UTF-16.
+
+    Without a BOM, UTF-16 is recognised by NUL bytes on every other position, as ASCII-heavy text is."""
+    if len(data) < 4:
+        return None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec = "utf-16"
+    else:
+        sample = data[:8192]
+        half = len(sample) // 2
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        if odd_nuls > 0.7 * half and even_nuls < 0.1 * half:
+            codec = "utf-16-le"
+        elif even_nuls > 0.7 * half and odd_nuls < 0.1 * half:
+            codec = "utf-16-be"
+        else:
+            return None
+    try:
+        return data[: len(data) - len(data) % 2].decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,94 @@
+import base64
+import json
+import urllib.parse
+
+import pytest
+
+from scanner import decoders
+from scanner.app import ScanOptions, scan_paths
+from scanner.engine import Engine
+from scanner.prefilter import HYPERSCAN_AVAILABLE
+from scanner.rules import load_rules
+from tokens import cloudflare, github, legacy_token
+
+PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_base64_signature_found_in_every_alignment(shift):
+    kw = b"cfut_"
+    encoded = base64.b64encode(b"x" * shift + kw + b"rest of it")
+    assert any(sig in encoded for sig in decoders.base64_signatures(kw))
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+@pytest.mark.parametrize("prefix", [b"", b"u", b"user:", b"ab"])
+def test_base64_encoded_token_found_at_the_encoded_text(rules, accelerated, prefix):
+    tok = cloudflare("cfat_", 7)
+    blob = base64.b64encode(prefix + tok.encode()).decode()
+    data = f"apiVersion: v1\nkind: Secret\ndata:\n  token: {blob}\n".encode()
+    [m] = Engine(rules, accelerated).scan(data)
+    assert m.secret == tok and m.encoding == "base64" and m.checksum == "valid"
+    assert data[m.start:m.end].decode() == blob
+
+
+def test_basic_auth_header_and_urlsafe_alphabet(rules):
+    tok = github("ghp_", 3)
+    header = b"Authorization: Basic " + base64.b64encode(f"bot:{tok}".encode())
+    assert [m.secret for m in Engine(rules).scan(header)] == [tok]
+    urlsafe = base64.urlsafe_b64encode(b"\xfb\xff" + cloudflare("cfk_", 2).encode())
+    assert [m.secret for m in Engine(rules).scan(b"v=" + urlsafe)] == [cloudflare("cfk_", 2)]
+
+
+def test_bad_checksum_stays_invalid_when_encoded(rules):
+    bad = cloudflare("cfut_", 8, valid=False)
+    [m] = Engine(rules).scan(base64.b64encode(bad.encode()))
+    assert m.checksum == "invalid"
+
+
+def test_url_encoded_in_a_log_line(rules):
+    tok, legacy = cloudflare("cfut_", 9), legacy_token(9)
+    line = ("GET /hook?cf%5Ftoken=" + urllib.parse.quote(legacy, safe="") + "&t=" +
+            urllib.parse.quote(tok, safe="").replace("_", "%5F") + " HTTP/1.1\n").encode()
+    found = {m.secret: m for m in Engine(rules).scan(line)}
+    assert set(found) == {tok, legacy}
+    assert found[tok].encoding == "url" and line[found[tok].start:found[tok].end].startswith(b"cfut%5F")
+
+
+def test_json_escapes(rules):
+    tok = cloudflare("cfk_", 11)
+    data = json.dumps({"k": tok.replace("_", "\\u005f")}).replace("\\\\", "\\").encode()
+    [m] = Engine(rules).scan(data)
+    assert m.secret == tok and m.encoding == "json"
+
+
+def test_nested_base64_of_url_encoded(rules):
+    tok = cloudflare("cfut_", 12)
+    inner = ("x=" + tok.replace("_", "%5F")).encode()
+    [m] = Engine(rules).scan(b"blob: " + base64.b64encode(inner))
+    assert m.secret == tok and m.encoding == "base64+url"
+    assert Engine(rules, decode_depth=1).scan(b"blob: " + base64.b64encode(inner)) == []
+    assert Engine(rules, decode_depth=0).scan(base64.b64encode(tok.encode())) == []
+
+
+@pytest.mark.parametrize("codec,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-le", b""), ("utf-16-be", b""),
+                                       ("utf-16-be", b"\xfe\xff")])
+def test_utf16_powershell_files(tmp_path, codec, bom):
+    tok = cloudflare("cfat_", 13)
+    text = f"# deploy\r\n$env:CF_ACCOUNT_TOKEN = \"{tok}\"\r\nWrite-Host ok\r\n"
+    (tmp_path / "deploy.ps1").write_bytes(bom + text.encode(codec))
+    rep = scan_paths([str(tmp_path)], ScanOptions(jobs=1))
+    [f] = rep.findings
+    assert (f.secret, f.encoding, f.line, f.column) == (tok, "utf-16", 2, 26)
+
+
+def test_decoding_does_not_invent_findings_in_clean_base64(rules):
+    import random
+    rng = random.Random(5)
+    noise = base64.b64encode(bytes(rng.randrange(256) for _ in range(200000)))
+    assert Engine(rules).scan(noise) == []
