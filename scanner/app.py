@@ -19,6 +19,7 @@ from scanner.suppress import Suppressor
 @dataclass
 class ScanOptions:
     rule_files: tuple[str, ...] = ()
+    extra_rules: tuple[Rule, ...] = ()  # e.g. from a gitleaks configuration
     verify: object | None = None  # VerifyOptions when --verify
     include_invalid_checksum: bool = False
     jobs: int = field(default_factory=default_jobs)
@@ -31,7 +32,7 @@ class ScanOptions:
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
-    rules = load_rules(opts.rule_files)
+    rules = load_rules(opts.rule_files, extra=opts.extra_rules)
     return rules, Engine(rules, opts.accelerated, opts.decode_depth)
 
 
@@ -46,11 +47,14 @@ def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor |
     """Stale baseline entries only mean something when the whole target was scanned (not for staged)."""
     if opts.no_suppress:
         return None
-    from scanner.suppress import default_ignore_file, load_baseline, load_ignore_file
+    from scanner.suppress import (GITLEAKS_IGNORE, default_ignore_file, load_baseline, load_gitleaks_ignore,
+                                  load_ignore_file)
 
     ignore_path = opts.ignore_file or default_ignore_file(root)
+    gitleaks_path = default_ignore_file(root, GITLEAKS_IGNORE)
     return Suppressor(load_ignore_file(ignore_path) if ignore_path else None,
-                      load_baseline(opts.baseline) if opts.baseline else None, whole_target)
+                      load_baseline(opts.baseline) if opts.baseline else None, whole_target,
+                      load_gitleaks_ignore(gitleaks_path) if gitleaks_path else None)
 
 
 def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions,
@@ -61,8 +65,17 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
         findings = attribute(findings)
     warnings = result.warnings
     suppressed: dict[str, int] = {}
+    with_commits = {r.id: r for r in rules if any(a.commits for a in r.allowlists)}
+    if with_commits and not opts.no_suppress:
+        from scanner.gitleaks import commit_allowed
+
+        kept = [f for f in findings if not (f.rule_id in with_commits and commit_allowed(with_commits[f.rule_id], f.commit))]
+        if len(kept) < len(findings):
+            suppressed["allowlist-commit"] = len(findings) - len(kept)
+        findings = kept
     if suppress is not None:
-        findings, suppressed, stale = suppress.apply(findings)
+        findings, counts, stale = suppress.apply(findings)
+        suppressed.update(counts)
         warnings = warnings + stale
     report = Report(mode=mode, target=target, findings=findings, warnings=warnings,
                     bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,

@@ -139,10 +139,12 @@ def configure(kw: dict, root: str, label: str | None = None) -> Any:
     from scanner.config import apply_config, find_config
 
     ctx = click.get_current_context()
-    settings, source = find_config(kw["config_file"], root)
+    settings, source, extra_rules = find_config(kw["config_file"], root)
     apply_config(ctx, kw, settings, source)
     kw["progress_label"] = label
-    return _scan_options(kw)
+    opts = _scan_options(kw)
+    opts.extra_rules = tuple(extra_rules)
+    return opts
 
 
 def emit(report: Any, kw: dict) -> None:

@@ -40,21 +40,26 @@ def _read_toml(path: str) -> dict:
         raise UsageError(f"{path}: TOML error: {exc}") from None
 
 
-def find_config(explicit: str | None, root: str) -> tuple[dict, str | None]:
-    """(settings, file they came from); an explicit --config must exist, an implicit one may not."""
+def find_config(explicit: str | None, root: str) -> tuple[dict, str | None, list]:
+    """(settings, file they came from, extra rules); an explicit --config must exist, an implicit one may
+    not. An explicit gitleaks configuration contributes its rules and allowlists instead of settings."""
     if explicit:
         data = _read_toml(explicit)
-        return data.get("tool", {}).get("tokenscan", data) if "tool" in data else data, explicit
+        from scanner.gitleaks import is_gitleaks_config, load_gitleaks
+
+        if is_gitleaks_config(data):
+            return {}, explicit, load_gitleaks(data, explicit)
+        return (data.get("tool", {}).get("tokenscan", data) if "tool" in data else data), explicit, []
     base = root if os.path.isdir(root) else (os.path.dirname(root) or ".")
     own = os.path.join(base, ".tokenscan.toml")
     if os.path.isfile(own):
-        return _read_toml(own), own
+        return _read_toml(own), own, []
     pyproject = os.path.join(base, "pyproject.toml")
     if os.path.isfile(pyproject):
         section = _read_toml(pyproject).get("tool", {}).get("tokenscan")
         if isinstance(section, dict):
-            return section, f"{pyproject} [tool.tokenscan]"
-    return {}, None
+            return section, f"{pyproject} [tool.tokenscan]", []
+    return {}, None, []
 
 
 def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source: str | None) -> None:

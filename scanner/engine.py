@@ -51,6 +51,7 @@ class Engine:
         self.decode_depth = decode_depth
         literals: list[tuple[bytes, bool]] = []
         targets: list[object] = []  # per literal: list of rule indices, or a decoder kind
+        self._always = [ri for ri, rule in enumerate(rules) if not rule.keywords]  # gitleaks rules without keywords
         for ri, rule in enumerate(rules):
             for k in rule.keywords:
                 literals.append((k.lower().encode("utf-8"), True))
@@ -75,11 +76,12 @@ class Engine:
     def accelerated(self) -> bool:
         return self.prefilter.accelerated
 
-    def scan(self, data: bytes, depth: int = 0) -> list[Match]:
+    def scan(self, data: bytes, depth: int = 0, path: str | None = None) -> list[Match]:
+        """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing."""
         hits = self.prefilter.hits(data)
-        if not hits:
+        if not hits and not self._always:
             return []
-        windows: dict[int, list[tuple[int, int]]] = {}
+        windows: dict[int, list[tuple[int, int]]] = {ri: [(0, len(data))] for ri in self._always}
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         for kid, pos in hits:
@@ -96,22 +98,25 @@ class Engine:
         found: dict[tuple[int, int, str], Match] = {}
         for ri in sorted(windows):
             rule = self.rules[ri]
+            if rule.path_pattern is not None and (path is None or not rule.path_pattern.search(path)):
+                continue
             for lo, hi in _merge(windows[ri]):
                 for m in rule.compiled.finditer(data, lo, hi):
                     g = rule.secret_group
                     s, e = m.span(g)
                     if s < 0 or any(k[:2] == (s, e) for k in found):
                         continue
-                    match = self._judge(rule, data, s, e, m.group(g))
+                    match = self._judge(rule, data, s, e, m.group(g), m, path)
                     if match is not None:
                         found[(s, e, match.secret)] = match
         decoded = [m for kind, spans in regions.items() for span in sorted(spans)
-                   for m in self._scan_decoded(data, kind, span, depth)]
+                   for m in self._scan_decoded(data, kind, span, depth, path)]
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
 
-    def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int) -> list[Match]:
+    def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None
+                      ) -> list[Match]:
         """Matches inside an encoded region, placed on the encoded text in the original chunk."""
         lo, hi = span
         region = data[lo:hi]
@@ -126,13 +131,14 @@ class Engine:
                 return []
             place = lambda a, b: (lo + where[a], lo + where[b - 1] + 1)  # noqa: E731
         out = []
-        for m in self.scan(view, depth + 1):
+        for m in self.scan(view, depth + 1, path):
             s, e = place(m.start, m.end)
             encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
             out.append(Match(m.rule, s, e, m.secret, m.checksum, m.tags, encoding))
         return out
 
-    def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes) -> Match | None:
+    def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None
+               ) -> Match | None:
         secret = raw.decode("utf-8", "replace")
         if secret in rule.denylist:
             return None
@@ -143,6 +149,11 @@ class Engine:
         if rule.compiled_context is not None:
             lo, hi = _line_bounds(data, s, e, WINDOW_BEFORE, WINDOW_BEFORE)
             if rule.compiled_context.search(data, lo, hi) is None:
+                return None
+        if rule.allowlists:
+            lo, hi = _line_bounds(data, s, e, WINDOW_BEFORE, WINDOW_AFTER)
+            whole = m.group(0)  # type: ignore[attr-defined]
+            if any(a.allows(raw, whole, data[lo:hi], path) for a in rule.allowlists):
                 return None
         checksum, tags = "none", rule.tags
         if rule.validator:

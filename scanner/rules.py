@@ -26,6 +26,34 @@ _FIELDS = {
 
 
 @dataclass(frozen=True)
+class Allowlist:
+    """gitleaks-style allowlist: a candidate is dropped when its criteria match (any, or all with AND).
+
+    Commits are only known after attribution, so `commits` is checked on findings, not in the engine."""
+
+    regexes: tuple[Any, ...] = ()  # compiled bytes patterns
+    regex_target: str = "secret"  # secret | match | line
+    stopwords: tuple[str, ...] = ()
+    paths: tuple[Any, ...] = ()  # compiled str patterns
+    commits: frozenset[str] = frozenset()
+    condition: str = "OR"
+
+    def allows(self, secret: bytes, match: bytes, line: bytes, path: str | None) -> bool:
+        target = {"secret": secret, "match": match, "line": line}[self.regex_target]
+        checks = []
+        if self.regexes:
+            checks.append(any(r.search(target) for r in self.regexes))
+        if self.stopwords:
+            low = secret.decode("utf-8", "replace").lower()
+            checks.append(any(w in low for w in self.stopwords))
+        if self.paths:
+            checks.append(path is not None and any(p.search(path) for p in self.paths))
+        if not checks:
+            return False
+        return all(checks) if self.condition == "AND" else any(checks)
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     description: str
@@ -44,9 +72,14 @@ class Rule:
     source: str = ""
     compiled: Any = field(default=None, compare=False, repr=False)
     compiled_context: Any = field(default=None, compare=False, repr=False)
+    group: int | None = None  # which group is the secret, when not (?P<secret>) or group 1 (gitleaks secretGroup)
+    path_pattern: Any = field(default=None, compare=False, repr=False)  # only files whose path matches
+    allowlists: tuple[Allowlist, ...] = ()
 
     @property
     def secret_group(self) -> int | str:
+        if self.group is not None:
+            return self.group
         return "secret" if "secret" in self.compiled.groupindex else 1
 
 
@@ -152,13 +185,14 @@ def builtin_rule_files() -> list[tuple[str, str]]:
                   if p.name.endswith(".toml"))
 
 
-def load_rules(extra_files: tuple[str, ...] = (), builtin: bool = True) -> list[Rule]:
+def load_rules(extra_files: tuple[str, ...] = (), builtin: bool = True, extra: tuple[Rule, ...] = ()) -> list[Rule]:
     rules: list[Rule] = []
     if builtin:
         for name, text in builtin_rule_files():
             rules.extend(load_rule_file(name, text))
     for path in extra_files:
         rules.extend(load_rule_file(path))
+    rules.extend(extra)
     seen: dict[str, str] = {}
     for rule in rules:
         if rule.id in seen:

@@ -45,7 +45,7 @@ class ScanResult:
 
 def scan_chunk(engine: Engine, chunk: Chunk) -> list[Finding]:
     out = []
-    for m in engine.scan(chunk.data):
+    for m in engine.scan(chunk.data, path=chunk.path):
         f = from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base)
         if chunk.encoding != "plain":
             f.encoding = chunk.encoding if f.encoding == "plain" else f"{chunk.encoding}+{f.encoding}"

@@ -37,8 +37,7 @@ class IgnoreFile:
             return True
         if not self.path_rules:
             return False
-        base = os.path.dirname(os.path.abspath(self.path))
-        rel = os.path.relpath(os.path.abspath(f.path), base) if f.source == "file" else f.path
+        rel = _relative(f, self.path)
         return any(fnmatch.fnmatchcase(rel, glob) and rule in ("*", f.rule_id) for glob, rule in self.path_rules)
 
 
@@ -62,6 +61,55 @@ def load_ignore_file(path: str) -> IgnoreFile:
             ig.path_rules.append((glob, rule))
         else:
             raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {raw.strip()!r}")
+    return ig
+
+
+GITLEAKS_IGNORE = ".gitleaksignore"
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+
+
+def _relative(f: Finding, ignore_path: str) -> str:
+    """A finding's path as ignore files write it: relative to the file's folder (the scanned root)."""
+    if f.source != "file":
+        return f.path
+    return os.path.relpath(os.path.abspath(f.path), os.path.dirname(os.path.abspath(ignore_path)))
+
+
+@dataclass
+class GitleaksIgnore:
+    """.gitleaksignore fingerprints: `commit:file:rule-id:line` (git scans) or `file:rule-id:line`."""
+
+    path: str
+    entries: set[tuple[str | None, str, str, int]] = field(default_factory=set)
+
+    def matches(self, f: Finding) -> bool:
+        rel = _relative(f, self.path)
+        for commit, file, rule, line in self.entries:
+            if rule == f.rule_id and line == f.line and file == rel and (
+                    commit is None or (f.commit or "").startswith(commit)):
+                return True
+        return False
+
+
+def load_gitleaks_ignore(path: str) -> GitleaksIgnore:
+    ig = GitleaksIgnore(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    for n, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.rsplit(":", 2)
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise UsageError(f"{path}:{n}: expected [commit:]file:rule-id:line, got {line!r}")
+        head, rule, number = parts
+        commit, _, file = head.partition(":")
+        if not file or not _SHA.fullmatch(commit):
+            commit, file = None, head  # type: ignore[assignment]
+        ig.entries.add((commit, file, rule, int(number)))
     return ig
 
 
@@ -110,9 +158,10 @@ class Suppressor:
     ignore: IgnoreFile | None = None
     baseline: Baseline | None = None
     report_stale: bool = True
+    gitleaks_ignore: GitleaksIgnore | None = None
 
     def apply(self, findings: list[Finding]) -> tuple[list[Finding], dict[str, int], list[Warning]]:
-        counts = {"inline": 0, "ignore-file": 0, "baseline": 0}
+        counts = {"inline": 0, "ignore-file": 0, "gitleaksignore": 0, "baseline": 0}
         kept: list[Finding] = []
         base = self.baseline.keys() if self.baseline else set()
         used: set[tuple[str, str, str]] = set()
@@ -122,6 +171,8 @@ class Suppressor:
                 counts["inline"] += 1
             elif self.ignore is not None and self.ignore.matches(f):
                 counts["ignore-file"] += 1
+            elif self.gitleaks_ignore is not None and self.gitleaks_ignore.matches(f):
+                counts["gitleaksignore"] += 1
             elif k in base:
                 counts["baseline"] += 1
                 used.add(k)
@@ -136,6 +187,6 @@ class Suppressor:
         return kept, {k: v for k, v in counts.items() if v}, warnings
 
 
-def default_ignore_file(root: str) -> str | None:
-    candidate = os.path.join(root if os.path.isdir(root) else os.path.dirname(root) or ".", IGNORE_FILE)
+def default_ignore_file(root: str, name: str = IGNORE_FILE) -> str | None:
+    candidate = os.path.join(root if os.path.isdir(root) else os.path.dirname(root) or ".", name)
     return candidate if os.path.isfile(candidate) else None

@@ -104,3 +104,12 @@ def test_quiet_prints_nothing_when_clean(tmp_path):
     (tmp_path / "a").write_text("x")
     res = run("scan", str(tmp_path), "-q")
     assert res.returncode == 0 and res.stdout == ""
+
+
+def test_synthetic_test_token_is_tagged_and_does_not_fail_the_gate(tmp_path):
+    import zlib
+    body = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"  # a counting run
+    (tmp_path / "t.env").write_text(f"T=cfut_{body}{zlib.crc32(body.encode()):08x}\n")
+    res = run("scan", str(tmp_path), "--format", "json")
+    [f] = json.loads(res.stdout)["findings"]
+    assert res.returncode == 0 and f["tags"] == ["test-token"] and f["checksum"] == "valid"
