@@ -92,3 +92,31 @@ def test_decoding_does_not_invent_findings_in_clean_base64(rules):
     rng = random.Random(5)
     noise = base64.b64encode(bytes(rng.randrange(256) for _ in range(200000)))
     assert Engine(rules).scan(noise) == []
+
+
+def test_coverage_tree_every_real_one_found_no_broken_lookalike(tmp_path):
+    """A repository-like tree with encoded credentials and vendor tokens, valid and with broken checksums."""
+    from tokens import ALNUM
+    import random
+
+    cf, gh, npm = cloudflare("cfut_", 80), github("ghp_", 80), github("npm_", 81)
+    bad_gh, bad_npm = github("gho_", 82, valid=False), github("npm_", 83, valid=False)
+    rng = random.Random(84)
+    key_id = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    secret_key = "".join(rng.choice(ALNUM + "/+") for _ in range(39)) + "Q"
+    ps_tok = cloudflare("cfat_", 85)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cf\ntype: Opaque\ndata:\n"
+        f"  CLOUDFLARE_API_TOKEN: {base64.b64encode(cf.encode()).decode()}\n")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "access.log").write_text(
+        f'127.0.0.1 - - "GET /cb?token={urllib.parse.quote(gh, safe="").replace("_", "%5F")} HTTP/1.1" 200\n')
+    (tmp_path / "deploy.ps1").write_bytes(b"\xff\xfe" + f'$env:CF_ACCOUNT_TOKEN = "{ps_tok}"\r\n'.encode("utf-16-le"))
+    (tmp_path / ".npmrc").write_text(f"//registry.npmjs.org/:_authToken={npm}\n")
+    (tmp_path / "notes.md").write_text(f"old: {bad_gh}\nold npm: {bad_npm}\n")
+    (tmp_path / "aws.ini").write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret_key}\n")
+    rep = scan_paths([str(tmp_path)], ScanOptions(jobs=2))
+    got = {(f.secret, f.encoding) for f in rep.findings}
+    assert got == {(cf, "base64"), (gh, "url"), (ps_tok, "utf-16"), (npm, "plain"), (key_id, "plain"),
+                   (secret_key, "plain")}
