@@ -65,14 +65,12 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
         findings = attribute(findings)
     warnings = result.warnings
     suppressed: dict[str, int] = {}
-    with_commits = {r.id: r for r in rules if any(a.commits for a in r.allowlists)}
-    if with_commits and not opts.no_suppress:
-        from scanner.gitleaks import commit_allowed
+    if not opts.no_suppress and any(a.commits for r in rules for a in r.allowlists):
+        from scanner.gitleaks import drop_allowlisted_commits
 
-        kept = [f for f in findings if not (f.rule_id in with_commits and commit_allowed(with_commits[f.rule_id], f.commit))]
-        if len(kept) < len(findings):
-            suppressed["allowlist-commit"] = len(findings) - len(kept)
-        findings = kept
+        findings, dropped = drop_allowlisted_commits(findings, rules)
+        if dropped:
+            suppressed["allowlist-commit"] = dropped
     if suppress is not None:
         findings, counts, stale = suppress.apply(findings)
         suppressed.update(counts)
@@ -192,6 +190,7 @@ def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
     if opts.verify is None:
         from scanner.verify import VerifyOptions
         opts.verify = VerifyOptions()
-    report = Report(mode="verify", target="arguments", findings=finish(findings, opts), warnings=warnings,
+    # not finish(): a credential given by hand is reported even when its checksum fails (and not sent)
+    report = Report(mode="verify", target="arguments", findings=dedupe(findings), warnings=warnings,
                     items_scanned=len(tokens), rules=len(rules))
     return verified(report, opts)

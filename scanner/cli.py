@@ -104,7 +104,7 @@ def _scan_options(kw: dict) -> Any:
     if kw.get("progress_label") and not kw["quiet"]:
         from scanner.progress import progress_for
 
-        opts.progress = progress_for(kw["progress_label"], True)
+        opts.progress = progress_for(kw["progress_label"])
     if kw["jobs"]:
         opts.jobs = kw["jobs"]
     if kw["verify"] or kw.get("force_verify"):
@@ -123,7 +123,7 @@ def _write(text: str, output: str | None, secret_bearing: bool) -> None:
         return
     try:
         if secret_bearing:  # owner-only from the first byte, not chmod after the fact
-            if os.path.exists(output):
+            if os.path.isfile(output):  # an existing report: narrow it before writing secrets into it
                 os.chmod(output, 0o600)
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         else:

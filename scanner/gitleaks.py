@@ -126,7 +126,13 @@ def load_gitleaks(data: dict, source: str) -> list[Rule]:
     return rules
 
 
-def commit_allowed(rule: Rule, commit: str | None) -> bool:
-    """Allowlisted commits (condition OR) are known only once findings are attributed."""
-    return commit is not None and any(commit in a.commits or any(commit.startswith(c) for c in a.commits)
+def _commit_allowed(rule: Rule, commit: str | None) -> bool:
+    return commit is not None and any(any(commit.startswith(c) for c in a.commits)
                                       for a in rule.allowlists if a.commits)
+
+
+def drop_allowlisted_commits(findings: list, rules: list[Rule]) -> tuple[list, int]:
+    """Allowlisted commits (condition OR) can only be checked once findings are attributed to commits."""
+    by_id = {r.id: r for r in rules}
+    kept = [f for f in findings if not (f.rule_id in by_id and _commit_allowed(by_id[f.rule_id], f.commit))]
+    return kept, len(findings) - len(kept)

@@ -36,5 +36,5 @@ class Progress:
             self.stream.flush()
 
 
-def progress_for(label: str, enabled: bool) -> Progress | None:
-    return Progress(label) if enabled and sys.stderr.isatty() else None
+def progress_for(label: str) -> Progress | None:
+    return Progress(label) if sys.stderr.isatty() else None

@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Iterator
 
 from scanner.errors import UsageError
 from scanner.findings import Finding, Warning
@@ -41,26 +42,31 @@ class IgnoreFile:
         return any(fnmatch.fnmatchcase(rel, glob) and rule in ("*", f.rule_id) for glob, rule in self.path_rules)
 
 
-def load_ignore_file(path: str) -> IgnoreFile:
-    ig = IgnoreFile(path)
+def _entries(path: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each entry of an ignore file: blank lines and # comments skipped."""
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read ignore file: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     for n, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
+        if line:
+            yield n, line
+
+
+def load_ignore_file(path: str) -> IgnoreFile:
+    ig = IgnoreFile(path)
+    for n, line in _entries(path):
         if _FP.fullmatch(line):
             ig.fingerprints.add(line)
         elif ":" in line:
             glob, rule = line.rsplit(":", 1)
             if not glob or not rule:
-                raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {raw.strip()!r}")
+                raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {line!r}")
             ig.path_rules.append((glob, rule))
         else:
-            raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {raw.strip()!r}")
+            raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {line!r}")
     return ig
 
 
@@ -93,15 +99,7 @@ class GitleaksIgnore:
 
 def load_gitleaks_ignore(path: str) -> GitleaksIgnore:
     ig = GitleaksIgnore(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    for n, raw in enumerate(lines, 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
+    for n, line in _entries(path):
         parts = line.rsplit(":", 2)
         if len(parts) != 3 or not parts[2].isdigit():
             raise UsageError(f"{path}:{n}: expected [commit:]file:rule-id:line, got {line!r}")

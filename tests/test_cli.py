@@ -113,3 +113,18 @@ def test_synthetic_test_token_is_tagged_and_does_not_fail_the_gate(tmp_path):
     res = run("scan", str(tmp_path), "--format", "json")
     [f] = json.loads(res.stdout)["findings"]
     assert res.returncode == 0 and f["tags"] == ["test-token"] and f["checksum"] == "valid"
+
+
+def test_progress_line_only_on_a_terminal_and_without_secrets():
+    import io
+
+    from scanner.progress import Progress, progress_for
+
+    buf = io.StringIO()
+    p = Progress("scanning files", stream=buf, interval=0)
+    p(5, 10, 500_000, 1_000_000)
+    p(10, 10, 1_000_000, 1_000_000)
+    p.close()
+    out = buf.getvalue()
+    assert "5/10" in out and "10/10" in out and "100.0%" in out and out.endswith("\r\033[K")
+    assert progress_for("x") is None  # pytest's stderr is not a terminal
