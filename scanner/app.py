@@ -47,8 +47,13 @@ def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor |
     """Stale baseline entries only mean something when the whole target was scanned (not for staged)."""
     if opts.no_suppress:
         return None
-    from scanner.suppress import (GITLEAKS_IGNORE, default_ignore_file, load_baseline, load_gitleaks_ignore,
-                                  load_ignore_file)
+    from scanner.suppress import (
+        GITLEAKS_IGNORE,
+        default_ignore_file,
+        load_baseline,
+        load_gitleaks_ignore,
+        load_ignore_file,
+    )
 
     ignore_path = opts.ignore_file or default_ignore_file(root)
     gitleaks_path = default_ignore_file(root, GITLEAKS_IGNORE)
@@ -120,7 +125,8 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
 def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, include_binary: bool = False, use_git: bool = True) -> Report:
     from scanner import scan
-    from scanner.sources.git import GitReader, attribute, collapse, open_repo, plan_history
+    from scanner.sources.blobs import GitReader
+    from scanner.sources.git import attribute, collapse, open_repo, plan_history
 
     repo = open_repo(repo_path)
     rules, engine = build_engine(opts)
@@ -140,16 +146,17 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     return report
 
 
-def staged_scan(repo_path: str, opts: ScanOptions) -> Report:
+def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Report:
     from scanner import scan
-    from scanner.sources.git import GitReader, open_repo, staged_files
+    from scanner.sources.blobs import GitReader
+    from scanner.sources.staged import staged_files
 
-    repo = open_repo(repo_path)
+    staged = staged_files(repo_path, use_git)
     rules, engine = build_engine(opts)
-    suppress = suppressor(opts, repo.workdir or repo.path, whole_target=False)
-    files = staged_files(repo)
-    added = {f.item.path: f.added_lines for f in files}
-    result = scan.run(engine, GitReader(repo.path, use_git=False), [f.item for f in files], lambda i: i.size, 1)
+    suppress = suppressor(opts, staged.root, whole_target=False)
+    added = {f.item.path: f.added_lines for f in staged.files}
+    reader = GitReader(staged.git_dir, use_git=staged.via == "git")
+    result = scan.run(engine, reader, [f.item for f in staged.files], lambda i: i.size, 1)
     for f in result.findings:
         f.source, f.blob = "staged", None
     result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]

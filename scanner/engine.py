@@ -85,17 +85,14 @@ class Engine:
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         for kid, pos in hits:
-            kind = self._decoder_of[kid]
-            if kind is not None:
-                if depth < self.decode_depth:
-                    span = (decoders.base64_run(data, pos) if kind == "base64" else
-                            _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER))
-                    regions.setdefault(kind, set()).add(span)
-                continue
             span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
+            kind = self._decoder_of[kid]
+            if kind is not None and depth < self.decode_depth:
+                regions.setdefault(kind, set()).add(decoders.base64_run(data, pos) if kind == "base64" else span)
             for ri in self._rules_of[kid]:
                 windows.setdefault(ri, []).append(span)
         found: dict[tuple[int, int, str], Match] = {}
+        taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
         for ri in sorted(windows):
             rule = self.rules[ri]
             if rule.path_pattern is not None and (path is None or not rule.path_pattern.search(path)):
@@ -104,11 +101,12 @@ class Engine:
                 for m in rule.compiled.finditer(data, lo, hi):
                     g = rule.secret_group
                     s, e = m.span(g)
-                    if s < 0 or any(k[:2] == (s, e) for k in found):
+                    if s < 0 or (s, e) in taken:
                         continue
                     match = self._judge(rule, data, s, e, m.group(g), m, path)
                     if match is not None:
                         found[(s, e, match.secret)] = match
+                        taken.add((s, e))
         decoded = [m for kind, spans in regions.items() for span in sorted(spans)
                    for m in self._scan_decoded(data, kind, span, depth, path)]
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from scanner import hints
-from scanner.suppress import INLINE_MARKERS
 from scanner.engine import Engine
 from scanner.findings import Finding, Warning, from_match
 from scanner.sources import Chunk
+from scanner.suppress import INLINE_MARKERS
 
 BATCH_BYTES = 4 << 20
 BATCH_ITEMS = 512

@@ -41,6 +41,7 @@ class FakeCloudflare:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, as a real server sends them
 
             def log_message(self, *args):  # keep test output clean
                 pass

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-
 from plant import plant_tree
-from scanner.cli import cli
 from tokens import cloudflare
+
+from scanner.cli import cli
 
 
 def run(*args, cwd=None):

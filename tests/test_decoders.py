@@ -3,13 +3,13 @@ import json
 import urllib.parse
 
 import pytest
+from tokens import cloudflare, github, legacy_token
 
 from scanner import decoders
 from scanner.app import ScanOptions, scan_paths
 from scanner.engine import Engine
 from scanner.prefilter import HYPERSCAN_AVAILABLE
 from scanner.rules import load_rules
-from tokens import cloudflare, github, legacy_token
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 
@@ -96,8 +96,9 @@ def test_decoding_does_not_invent_findings_in_clean_base64(rules):
 
 def test_coverage_tree_every_real_one_found_no_broken_lookalike(tmp_path):
     """A repository-like tree with encoded credentials and vendor tokens, valid and with broken checksums."""
-    from tokens import ALNUM
     import random
+
+    from tokens import ALNUM
 
     cf, gh, npm = cloudflare("cfut_", 80), github("ghp_", 80), github("npm_", 81)
     bad_gh, bad_npm = github("gho_", 82, valid=False), github("npm_", 83, valid=False)

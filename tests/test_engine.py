@@ -1,9 +1,9 @@
 import pytest
+from tokens import cloudflare, legacy_token
 
 from scanner.engine import Engine
 from scanner.prefilter import HYPERSCAN_AVAILABLE, Prefilter
 from scanner.rules import load_rules
-from tokens import cloudflare, legacy_token
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 

@@ -2,14 +2,13 @@ import json
 import subprocess
 import sys
 
-import pygit2
 import pytest
-
 from gitrepo import Repo
+from tokens import cloudflare, legacy_token
+
 from scanner.app import ScanOptions, history_scan, staged_scan
 from scanner.errors import UsageError
 from scanner.sources.git import open_repo, plan_history
-from tokens import cloudflare, legacy_token
 
 
 def cli(*args, cwd=None):
@@ -148,15 +147,19 @@ def test_submodule_is_skipped_with_a_warning(tmp_path):
     assert any(w.kind == "submodule" for w in rep.warnings)
 
 
-def test_staged_reports_only_added_lines_with_staged_line_numbers(tmp_path):
+@pytest.mark.parametrize("use_git", [True, False])
+def test_staged_reports_only_added_lines_with_staged_line_numbers(tmp_path, use_git):
     r = Repo(tmp_path / "s")
     old, new = cloudflare("cfut_", 1), cloudflare("cfat_", 2)
     r.commit("one", **{"a.env": f"A=1\nOLD={old}\n"})
     r.write("a.env", f"A=1\nB=2\nOLD={old}\nNEW={new}\n")
     r.write("unstaged.txt", cloudflare("cfk_", 3))
     r.git("add", "a.env")
-    rep = staged_scan(str(r.path), ScanOptions())
-    assert [(f.secret, f.path, f.line, f.source) for f in rep.findings] == [(new, "a.env", 4, "staged")]
+    r.write("dir with space/x.env", f"X={cloudflare('cfut_', 4)}\n")
+    r.git("add", "dir with space/x.env")
+    rep = staged_scan(str(r.path), ScanOptions(), use_git=use_git)
+    assert [(f.secret, f.path, f.line, f.source) for f in rep.findings] == [
+        (new, "a.env", 4, "staged"), (cloudflare("cfut_", 4), "dir with space/x.env", 1, "staged")]
 
 
 def test_staged_in_repo_without_commits_and_clean_is_quiet(tmp_path):

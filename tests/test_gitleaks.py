@@ -1,14 +1,14 @@
 import json
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
 from gitrepo import Repo
+from tokens import cloudflare
+
 from scanner.config import find_config
 from scanner.errors import UsageError
-from tokens import cloudflare
 
 CONFIG = (Path(__file__).parent.parent / "fixtures" / "gitleaks" / "team.toml").read_text()
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from gitrepo import Repo
 from tokens import cloudflare
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from gitrepo import Repo
 from plant import plant_tree
+from tokens import cloudflare
+
 from scanner.app import ScanOptions, history_scan, scan_paths
 from scanner.report import render
-from tokens import cloudflare
 
 SCHEMA = Path(__file__).parent.parent / "fixtures" / "sarif-schema-2.1.0.json"
 

@@ -3,13 +3,13 @@ import subprocess
 import sys
 
 import pytest
-
 from gitrepo import Repo
+from tokens import cloudflare
+
 from scanner.app import ScanOptions, scan_paths
 from scanner.errors import UsageError
 from scanner.findings import fingerprint
 from scanner.suppress import load_baseline, load_ignore_file
-from tokens import cloudflare
 
 
 def cli(*args, cwd=None):

@@ -1,9 +1,9 @@
 import zlib
 
 import pytest
+from tokens import cloudflare, github
 
 from scanner import validators as v
-from tokens import cloudflare, github
 
 
 def test_documented_cloudflare_example_checksum():

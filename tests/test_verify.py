@@ -4,12 +4,12 @@ import sys
 import time
 
 import pytest
-
 from cfserver import FakeCloudflare
+from tokens import account_id, cloudflare, legacy_key, legacy_token
+
 from scanner.app import ScanOptions, scan_paths, verify_tokens
 from scanner.errors import UsageError
 from scanner.verify.options import VerifyOptions, check_api_base
-from tokens import account_id, cloudflare, legacy_key, legacy_token
 
 
 @pytest.fixture

@@ -78,8 +78,8 @@ def render_html(r: Report, show_secrets: bool) -> str:
             f'<div class="event"><span class="when">{escape((f.date or "")[:19])}</span> '
             f"<b>{escape(f.rule_id)}</b> in <code>{escape(f.path)}</code> "
             f"(commit <code>{escape((f.commit or '')[:12])}</code>, {escape(f.author or '')}) — "
-            + (f'<span class="head-yes">still at HEAD</span>' if f.at_head else
-               f'<span class="head-no">not at HEAD</span>' if f.at_head is False else "")
+            + ('<span class="head-yes">still at HEAD</span>' if f.at_head else
+               '<span class="head-no">not at HEAD</span>' if f.at_head is False else "")
             + "</div>" for f in dated)
         timeline = f'<h2>Timeline: when each secret came in</h2><div class="timeline">{events}</div>'
     warnings = Counter(w.kind for w in r.warnings)
