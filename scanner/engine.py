@@ -30,12 +30,19 @@ class Match:
     encoding: str = "plain"  # plain | base64 | url | json | utf-16, nested as base64+json
 
 
-def _line_bounds(data: bytes, start: int, end: int, before: int, after: int) -> tuple[int, int]:
+def _line_bounds(data: bytes, start: int, end: int, before: int, after: int, lines_after: int = 0
+                 ) -> tuple[int, int]:
+    """The line(s) around [start, end): back to the line start, forward to the end of the line and
+    `lines_after` more lines (a key under a `cloudflare:` block), never further than before/after bytes."""
     lo = max(0, start - before)
     nl = data.rfind(b"\n", lo, start)
     lo = lo if nl < 0 else nl + 1
-    hi = min(len(data), end + after)
+    hi = min(len(data), end + after * (1 + lines_after))
     nl = data.find(b"\n", end, hi)
+    for _ in range(lines_after):
+        if nl < 0:
+            break
+        nl = data.find(b"\n", nl + 1, hi)
     return lo, (hi if nl < 0 else nl)
 
 
@@ -90,7 +97,9 @@ class Engine:
             if kind is not None and depth < self.decode_depth:
                 regions.setdefault(kind, set()).add(decoders.base64_run(data, pos) if kind == "base64" else span)
             for ri in self._rules_of[kid]:
-                windows.setdefault(ri, []).append(span)
+                extra = self.rules[ri].lines_after
+                windows.setdefault(ri, []).append(
+                    _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
         for ri in sorted(windows):

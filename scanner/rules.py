@@ -21,7 +21,7 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 _FIELDS = {
     "id", "description", "severity", "keywords", "regex", "validator", "filters", "min_entropy",
-    "context", "denylist", "verify", "examples", "negative_examples", "tags",
+    "context", "denylist", "verify", "examples", "negative_examples", "tags", "lines_after",
 }
 
 
@@ -75,6 +75,7 @@ class Rule:
     group: int | None = None  # which group is the secret, when not (?P<secret>) or group 1 (gitleaks secretGroup)
     path_pattern: Any = field(default=None, compare=False, repr=False)  # only files whose path matches
     allowlists: tuple[Allowlist, ...] = ()
+    lines_after: int = 0  # the regex may match this many lines below a keyword's line
 
     @property
     def secret_group(self) -> int | str:
@@ -134,6 +135,9 @@ def build_rule(raw: dict, where: str) -> Rule:
     min_entropy = raw.get("min_entropy", 0.0)
     if not isinstance(min_entropy, (int, float)):
         raise _fail(where, rid, "'min_entropy' must be a number")
+    lines_after = raw.get("lines_after", 0)
+    if not isinstance(lines_after, int) or not 0 <= lines_after <= 10:
+        raise _fail(where, rid, "'lines_after' must be a whole number from 0 to 10")
     return Rule(
         id=rid,
         description=raw["description"],
@@ -152,6 +156,7 @@ def build_rule(raw: dict, where: str) -> Rule:
         source=where,
         compiled=compiled,
         compiled_context=compiled_context,
+        lines_after=lines_after,
     )
 
 

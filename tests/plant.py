@@ -33,6 +33,12 @@ def plant_tree(root: Path) -> set[tuple[str, str]]:
                      "outputs": []}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     put("notebooks/setup.ipynb", json.dumps(nb, indent=1), tok)
 
+    tok3, key2 = legacy_token(3), legacy_key(2)
+    put("infra/main.tf", f'provider "cloudflare" {{\n  email   = "ops@example.com"\n  api_key = "{key2}"\n}}\n', key2)
+    put("deploy/values.yaml", f"cloudflare:\n  zoneId: {account_id(2)}\n  apiToken: {tok3}\n", tok3)
+    put("scripts/check.sh", "curl https://api.cloudflare.com/client/v4/user/tokens/verify \\\n"
+        f'     -H "Authorization: Bearer {tok}"\n', tok)
+
     # Look-alikes: none of these may be reported.
     bad = cloudflare("cfut_", 9, valid=False)
     put("docs/README.md", "\n".join([
@@ -48,6 +54,9 @@ def plant_tree(root: Path) -> set[tuple[str, str]]:
         f"truncated {cfut[:-1]}",
     ]))
     put("src/main.py", "cfk_Site = 1\ncfut_counter = 0\nclass cfat_Handler: pass\n")
+    put("ci/github.yaml", f"github:\n  token: {legacy_token(4)}\n")  # a 40-character token, but not Cloudflare's
+    put("docs/api.md", "curl https://api.cloudflare.com/client/v4/user/tokens/verify \\\n"
+        '     -H "Authorization: Bearer YQSn-xWAQiiEh9qM58wZNnyQS7FUdoqGIUAbrh7T"\n')
     put("go.sum", "github.com/cloudflare/cloudflare-go v0.86.0 h1:abc=\n"
         "github.com/cloudflare/cloudflare-go@3f2a9c1d8b7e6f5a4c3b2a1d0e9f8a7b6c5d4e3f\n"
         "cloudflare_commit = \"3f2a9c1d8b7e6f5a4c3b2a1d0e9f8a7b6c5d4e3f\"\n")
