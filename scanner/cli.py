@@ -26,6 +26,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("tokenscan: interrupted", err=True)
             ctx.exit(2)
+        except BrokenPipeError:  # `tokenscan ... | head`: the reader left; say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:  # a bug: say so briefly; TOKENSCAN_DEBUG=1 shows the traceback
