@@ -105,7 +105,7 @@ def decode_url(region: bytes) -> tuple[bytes, list[int]]:
     n = len(region)
     while i < n:
         c = region[i]
-        if c == 0x25 and i + 2 < n + 0 and _PCT.match(region, i):
+        if c == 0x25 and i + 2 < n and _PCT.match(region, i):
             out.append(int(region[i + 1:i + 3], 16))
             where.append(i)
             i += 3
