@@ -131,7 +131,8 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     repo = open_repo(repo_path)
     rules, engine = build_engine(opts)
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
-    plan = plan_history(repo, branch, since, max_commits, use_git)
+    paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
+    plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
     items: list = [*plan.blobs, *plan.messages]
     result = scan.run(engine, GitReader(repo.path, include_binary, use_git), items, lambda i: i.size, opts.jobs,
                       opts.progress)

@@ -203,3 +203,25 @@ def test_scan_does_not_write_into_the_repository(planted):
     before = snapshot()
     history_scan(str(r.path), ScanOptions(jobs=2))
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_unreachable_objects_are_not_reported_and_merge_resolutions_are(tmp_path, use_git):
+    r = Repo(tmp_path / "m")
+    r.commit("init", a="1\n")
+    dropped = cloudflare("cfk_", 91)
+    r.commit("oops", **{"x.env": f"K={dropped}\n"})
+    r.git("reset", "-q", "--hard", "HEAD~1")  # only the reflog remembers it: no ref reaches it
+    r.git("checkout", "-q", "-b", "side")
+    r.commit("side", b="2\n")
+    r.git("checkout", "-q", "main")
+    r.commit("main", c="3\n")
+    r.git("merge", "-q", "--no-commit", "side")
+    evil = cloudflare("cfut_", 92)
+    r.write("resolution.env", f"T={evil}\n")
+    r.git("add", "resolution.env")
+    r.git("commit", "-q", "-m", "merge side")
+    merge = r.git("rev-parse", "HEAD")
+    rep = history_scan(str(r.path), ScanOptions(jobs=1), use_git=use_git)
+    assert [(f.secret, f.path, f.commit) for f in rep.findings if f.source == "blob"] == [
+        (evil, "resolution.env", merge)]

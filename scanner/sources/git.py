@@ -32,6 +32,7 @@ class HistoryPlan:
     messages: list[MessageItem]
     tips: dict[str, str]  # ref name -> commit id
     hidden: list[str] = field(default_factory=list)  # commits excluded by --since
+    loose: list[str] = field(default_factory=list)  # trees and blobs that tags point at directly
     warnings: list[Warning] = field(default_factory=list)
     enumerator: str = "pygit2"
 
@@ -166,6 +167,25 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
     return out
 
 
+def _all_blobs(repo: pygit2.Repository) -> list[BlobItem] | None:
+    """Every blob in the object store, in pack order, without paths: one cheap listing instead of a walk
+    over every tree (rev-list --objects costs ~1 s per 20k commits). Paths, and whether a blob is
+    reachable from a ref at all, come from attribution, which runs only for blobs with findings."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
+                           "--batch-check=%(objectname) %(objecttype) %(objectsize)"], capture_output=True)
+    if proc.returncode != 0:
+        return None
+    blobs = []
+    for line in proc.stdout.decode().splitlines():
+        oid, kind, size = line.split(" ")
+        if kind == "blob":
+            blobs.append(BlobItem(oid, "", int(size)))
+    return blobs
+
+
 def _pack_order(repo: pygit2.Repository) -> dict[str, int]:
     git = shutil.which("git")
     if git is None:
@@ -178,7 +198,8 @@ def _pack_order(repo: pygit2.Repository) -> dict[str, int]:
 
 
 def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str | None = None,
-                 max_commits: int | None = None, use_git: bool = True) -> HistoryPlan:
+                 max_commits: int | None = None, use_git: bool = True, paths_needed: bool = False) -> HistoryPlan:
+    """paths_needed: some rule or allowlist looks at paths while scanning, so blobs must come with one."""
     warnings: list[Warning] = []
     if repo.head_is_unborn and not list(repo.references):
         warnings.append(Warning("empty", "repository has no commits"))
@@ -189,8 +210,14 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
         warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
     commits = _walk_commits(repo, list(tips.values()), hidden, max_commits)
     messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits]
-    enumerated = _enumerate_git(repo, list(tips.values()), hidden, loose, max_commits) if use_git else None
-    if enumerated is not None:
+    whole = not (branch or since or max_commits or paths_needed)
+    listed = _all_blobs(repo) if use_git and whole else None
+    enumerated = None if listed is not None or not use_git else _enumerate_git(
+        repo, list(tips.values()), hidden, loose, max_commits)
+    if listed is not None:
+        blobs = listed
+        enumerator = "git object store"
+    elif enumerated is not None:
         blobs = [BlobItem(oid, path, size) for oid, (path, size) in enumerated.items()]
         order = _pack_order(repo)
         if order:  # reading in pack order keeps delta bases in libgit2's cache: ~15% less inflating
@@ -208,7 +235,7 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
         enumerator = "pygit2"
     if _has_submodules(repo, commits[:1]):
         warnings.append(Warning("submodule", "submodules were skipped (scan each submodule's repository itself)"))
-    return HistoryPlan(blobs, messages, tips, hidden, warnings, enumerator)
+    return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator)
 
 
 def _has_submodules(repo: pygit2.Repository, commits: list[pygit2.Commit]) -> bool:
@@ -319,9 +346,17 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     intro = _introductions_git(repo, plan, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
     if intro is None:
         intro = _introductions_pygit2(repo, plan, {(f.blob, f.path) for f in blob_findings if f.blob})
+    missing = {f.blob: f.path for f in blob_findings if f.blob and f.blob not in intro}
+    if missing:  # no diff adds them: introduced by a merge's own resolution, only tagged, or unreachable
+        reachable = (_enumerate_git(repo, list(plan.tips.values()), plan.hidden, plan.loose, None) or {}
+                     if not all(missing.values()) else {})
+        wanted = {(b, p or reachable[b][0]) for b, p in missing.items() if p or b in reachable}
+        intro.update(_introductions_pygit2(repo, plan, wanted))
+        for b, path in wanted:
+            intro.setdefault(b, {path: None})  # reachable, but no single introducing commit was found
     placed: list[Finding] = [f for f in findings if not (f.source == "blob" and f.blob)]
     for f in blob_findings:
-        places = intro.get(f.blob or "") or {f.path: None}
+        places = intro.get(f.blob or "") or ({f.path: None} if f.path else {})  # no path, no place: unreachable
         for path, commit in places.items():
             placed.append(replace(f, path=path, commit=commit))
     head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
