@@ -1,8 +1,9 @@
 import hashlib
 
+from tokens import account_id, cloudflare
+
 from scanner import hints
 from scanner.findings import Finding, dedupe, fingerprint, locate, redact
-from tokens import account_id, cloudflare
 
 
 def test_redact_keeps_prefix_and_last_four_only():
