@@ -5,11 +5,14 @@ The CLI parses options into ScanOptions and calls these; tests call them directl
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
 from scanner.engine import Engine
-from scanner.findings import Finding, dedupe
+from scanner.errors import UsageError
+from scanner.findings import Finding, dedupe, printable
+from scanner.policy import PolicyFiles
 from scanner.report import Report
 from scanner.rules import Rule, load_rules
 from scanner.scan import ScanResult, default_jobs
@@ -29,6 +32,8 @@ class ScanOptions:
     ignore_file: str | None = None  # default: .tokenscanignore at the scanned root
     no_suppress: bool = False
     decode_depth: int = 2  # encodings deep to look (base64, url, json escapes); 0: plain text only
+    policy: PolicyFiles | None = None  # where config, ignore file and baseline are read (a review: its base)
+    notes: list[str] = field(default_factory=list)  # said in the report: settings not applied, and why
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
@@ -44,27 +49,40 @@ def finish(findings: list[Finding], opts: ScanOptions) -> list[Finding]:
 
 
 def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor | None:
-    """Stale baseline entries only mean something when the whole target was scanned (not for staged)."""
+    """Stale baseline entries only mean something when the whole target was scanned (not for staged).
+    The ignore files and the baseline are read through opts.policy: at the base revision of a review."""
     if opts.no_suppress:
         return None
-    from scanner.suppress import (
-        GITLEAKS_IGNORE,
-        default_ignore_file,
-        load_baseline,
-        load_gitleaks_ignore,
-        load_ignore_file,
-    )
+    from scanner.policy import PolicyFiles
+    from scanner.suppress import GITLEAKS_IGNORE, IGNORE_FILE, load_baseline, load_gitleaks_ignore, load_ignore_file
 
-    ignore_path = opts.ignore_file or default_ignore_file(root)
-    gitleaks_path = default_ignore_file(root, GITLEAKS_IGNORE)
-    return Suppressor(load_ignore_file(ignore_path) if ignore_path else None,
-                      load_baseline(opts.baseline) if opts.baseline else None, whole_target,
-                      load_gitleaks_ignore(gitleaks_path) if gitleaks_path else None)
+    policy = opts.policy or PolicyFiles(root)
+    base = root if os.path.isdir(root) else os.path.dirname(root) or "."
+
+    def fetch(path: str | None, default: str | None, explicit: bool) -> tuple[str, bytes] | None:
+        path = path or (os.path.join(base, default) if default else None)
+        if path is None:
+            return None
+        data = policy.read(path)
+        if data is None and explicit:
+            if not policy.rev:
+                raise UsageError(f"{path}: cannot read: no such file")
+            opts.notes.append(f"{policy.describe(path)} does not exist at the base revision: not applied")
+        return (path, data) if data is not None else None
+
+    ignore = fetch(opts.ignore_file, None if opts.ignore_file else IGNORE_FILE, bool(opts.ignore_file))
+    gitleaks = fetch(None, GITLEAKS_IGNORE, False)
+    baseline = fetch(opts.baseline, None, True) if opts.baseline else None
+    return Suppressor(load_ignore_file(*ignore) if ignore else None, load_baseline(*baseline) if baseline else None,
+                      whole_target, load_gitleaks_ignore(*gitleaks) if gitleaks else None)
 
 
 def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions,
               suppress: Suppressor | None = None, attribute: Callable[[list[Finding]], list[Finding]] | None = None
               ) -> Report:
+    for item in (*result.findings, *result.warnings):
+        if item.path:
+            item.path = printable(item.path)
     findings = finish(result.findings, opts)
     if attribute is not None:  # before suppression: baseline entries may name commits
         findings = attribute(findings)
@@ -80,9 +98,9 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
         findings, counts, stale = suppress.apply(findings)
         suppressed.update(counts)
         warnings = warnings + stale
-    report = Report(mode=mode, target=target, findings=findings, warnings=warnings,
+    report = Report(mode=mode, target=printable(target), findings=findings, warnings=warnings,
                     bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,
-                    duration_s=result.duration_s, rules=len(rules), suppressed=suppressed)
+                    duration_s=result.duration_s, rules=len(rules), suppressed=suppressed, notes=list(opts.notes))
     return verified(report, opts)
 
 
@@ -113,12 +131,18 @@ def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = 
     return to_report("scan", ", ".join(paths), result, rules, opts, suppress)
 
 
-def exit_code(findings: list[Finding], fail_on: str) -> int:
-    gating = [f for f in findings if f.gating]
+def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on_incomplete: bool = False) -> int:
+    """1 when the gate fails. Under --fail-on live a finding verification could not decide (unknown, or
+    never checked because --verify was not given) fails too: silence is not proof that a key is dead."""
+    if fail_on_incomplete and report.incomplete:
+        return 1
+    gating = [f for f in report.findings if f.gating]
     if fail_on == "none":
         return 0
     if fail_on == "live":
-        return int(any(f.verification.status == "live" for f in gating))
+        undecided = ("unknown", "not-checked")
+        return int(any(f.verification.status == "live" or (not allow_unknown and f.verification.status in undecided)
+                       for f in gating))
     return int(bool(gating))
 
 
@@ -175,7 +199,7 @@ def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
     """Classifies each given credential by the rules (prefix and checksum first, then legacy shapes)."""
     import re
 
-    from scanner.findings import Warning, fingerprint
+    from scanner.findings import Warning, fingerprint, vendor_prefix
 
     rules, engine = build_engine(opts)
     by_id = {r.id: r for r in rules}
@@ -194,7 +218,8 @@ def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
                 continue
             rule, checksum = by_id[rule_id], "none"
         findings.append(Finding(rule.id, rule.description, rule.severity, token, fingerprint(token), where, 1, 1,
-                                source="argument", checksum=checksum, verify_kind=rule.verify))
+                                source="argument", checksum=checksum, verify_kind=rule.verify,
+                                prefix=vendor_prefix(rule.keywords, token)))
     if opts.verify is None:
         from scanner.verify import VerifyOptions
         opts.verify = VerifyOptions()

@@ -11,6 +11,7 @@ import click
 from scanner import __version__
 from scanner.errors import UsageError
 
+_CLOSED: set[str] = set()  # standard streams the process was started without
 FORMATS = ("text", "json", "jsonl", "sarif", "html")  # scanner.report.FORMATS; not imported for start-up
 
 
@@ -67,7 +68,12 @@ def report_options(fn: Callable) -> Callable:
         click.option("--fail-on", type=click.Choice(["any", "live", "none"]), default="any",
                      show_default=True, help="Which findings make the exit code 1."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-                     help="Worker processes (default: number of cores)."),
+                     help="Worker processes (default and maximum: number of cores)."),
+        click.option("--force-jobs", is_flag=True, help="Allow --jobs above the number of cores."),
+        click.option("--fail-on-incomplete", is_flag=True,
+                     help="Exit 1 when anything could not be scanned (unreadable, corrupt, missing objects)."),
+        click.option("--allow-unknown", is_flag=True,
+                     help="With --fail-on live: pass when verification could not decide (default: fail)."),
         click.option("--no-color", is_flag=True, help="Never colour the text report."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False),
                      help="Config file (default: .tokenscan.toml or [tool.tokenscan] in pyproject.toml at the root)."),
@@ -99,6 +105,7 @@ def report_options(fn: Callable) -> Callable:
 
 def _scan_options(kw: dict) -> Any:
     from scanner.app import ScanOptions
+    from scanner.scan import default_jobs
 
     opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"],
                        baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"],
@@ -107,9 +114,9 @@ def _scan_options(kw: dict) -> Any:
         from scanner.progress import progress_for
 
         opts.progress = progress_for(kw["progress_label"])
-    if kw["jobs"]:
-        opts.jobs = kw["jobs"]
-    if kw["verify"] or kw.get("force_verify"):
+    if kw["jobs"]:  # more workers than cores only adds switching and memory (200 made a scan 7x slower)
+        opts.jobs = kw["jobs"] if kw["force_jobs"] else min(kw["jobs"], default_jobs())
+    if kw["verify"] or kw.get("force_verify") or os.environ.get("TOKENSCAN_VERIFY", "") in ("1", "true", "yes"):
         from scanner.verify.options import VerifyOptions, api_base_from
 
         opts.verify = VerifyOptions(
@@ -121,7 +128,16 @@ def _scan_options(kw: dict) -> Any:
 
 def _write(text: str, output: str | None, secret_bearing: bool) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        if "stdout" in _CLOSED:
+            raise UsageError("standard output is closed: give --output FILE for the report")
+        try:
+            click.echo(text, nl=False)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # /dev/full, a closed descriptor: say so once, and never again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise UsageError(f"cannot write the report to standard output: {exc.strerror or exc}") from None
         return
     try:
         if secret_bearing:  # owner-only from the first byte, not chmod after the fact
@@ -136,17 +152,38 @@ def _write(text: str, output: str | None, secret_bearing: bool) -> None:
         raise UsageError(f"--output {output}: {exc.strerror}") from None
 
 
-def configure(kw: dict, root: str, label: str | None = None) -> Any:
-    """Merge the project config into kw (command line wins) and build ScanOptions."""
+def configure(kw: dict, root: str, label: str | None = None, base_rev: str | None = None) -> Any:
+    """Merge the project config into kw (command line wins) and build ScanOptions. For a review
+    (base_rev), the repository's config, ignore file and baseline are read as they are at the base."""
     from scanner.config import apply_config, find_config
+    from scanner.policy import PolicyFiles
 
+    _check_output(kw["output"])
     ctx = click.get_current_context()
-    settings, source, extra_rules = find_config(kw["config_file"], root)
-    apply_config(ctx, kw, settings, source)
+    policy = PolicyFiles(root, base_rev)
+    settings, source, extra_rules = find_config(kw["config_file"], root, policy)
+    notes = apply_config(ctx, kw, settings, source)
     kw["progress_label"] = label
     opts = _scan_options(kw)
     opts.extra_rules = tuple(extra_rules)
+    opts.policy = policy
+    opts.notes.extend(notes)
+    if base_rev:
+        opts.notes.append(f"config, ignore file and baseline read as of {base_rev} (the base under review)")
     return opts
+
+
+def _check_output(output: str | None) -> None:
+    """-o is checked before the scan: a typo must not cost the whole scan's work."""
+    if not output:
+        return
+    folder = os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(output):
+        raise UsageError(f"--output {output}: is a directory")
+    if not os.path.isdir(folder):
+        raise UsageError(f"--output {output}: folder {folder} does not exist")
+    if not os.access(output if os.path.exists(output) else folder, os.W_OK):
+        raise UsageError(f"--output {output}: not writable")
 
 
 def emit(report: Any, kw: dict) -> None:
@@ -159,7 +196,7 @@ def emit(report: Any, kw: dict) -> None:
              and sys.stdout.isatty())
     if not (kw["quiet"] and not report.findings and fmt == "text"):
         _write(render(report, fmt, kw["show_secrets"], color), kw["output"], kw["show_secrets"])
-    sys.exit(exit_code(report.findings, kw["fail_on"]))
+    sys.exit(exit_code(report, kw["fail_on"], kw["allow_unknown"], kw["fail_on_incomplete"]))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -214,7 +251,7 @@ def history(repo: str, branch: str | None, since: str | None, max_commits: int |
     from scanner.app import history_scan
 
     kw["include_binary"] = include_binary
-    opts = configure(kw, _repo_root(repo), "scanning history")
+    opts = configure(kw, _repo_root(repo), "scanning history", base_rev=since)
     emit(_run(opts, history_scan, repo, opts, branch, since, max_commits, kw["include_binary"]), kw)
 
 
@@ -312,7 +349,8 @@ def baseline_create(target: str, use_history: bool, exclude: tuple[str, ...], **
     else:
         report = _run(opts, scan_paths, [target], opts, kw["exclude"])
     _write(baseline_document(report.findings), kw["output"], secret_bearing=False)
-    click.echo(f"baseline: {len(report.findings)} findings recorded in {kw['output']}", err=True)
+    n = len(report.findings)
+    click.echo(f"baseline: {n} finding{'s' if n != 1 else ''} recorded in {kw['output']}", err=True)
 
 
 def _explicit(ctx: click.Context, name: str) -> bool:
@@ -352,4 +390,8 @@ def rules_check(rule_files: tuple[str, ...]) -> None:
 
 
 def main() -> None:
+    for name in ("stdout", "stderr"):  # started with `>&-`: a report to -o still works; stdout is refused in _write
+        if getattr(sys, name) is None:
+            _CLOSED.add(name)
+            setattr(sys, name, open(os.devnull, "w"))
     cli(prog_name="tokenscan")

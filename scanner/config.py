@@ -1,6 +1,7 @@
 """Project configuration: `.tokenscan.toml`, or `[tool.tokenscan]` in `pyproject.toml`, at the scanned root
 (or a file given with --config). Keys are the long option names; the command line wins over the file,
-and list options (rules, exclude) add to what the file says."""
+and list options (rules, exclude) add to what the file says. A file never turns on verification and never
+loosens the gate (fail-on, decode-depth): those only tighten."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from scanner.errors import UsageError
+from scanner.policy import PolicyFiles
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,44 +30,74 @@ KEYS = {
     "quiet": "quiet", "no-suppress": "no_suppress", "decode-depth": "decode_depth",
 }
 PATH_KEYS = {"rules", "baseline", "ignore-file"}
+NETWORK_KEYS = {"verify"}
 
 
-def _read_toml(path: str) -> dict:
+def _parse_toml(data: bytes, where: str) -> dict:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read config: {exc.strerror}") from None
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{where}: not UTF-8 (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: TOML error: {exc}") from None
+        raise UsageError(f"{where}: TOML error: {exc}") from None
 
 
-def find_config(explicit: str | None, root: str) -> tuple[dict, str | None, list]:
+def find_config(explicit: str | None, root: str, policy: PolicyFiles | None = None) -> tuple[dict, str | None, list]:
     """(settings, file they came from, extra rules); an explicit --config must exist, an implicit one may
-    not. An explicit gitleaks configuration contributes its rules and allowlists instead of settings."""
+    not. An explicit gitleaks configuration contributes its rules and allowlists instead of settings.
+    Files inside the repository are read through `policy` (at the base revision of a review)."""
+    policy = policy or PolicyFiles(root)
     if explicit:
-        data = _read_toml(explicit)
+        try:
+            raw = policy.read(explicit)
+        except OSError as exc:
+            raise UsageError(f"{explicit}: cannot read config: {exc.strerror}") from None
+        if raw is None:
+            raise UsageError(f"{policy.describe(explicit)}: cannot read config: no such file")
+        data = _parse_toml(raw, policy.describe(explicit))
         from scanner.gitleaks import is_gitleaks_config, load_gitleaks
 
         if is_gitleaks_config(data):
             return {}, explicit, load_gitleaks(data, explicit)
         return (data.get("tool", {}).get("tokenscan", data) if "tool" in data else data), explicit, []
     base = root if os.path.isdir(root) else (os.path.dirname(root) or ".")
-    own = os.path.join(base, ".tokenscan.toml")
-    if os.path.isfile(own):
-        return _read_toml(own), own, []
-    pyproject = os.path.join(base, "pyproject.toml")
-    if os.path.isfile(pyproject):
-        section = _read_toml(pyproject).get("tool", {}).get("tokenscan")
+    for name in (".tokenscan.toml", "pyproject.toml"):
+        path = os.path.join(base, name)
+        try:
+            raw = policy.read(path)
+        except OSError:
+            raw = None
+        if raw is None:
+            continue
+        data = _parse_toml(raw, policy.describe(path))
+        if name == ".tokenscan.toml":
+            return data, path, []
+        section = data.get("tool", {}).get("tokenscan")
         if isinstance(section, dict):
-            return section, f"{pyproject} [tool.tokenscan]", []
+            return section, f"{path} [tool.tokenscan]", []
     return {}, None, []
 
 
-def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source: str | None) -> None:
-    """Fill kw from settings where the command line left an option at its default."""
+# The gate's strictness, loosest first: a config file may move fail-on right, never left.
+_FAIL_ON_ORDER = ("none", "live", "any")
+
+
+def _loosens(key: str, value: Any, current: Any) -> bool:
+    """Whether a file's value would weaken the gate compared with what the command line gives."""
+    if key == "fail-on":
+        return value in _FAIL_ON_ORDER and _FAIL_ON_ORDER.index(value) < _FAIL_ON_ORDER.index(current)
+    if key == "decode-depth":
+        return isinstance(value, int) and value < current
+    return False
+
+
+def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source: str | None) -> list[str]:
+    """Fill kw from settings where the command line left an option at its default; returns notes on what
+    was not applied. The scanned content never steers the scanner: a file cannot turn on network use
+    (`verify`: command line or TOKENSCAN_VERIFY only) and cannot loosen the gate, only tighten it."""
+    notes: list[str] = []
     if not source:
-        return
+        return notes
     params = {p.name: p for p in ctx.command.params}
     base = os.path.dirname(source.split(" [", 1)[0]) or "."
     for key, value in settings.items():
@@ -74,6 +106,11 @@ def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source:
         name = KEYS[key]
         param = params.get(name)
         if param is None:  # an option of another command (e.g. exclude for history)
+            continue
+        if key in NETWORK_KEYS:
+            if value:
+                notes.append(f"{source}: '{key}' ignored: network use is turned on only by the command line "
+                             f"(--verify) or TOKENSCAN_VERIFY=1, never by a file in the scanned content")
             continue
         if key in PATH_KEYS:
             value = [os.path.join(base, v) for v in value] if isinstance(value, list) else os.path.join(base, str(value))
@@ -86,4 +123,9 @@ def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source:
         if getattr(param, "multiple", False):
             kw[name] = tuple(cast) + tuple(kw.get(name) or ())
         elif ctx.get_parameter_source(name) in (click.core.ParameterSource.DEFAULT, None):
+            if _loosens(key, cast, kw.get(name)):
+                notes.append(f"{source}: '{key} = {value!r}' ignored: a config file may tighten the gate, "
+                             f"never loosen it (give --{key} on the command line)")
+                continue
             kw[name] = cast
+    return notes

@@ -37,6 +37,7 @@ class Finding:
     at_head: bool | None = None
     blob: str | None = None
     verify_kind: str | None = None
+    prefix: str = ""  # the vendor prefix redacted output may show
     context_hints: dict = field(default_factory=dict)  # e.g. emails / account ids near the secret
     inline_allowed: bool = False  # a tokenscan:allow comment on the secret's line
     verification: Verification = field(default_factory=Verification)
@@ -51,6 +52,11 @@ class Finding:
         return (self.fingerprint, self.path, self.line, self.column, self.commit, self.blob, self.source)
 
 
+# Warnings that mean part of the target was not scanned (--fail-on-incomplete fails on them); the others
+# (binary, symlink, special-file, large, not-utf8, ...) are skips by design or scans with a caveat.
+INCOMPLETE_KINDS = frozenset({"unreadable", "corrupt-object", "missing-object", "rule-timeout", "shallow"})
+
+
 @dataclass
 class Warning:
     kind: str  # unreadable | binary | large | not-utf8 | symlink | corrupt-object | shallow | submodule ...
@@ -58,21 +64,31 @@ class Warning:
     path: str | None = None
 
 
+def printable(path: str) -> str:
+    """A path as every report shows it: bytes that are not UTF-8 (surrogate-escaped by the OS layer) become
+    `\\xff` escapes, so text, JSON, SARIF and HTML all name the same file the same way and never fail to encode."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def redact(secret: str) -> str:
-    """Prefix (up to the first _ or -, if it is a short vendor prefix) and the last 4 characters."""
-    cut = 4
-    for sep in ("_", "-"):
-        i = secret.find(sep)
-        if 0 < i < 12:
-            cut = i + 1
-            break
-    if len(secret) <= cut + 8:
-        return secret[:2] + "…"
-    return f"{secret[:cut]}…{secret[-4:]}"
+def redact(secret: str, prefix: str = "") -> str:
+    """A known vendor prefix and the last 4 characters; without a known prefix at most 4 characters show,
+    and none of a short secret (`hunter2-password-1` must not be guessable from its redaction)."""
+    if prefix and secret.startswith(prefix) and len(secret) >= len(prefix) + 16:
+        return f"{prefix}…{secret[-4:]}"
+    return f"…{secret[-4:]}" if len(secret) >= 24 else "…"
+
+
+def vendor_prefix(keywords: tuple[str, ...], secret: str) -> str:
+    """The rule keyword the secret starts with when it is a vendor prefix (`cfut_`, `ghp_`, `xoxb-`)."""
+    return next((k for k in keywords if secret.startswith(k) and k[-1] in "_-."), "")
 
 
 def locate(data: bytes, offset: int) -> tuple[int, int]:
@@ -90,7 +106,7 @@ def from_match(m: Match, data: bytes, path: str, source: str, line_base: int = 0
         rule_id=m.rule.id, description=m.rule.description, severity=m.rule.severity, secret=m.secret,
         fingerprint=fingerprint(m.secret), path=path, line=line + line_base, column=column,
         offset=m.start + offset_base, source=source, encoding=m.encoding, checksum=m.checksum, tags=m.tags,
-        verify_kind=m.rule.verify,
+        verify_kind=m.rule.verify, prefix=vendor_prefix(m.rule.keywords, m.secret),
     )
 
 
@@ -104,4 +120,4 @@ def dedupe(findings: list[Finding]) -> list[Finding]:
 
 def shown(f: Finding, show_secrets: bool) -> Finding:
     """The finding as reporters may print it."""
-    return f if show_secrets else replace(f, secret=redact(f.secret))
+    return f if show_secrets else replace(f, secret=redact(f.secret, f.prefix))

@@ -1,7 +1,7 @@
 """Suppressions: inline allow comments, the ignore file and the baseline; each counted, never silent.
 
 Ignore file (.tokenscanignore): one entry per line, `#` comments; an entry is a finding fingerprint
-(64 hex), or `PATH:RULE` where PATH is a glob and RULE a rule id or `*`.
+(64 hex, or the 16-hex prefix reports print), or `PATH:RULE` where PATH is a glob and RULE a rule id or `*`.
 Baseline: JSON written by `tokenscan baseline create`, holding fingerprints and places, never secrets. A
 finding is baselined when the same secret (fingerprint) under the same rule is at the same path; the same
 secret anywhere else still fails. Entries that no longer match anything are reported as stale.
@@ -24,6 +24,7 @@ IGNORE_FILE = ".tokenscanignore"
 BASELINE_SCHEMA = "tokenscan.baseline/1"
 INLINE_MARKERS = (b"tokenscan:allow", b"gitleaks:allow")
 _FP = re.compile(r"[0-9a-f]{64}")
+_FP_PREFIX = re.compile(r"[0-9a-f]{16,64}")  # 16 hex = 64 bits: unambiguous among any report's findings
 
 
 @dataclass
@@ -34,7 +35,7 @@ class IgnoreFile:
 
     def matches(self, f: Finding) -> bool:
         """PATH globs are relative to the ignore file's folder (the scanned root), as in .gitignore."""
-        if f.fingerprint in self.fingerprints:
+        if any(f.fingerprint.startswith(p) for p in self.fingerprints):  # reports print 16-hex prefixes
             return True
         if not self.path_rules:
             return False
@@ -42,31 +43,37 @@ class IgnoreFile:
         return any(fnmatch.fnmatchcase(rel, glob) and rule in ("*", f.rule_id) for glob, rule in self.path_rules)
 
 
-def _entries(path: str) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each entry of an ignore file: blank lines and # comments skipped."""
+def _read(path: str, data: bytes | None) -> bytes:
+    if data is not None:
+        return data
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _entries(path: str, data: bytes | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each entry of an ignore file: blank lines and # comments skipped. A stray
+    non-UTF-8 byte spoils one entry, not the run."""
+    lines = _read(path, data).decode("utf-8", "replace").splitlines()
     for n, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0].strip()
         if line:
             yield n, line
 
 
-def load_ignore_file(path: str) -> IgnoreFile:
+def load_ignore_file(path: str, data: bytes | None = None) -> IgnoreFile:
     ig = IgnoreFile(path)
-    for n, line in _entries(path):
-        if _FP.fullmatch(line):
+    for n, line in _entries(path, data):
+        if _FP_PREFIX.fullmatch(line):
             ig.fingerprints.add(line)
-        elif ":" in line:
-            glob, rule = line.rsplit(":", 1)
-            if not glob or not rule:
-                raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {line!r}")
-            ig.path_rules.append((glob, rule))
-        else:
-            raise UsageError(f"{path}:{n}: expected a fingerprint or PATH:RULE, got {line!r}")
+            continue
+        glob, _, rule = line.rpartition(":")
+        if not glob or not rule:  # the line itself is never echoed: people paste secrets here
+            raise UsageError(f"{path}:{n}: expected a fingerprint (16 to 64 hex characters, as reports print "
+                             f"it) or PATH:RULE; the line is not shown in case it holds a secret")
+        ig.path_rules.append((glob, rule))
     return ig
 
 
@@ -97,12 +104,13 @@ class GitleaksIgnore:
         return False
 
 
-def load_gitleaks_ignore(path: str) -> GitleaksIgnore:
+def load_gitleaks_ignore(path: str, data: bytes | None = None) -> GitleaksIgnore:
     ig = GitleaksIgnore(path)
-    for n, line in _entries(path):
+    for n, line in _entries(path, data):
         parts = line.rsplit(":", 2)
         if len(parts) != 3 or not parts[2].isdigit():
-            raise UsageError(f"{path}:{n}: expected [commit:]file:rule-id:line, got {line!r}")
+            raise UsageError(f"{path}:{n}: expected [commit:]file:rule-id:line (the line is not shown in case "
+                             f"it holds a secret)")
         head, rule, number = parts
         commit, _, file = head.partition(":")
         if not file or not _SHA.fullmatch(commit):
@@ -124,14 +132,13 @@ class Baseline:
         return {_key(e) for e in self.entries}
 
 
-def load_baseline(path: str) -> Baseline:
+def load_baseline(path: str, raw: bytes | None = None) -> Baseline:
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise UsageError(f"--baseline {path}: cannot read: {exc.strerror}") from None
-    except ValueError as exc:
+        data = json.loads(_read(path, raw).decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError included
         raise UsageError(f"--baseline {path}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"--baseline {path}: nested too deeply to be a tokenscan baseline") from None
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA or not isinstance(data.get("findings"), list):
         raise UsageError(f"--baseline {path}: not a tokenscan baseline (expected schema {BASELINE_SCHEMA})")
     for i, e in enumerate(data["findings"]):
@@ -183,8 +190,3 @@ class Suppressor:
                     warnings.append(Warning("stale-baseline", f"baseline entry no longer found ({e['rule_id']}, "
                                             f"fingerprint {e['fingerprint'][:16]})", e["path"]))
         return kept, {k: v for k, v in counts.items() if v}, warnings
-
-
-def default_ignore_file(root: str, name: str = IGNORE_FILE) -> str | None:
-    candidate = os.path.join(root if os.path.isdir(root) else os.path.dirname(root) or ".", name)
-    return candidate if os.path.isfile(candidate) else None

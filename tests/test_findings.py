@@ -3,15 +3,23 @@ import hashlib
 from tokens import account_id, cloudflare
 
 from scanner import hints
-from scanner.findings import Finding, dedupe, fingerprint, locate, redact
+from scanner.findings import Finding, dedupe, fingerprint, locate, redact, vendor_prefix
 
 
 def test_redact_keeps_prefix_and_last_four_only():
     tok = cloudflare("cfut_", 1)
-    assert redact(tok) == f"cfut_…{tok[-4:]}"
-    assert redact("575YX8XM5mSLFy5UBIHEYeD7p4Zdl-AK6j0Kgodk") == "575Y…godk"
-    assert redact("short") == "sh…"
-    assert tok[5:-4] not in redact(tok)
+    assert redact(tok, "cfut_") == f"cfut_…{tok[-4:]}"
+    assert tok[5:-4] not in redact(tok, "cfut_")
+    # no known vendor prefix: at most four characters, and none of a short secret
+    assert redact("575YX8XM5mSLFy5UBIHEYeD7p4Zdl-AK6j0Kgodk") == "…godk"
+    assert redact("hunter2-password-1") == "…"
+    assert redact(tok) == f"…{tok[-4:]}"
+    assert redact("short", "sh") == "…"
+
+
+def test_vendor_prefix_is_a_keyword_the_secret_starts_with():
+    assert vendor_prefix(("cfut_", "cloudflare"), "cfut_abc") == "cfut_"
+    assert vendor_prefix(("cloudflare",), "cloudflare0123") == ""
 
 
 def test_fingerprint_is_sha256_of_the_secret():

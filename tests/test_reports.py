@@ -34,7 +34,9 @@ def test_sarif_validates_against_the_schema_and_is_redacted(planted):
     used = {f.rule_id for f in report.findings}
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == used
     res = run["results"][0]
-    assert res["partialFingerprints"]["tokenscanSecret/v1"] == report.findings[0].fingerprint
+    assert res["properties"]["secretFingerprint"] == report.findings[0].fingerprint
+    assert len({r["partialFingerprints"]["tokenscanSecretAt/v1"] for r in run["results"]}) == len(run["results"])
+    assert all(d["help"]["text"] and d["helpUri"].startswith("https://") for d in run["tool"]["driver"]["rules"])
     assert res["locations"][0]["physicalLocation"]["region"]["startLine"] == report.findings[0].line
     assert res["level"] in ("error", "warning", "note")
     for _, secret in expected:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scanner.findings import Finding, Warning
+from scanner.findings import INCOMPLETE_KINDS, Finding, Warning
 
 
 @dataclass
@@ -19,6 +19,11 @@ class Report:
     rules: int = 0
     suppressed: dict = field(default_factory=dict)  # how many findings each suppression hid
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> list[Warning]:
+        """What could not be scanned at all (as opposed to files skipped by design, such as binaries)."""
+        return [w for w in self.warnings if w.kind in INCOMPLETE_KINDS]
 
 
 FORMATS = ("text", "json", "jsonl", "sarif", "html")

@@ -5,6 +5,7 @@ script are inline, and every value is escaped."""
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from html import escape
 
@@ -53,9 +54,13 @@ def render_html(r: Report, show_secrets: bool) -> str:
     findings = [shown(f, show_secrets) for f in r.findings]
     by_rule = Counter(f.rule_id for f in findings)
     by_status = Counter(f.verification.status for f in findings)
-    cards = [("findings", len(findings)), ("live", by_status.get("live", 0)),
+    verified = any(status != "not-checked" for status in by_status)  # "0 live" would claim a check never made
+    cards = [("findings", len(findings)), *([("live", by_status.get("live", 0))] if verified else []),
              ("suppressed", sum(r.suppressed.values())), ("items scanned", r.items_scanned),
              ("MB scanned", f"{r.bytes_scanned / 1e6:.1f}"), ("seconds", f"{r.duration_s:.2f}")]
+    name = r.target
+    if name and os.path.isdir(name):  # "history of ." names nothing; the folder's own name does
+        name = os.path.basename(os.path.abspath(name).rstrip(os.sep)) or name
     rows = []
     for f in findings:
         where = f"{escape(f.path)}:{f.line}:{f.column}"
@@ -88,10 +93,10 @@ def render_html(r: Report, show_secrets: bool) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>tokenscan report: {escape(r.target)}</title><style>{_CSS}</style></head>
+<title>tokenscan report: {escape(r.mode)} of {escape(name)}</title><style>{_CSS}</style></head>
 <body data-report='{escape(data)}'>
 <h1>tokenscan report</h1>
-<div class="meta">{escape(r.mode)} of <code>{escape(r.target)}</code> · tokenscan {__version__} · {r.rules} rules
+<div class="meta">{escape(r.mode)} of <code>{escape(name)}</code> · tokenscan {__version__} · {r.rules} rules
 {' · suppressed: ' + escape(', '.join(f'{k} {v}' for k, v in r.suppressed.items())) if r.suppressed else ''}
 {' · warnings: ' + escape(', '.join(f'{k} {v}' for k, v in warnings.items())) if warnings else ''}</div>
 <div class="cards">{''.join(f'<div class="card"><b>{escape(str(v))}</b>{escape(k)}</div>' for k, v in cards)}</div>

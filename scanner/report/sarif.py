@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from urllib.parse import quote
 
 from scanner import __version__
-from scanner.findings import shown
+from scanner.findings import Finding, shown
 from scanner.report import Report
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
+
+
+HELP_URI = "https://github.com/tokenscan/tokenscan#what-to-do-with-a-finding"
+HELP_TEXT = ("A credential is in the scanned content. Rotate or revoke it at the vendor first (removing it from the "
+             "code does not make it safe: it stays in history and in every clone), then remove it from the code and, "
+             "for history, purge it with git filter-repo. A false alarm: add the fingerprint to .tokenscanignore or "
+             "a `tokenscan:allow` comment on the line.")
+
+
+def _location(f: Finding) -> dict:
+    """Commit messages are not files: a logical location, never an invented URI."""
+    region = {"startLine": max(1, f.line), "startColumn": max(1, f.column)}
+    if f.source == "commit-message":
+        return {"logicalLocations": [{"name": f"commit {f.commit}", "fullyQualifiedName": f"commit/{f.commit}/message",
+                                      "kind": "resource"}],
+                "message": {"text": f"commit message of {f.commit}"}}
+    return {"physicalLocation": {"artifactLocation": {"uri": quote(f.path)}, "region": region}}
+
+
+def _place_fingerprint(f: Finding) -> str:
+    return hashlib.sha256(f"{f.fingerprint}\0{f.rule_id}\0{f.path}\0{f.commit or ''}".encode()).hexdigest()[:32]
 
 
 def render_sarif(r: Report, show_secrets: bool) -> str:
@@ -25,13 +47,15 @@ def render_sarif(r: Report, show_secrets: bool) -> str:
                 "name": "".join(part.capitalize() for part in f.rule_id.split("-")),
                 "shortDescription": {"text": f.description},
                 "fullDescription": {"text": f.description},
+                "help": {"text": HELP_TEXT, "markdown": HELP_TEXT},
+                "helpUri": HELP_URI,
                 "defaultConfiguration": {"level": LEVEL.get(f.severity, "warning")},
                 "properties": {"tags": ["security", "secret"], "security-severity": SECURITY_SEVERITY.get(f.severity, "5.0")},
             })
         s = shown(f, show_secrets)
         where = f" in commit {f.commit[:12]}" if f.commit else ""
         status = f.verification.status
-        props = {"secret": s.secret, "checksum": f.checksum, "source": f.source, "encoding": f.encoding,
+        props = {"secret": s.secret, "secretFingerprint": f.fingerprint, "checksum": f.checksum, "source": f.source, "encoding": f.encoding,
                  "verification": status, "tags": list(f.tags)}
         if f.verification.detail:
             props["verificationDetail"] = f.verification.detail
@@ -42,11 +66,9 @@ def render_sarif(r: Report, show_secrets: bool) -> str:
             "ruleIndex": rules[f.rule_id],
             "level": LEVEL.get(f.severity, "warning"),
             "message": {"text": f"{f.description}: {s.secret}{where} (verification: {status})"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": quote(f.path)},
-                "region": {"startLine": max(1, f.line), "startColumn": max(1, f.column)},
-            }}],
-            "partialFingerprints": {"tokenscanSecret/v1": f.fingerprint},
+            "locations": [_location(f)],
+            # one secret at two places is two results: the fingerprint names the place too
+            "partialFingerprints": {"tokenscanSecretAt/v1": _place_fingerprint(f)},
             "properties": props,
         })
     doc = {

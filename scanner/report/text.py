@@ -54,12 +54,16 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+BY_DESIGN = ("binary", "symlink", "special-file")  # skipped on purpose: counted, not listed
+
+
 def summary_lines(r: Report) -> list[str]:
     sev = Counter(f.severity for f in r.findings)
     parts = ", ".join(f"{n} {s}" for s, n in sev.most_common())
     n = len(r.findings)
     head = f"{n} finding{'s' if n != 1 else ''}" + (f" ({parts})" if parts else "")
-    out = [f"{head} in {r.items_scanned} {'items' if r.mode != 'scan' else 'files'}, "
+    noun = "file" if r.mode == "scan" else "item"
+    out = [f"{head} in {r.items_scanned} {noun}{'s' if r.items_scanned != 1 else ''}, "
            f"{_human_bytes(r.bytes_scanned)}, {r.duration_s:.2f} s"]
     by_rule = Counter(f.rule_id for f in r.findings)
     if len(by_rule) > 1 or (by_rule and r.mode == "history"):
@@ -74,7 +78,14 @@ def summary_lines(r: Report) -> list[str]:
     kinds = Counter(w.kind for w in r.warnings)
     if kinds:
         out.append("warnings: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
-        for w in [w for w in r.warnings if w.kind not in ("binary", "symlink")][:10]:
+        listed = [w for w in r.warnings if w.kind not in BY_DESIGN]
+        for w in listed[:10]:
             out.append(f"  {w.kind}: {w.path + ': ' if w.path else ''}{w.message}")
+        if len(listed) > 10:
+            out.append(f"  … and {len(listed) - 10} more (--format json lists every one)")
+    if r.incomplete:
+        n = len(r.incomplete)
+        out.append(f"incomplete: {n} item{'s' if n != 1 else ''} could not be scanned (see warnings); "
+                   f"--fail-on-incomplete fails the gate on this")
     out.extend(r.notes)
     return out

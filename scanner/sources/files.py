@@ -28,11 +28,28 @@ class FileItem:
     size: int
 
 
-def _load_ignore(dirpath: str) -> pathspec.PathSpec | None:
+def gitignore_spec(lines: list[str], where: str, warnings: list[Warning]) -> pathspec.PathSpec:
+    """Compile gitignore-syntax lines; a line pathspec rejects but git accepts (`bin\\Debug\\`) is a
+    warning naming file and line, and the other lines still apply."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except (ValueError, TypeError):  # GitIgnorePatternError is a ValueError
+        good = []
+        for n, line in enumerate(lines, 1):
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except (ValueError, TypeError):
+                warnings.append(Warning("bad-ignore-line", f"line {n}: pattern not understood, skipped", where))
+                continue
+            good.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(good)
+
+
+def _load_ignore(dirpath: str, shown: str, warnings: list[Warning]) -> pathspec.PathSpec | None:
     p = os.path.join(dirpath, ".gitignore")
     try:
         with open(p, encoding="utf-8", errors="replace") as fh:
-            return pathspec.GitIgnoreSpec.from_lines(fh.read().splitlines())
+            return gitignore_spec(fh.read().splitlines(), shown + ".gitignore", warnings)
     except OSError:
         return None
 
@@ -47,21 +64,34 @@ def _ignored(specs: list[tuple[str, pathspec.PathSpec]], rel: str, is_dir: bool)
     return False
 
 
+def _exclude_spec(excludes: tuple[str, ...]) -> pathspec.PathSpec | None:
+    """--exclude is the user's own input: a pattern pathspec cannot read is a usage error naming it."""
+    for glob in excludes:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([glob])
+        except (ValueError, TypeError):
+            raise UsageError(f"--exclude {glob!r}: not a gitignore-style pattern") from None
+    return pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+
+
 def walk(roots: list[str], excludes: tuple[str, ...] = (), gitignore: bool = True
          ) -> tuple[list[FileItem], list[Warning]]:
     """Every regular file under roots; symlinks are never followed (so nothing outside the tree is read)."""
     items: list[FileItem] = []
     warnings: list[Warning] = []
-    exclude = pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+    exclude = _exclude_spec(excludes)
     for root in roots:
         if not os.path.lexists(root):
             raise UsageError(f"{root}: no such file or directory")
-        st = os.lstat(root)
+        try:  # a root the user names is followed even when it is a symlink; links inside it are not
+            st = os.stat(root)
+        except OSError as exc:
+            raise UsageError(f"{root}: cannot read: {exc.strerror}") from None
         if stat.S_ISREG(st.st_mode):
             items.append(FileItem(os.path.normpath(root), root, st.st_size))
             continue
         if not stat.S_ISDIR(st.st_mode):
-            raise UsageError(f"{root}: not a regular file or directory")
+            raise UsageError(f"{root}: not a regular file or directory ({_kind(st.st_mode)})")
         if not os.access(root, os.R_OK | os.X_OK):
             raise UsageError(f"{root}: directory cannot be read (permission denied)")
         _walk_dir(root, exclude, gitignore, items, warnings)
@@ -76,7 +106,7 @@ def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, ite
     while stack:
         dirpath, reldir, specs = stack.pop()
         if gitignore:
-            spec = _load_ignore(dirpath)
+            spec = _load_ignore(dirpath, shown_root + reldir, warnings)
             if spec is not None:
                 specs = specs + [(reldir, spec)]
         try:
@@ -103,10 +133,21 @@ def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, ite
                     subdirs.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
                     items.append(FileItem(shown_root + rel, entry.path, entry.stat(follow_symlinks=False).st_size))
+                else:  # reading a FIFO would block the scan; a device or socket holds no source
+                    kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+                    warnings.append(Warning("special-file", f"{kind} skipped: not a regular file", shown_root + rel))
             except OSError as exc:
                 warnings.append(Warning("unreadable", f"cannot stat: {exc.strerror}", shown_root + rel))
         for sub, subrel in reversed(subdirs):
             stack.append((sub, subrel, specs))
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def is_binary(head: bytes) -> bool:

@@ -1,0 +1,55 @@
+"""Where the files that steer a scan (config, ignore file, baseline) are read from.
+
+Normally the work tree. For a review (`history --since REV`) every such file inside the repository is read
+as it is at REV, the base: a pull request that adds an ignore entry, a baseline line or `fail-on = "none"`
+must not be able to pass its own gate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PolicyFiles:
+    root: str  # the repository's work tree (or the scanned directory)
+    rev: str | None = None  # read files inside root as of this revision
+
+    def _inside(self, path: str) -> str | None:
+        """path relative to root when it lies inside it, else None."""
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root))
+        return None if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+
+    def describe(self, path: str) -> str:
+        rel = self._inside(path) if self.rev else None
+        return f"{self.rev}:{rel}" if rel is not None else path
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist (there, or at REV)."""
+        rel = self._inside(path) if self.rev else None
+        if rel is None:
+            try:
+                with open(path, "rb") as fh:
+                    return fh.read()
+            except FileNotFoundError:
+                return None
+        return _read_at(self.root, self.rev or "HEAD", rel.replace(os.sep, "/"))
+
+
+def _read_at(root: str, rev: str, rel: str) -> bytes | None:
+    git = shutil.which("git")
+    if git:
+        res = subprocess.run([git, "-C", root, "cat-file", "blob", f"{rev}:{rel}"], capture_output=True)
+        return res.stdout if res.returncode == 0 else None
+    import pygit2
+
+    try:
+        repo = pygit2.Repository(pygit2.discover_repository(root))
+        tree = repo.revparse_single(rev).peel(pygit2.Commit).tree
+        obj = tree[rel]
+        return obj.data if obj.type == pygit2.GIT_OBJ_BLOB else None  # type: ignore[attr-defined]
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
