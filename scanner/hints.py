@@ -1,7 +1,9 @@
 """Pairing hints for verification: e-mails and account ids written near a credential, nearest first.
 
 A global key is verified with an e-mail and an account token with an account id; both are usually written
-in the same file. Collected only for findings that need them, never for the whole scan.
+in the same file. Collected only for findings that need them, never for the whole scan. Every candidate is
+kept (up to a bound), nearest first, because the nearest e-mail is not always the key's: a wrong pairing
+must lead the verifier to the next candidate, not to a verdict on the key.
 """
 
 from __future__ import annotations
@@ -11,23 +13,34 @@ import regex
 _EMAIL = regex.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 _ACCOUNT_ID = regex.compile(rb"(?<![A-Za-z0-9])[a-f0-9]{32}(?![A-Za-z0-9])")
 RADIUS = 4096
-MAX_HINTS = 3
+MAX_EMAILS = 5  # global keys: each e-mail costs one request, so a file full of addresses stays bounded
+MAX_ACCOUNT_IDS = 3
+MAX_HINTS = MAX_ACCOUNT_IDS  # kept for callers of the old name
 
 
-def _nearest(pattern: regex.Pattern, data: bytes, start: int, end: int) -> list[str]:
+def _gap(m_start: int, m_end: int, start: int, end: int) -> int:
+    """Bytes between a candidate and the credential (0 when adjacent), whichever side it is on."""
+    return start - m_end if m_end <= start else m_start - end
+
+
+def _nearest(pattern: regex.Pattern, data: bytes, start: int, end: int, limit: int,
+             fold: bool = False) -> list[str]:
     lo, hi = max(0, start - RADIUS), min(len(data), end + RADIUS)
-    found = [(min(abs(m.start() - start), abs(m.end() - end)), m.group().decode("ascii", "replace"))
+    found = [(_gap(m.start(), m.end(), start, end), m.start(), m.group().decode("ascii", "replace"))
              for m in pattern.finditer(data, lo, hi) if m.end() <= start or m.start() >= end]
     out: list[str] = []
-    for _, value in sorted(found):
-        if value not in out:
+    seen: set[str] = set()
+    for _, _, value in sorted(found):
+        norm = value.lower() if fold else value
+        if norm not in seen:
+            seen.add(norm)
             out.append(value)
-    return out[:MAX_HINTS]
+    return out[:limit]
 
 
 def collect(verify_kind: str | None, data: bytes, start: int, end: int) -> dict:
     if verify_kind == "cloudflare-global-key":
-        return {"emails": _nearest(_EMAIL, data, start, end)}
+        return {"emails": _nearest(_EMAIL, data, start, end, MAX_EMAILS, fold=True)}
     if verify_kind == "cloudflare-account-token":
-        return {"account_ids": _nearest(_ACCOUNT_ID, data, start, end)}
+        return {"account_ids": _nearest(_ACCOUNT_ID, data, start, end, MAX_ACCOUNT_IDS)}
     return {}

@@ -30,13 +30,14 @@ class FakeCloudflare:
     throttle: dict = field(default_factory=dict)  # token -> number of 429 answers before a real one
     failing: dict = field(default_factory=dict)  # token -> number of 503 answers before a real one
     slow: dict = field(default_factory=dict)  # token -> seconds to wait before answering
-    retry_after: str = "1"
+    malformed: dict = field(default_factory=dict)  # token -> (status, raw body bytes) answered instead
+    retry_after: str | None = "1"  # None: 429 answers carry no Retry-After
     delay: float = 0.0  # every answer
     requests: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     base: str = ""
 
-    def start(self) -> "FakeCloudflare":
+    def start(self) -> FakeCloudflare:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -79,7 +80,7 @@ class FakeCloudflare:
         with self.lock:
             self.requests.append(Seen(h.command, path, {k.lower(): v for k, v in h.headers.items()}))
         status, body, extra = self.answer(h.command, path, {k.lower(): v for k, v in h.headers.items()})
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         try:
             h.send_response(status)
             h.send_header("Content-Type", "application/json")
@@ -95,12 +96,16 @@ class FakeCloudflare:
         with self.lock:
             if self.throttle.get(secret, 0) > 0:
                 self.throttle[secret] -= 1
-                return 429, self.envelope(None, [{"code": 971, "message": "Please wait and consider throttling your request speed"}], success=False), {"Retry-After": self.retry_after}
+                extra = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+                return 429, self.envelope(None, [{"code": 971, "message": "Please wait and consider throttling your request speed"}], success=False), extra
             if self.failing.get(secret, 0) > 0:
                 self.failing[secret] -= 1
                 return 503, {"error": "upstream unavailable"}, {}
         if secret in self.slow:
             time.sleep(self.slow[secret])
+        if secret in self.malformed:
+            status, raw = self.malformed[secret]
+            return status, raw, {}
         return None
 
     def answer(self, method: str, path: str, headers: dict):

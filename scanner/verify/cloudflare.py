@@ -25,8 +25,11 @@ def _codes(a: Answer) -> set[int]:
 
 
 def _unknown(a: Answer, what: str = "") -> Verification:
+    """An answer that decides nothing, with the reason (no answer, rate limited, 5xx, malformed, unexpected)."""
     if a.status is None or a.status == 429 or a.status >= 500:
-        return Verification("unknown", a.problem or f"HTTP {a.status}")
+        return Verification("unknown", what + (a.problem or f"HTTP {a.status}"))
+    if a.body is None:
+        return Verification("unknown", f"{what}malformed answer (HTTP {a.status}, not a JSON object)")
     return Verification("unknown", f"{what}HTTP {a.status}, error codes {sorted(_codes(a)) or 'none'}")
 
 
@@ -40,7 +43,7 @@ def _read_token_verify(a: Answer) -> Verification | None:
             return Verification("live", "active" + "".join(f", {k} {v}" for k, v in dates.items()))
         if status in ("disabled", "expired"):
             return Verification("inactive", status + "".join(f", {k} {v}" for k, v in dates.items()))
-        return Verification("unknown", f"unexpected token status {status!r}")
+        return Verification("unknown", f"malformed answer: unexpected token status {status!r}")
     if a.status in (400, 401, 403) and _codes(a) & TOKEN_AUTH_FAILURES:
         return Verification("invalid", "Invalid API Token (code 1000)")
     return None
@@ -104,27 +107,44 @@ def verify_account_token(http: Http, secret: str, hints: dict, opts: object) -> 
     return last or Verification("unknown", "no account id accepted")
 
 
-def verify_global_key(http: Http, secret: str, hints: dict, opts: object) -> Verification:
+MAX_EMAILS = 5
+
+
+def _email_candidates(hints: dict, opts: object) -> list[str]:
+    """The --cloudflare-email value first, then e-mails near the key (nearest first), each once, bounded."""
     given = getattr(opts, "cloudflare_email", None)
-    candidates = [given] if given else list(hints.get("emails", []))
+    out: list[str] = []
+    for email in ([given] if given else []) + list(hints.get("emails", [])):
+        if email and email.lower() not in {e.lower() for e in out}:
+            out.append(email)
+    return out[:MAX_EMAILS]
+
+
+def verify_global_key(http: Http, secret: str, hints: dict, opts: object) -> Verification:
+    """A global key is judged only together with an e-mail, and Cloudflare's refusal (9103 "Unknown X-Auth-Key
+    or X-Auth-Email") does not say which half is wrong. So every candidate e-mail is tried, and a key that no
+    candidate unlocks is `unknown` (a pairing problem), never `invalid`: a live key written next to the wrong
+    address must not pass a `--fail-on live` gate. No Cloudflare answer proves a global key dead on its own."""
+    candidates = _email_candidates(hints, opts)
     if not candidates:
-        return Verification("unknown", "email needed (--cloudflare-email)")
-    rejected: list[str] = []
+        return Verification("unknown", "email needed (--cloudflare-email): no e-mail found near the key")
+    tried = 0
     for email in candidates:
         headers = {"X-Auth-Email": email, "X-Auth-Key": secret}
         a = http.get("/user", headers)
+        tried += 1
         if a.status == 200 and a.body and a.body.get("success"):
             v = Verification("live", f"global key accepted with {email}")
             v.reach = _reach(http, headers, user=True)
             return v
         codes = _codes(a)
         if a.status in (400, 401, 403) and codes & KEY_AUTH_FAILURES:
-            rejected.append(email)
-            continue
+            continue  # this pair is wrong; the key may still be live with another address
         if a.status in (400, 401, 403) and codes & MALFORMED:
             return Verification("unknown", f"request rejected as malformed (codes {sorted(codes)})")
-        return _unknown(a)
-    return Verification("invalid", f"Unknown X-Auth-Key or X-Auth-Email with {', '.join(rejected)}")
+        return _unknown(a)  # no usable answer: more e-mails would only spend the budget
+    return Verification("unknown", f"pairing: no e-mail paired with this key: tried {tried} "
+                                   f"({', '.join(candidates)}); pass --cloudflare-email")
 
 
 VERIFIERS = {

@@ -7,9 +7,26 @@ import random
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import httpx
+
+from scanner.verify.options import is_loopback_url
+
+# A client for a loopback base mounts "no proxy" over every scheme: the environment's HTTP(S)_PROXY/ALL_PROXY
+# would otherwise carry the (plain-HTTP, secret-bearing) loopback requests to the proxy in clear text.
+# Vendor hosts keep trust_env and so honour the environment's proxy and NO_PROXY.
+_NO_PROXY_MOUNTS: dict[str, httpx.BaseTransport | None] = {"all://": None, "http://": None, "https://": None}
+
+
+def make_client(base: str, timeout: float) -> httpx.Client:
+    """The one place verification clients are built: no redirects (a 3xx must not carry a credential to
+    another host), TLS verification on, and no proxy for loopback bases."""
+    return httpx.Client(base_url=base, timeout=timeout, trust_env=True, follow_redirects=False,
+                        headers={"User-Agent": "tokenscan-verifier"},
+                        mounts=_NO_PROXY_MOUNTS if is_loopback_url(base) else None)
 
 
 class RateLimiter:
@@ -38,15 +55,15 @@ class RateLimiter:
 @dataclass
 class Answer:
     status: int | None  # None: no HTTP answer (network error, timeout, budget)
-    body: dict | None
+    body: dict | None  # None also when the body is not a JSON object (a malformed answer)
     problem: str = ""  # why there is no usable answer
+    headers: dict[str, str] = field(default_factory=dict)  # the answer's headers, lower-case names
 
 
 class Http:
     def __init__(self, base: str, timeout: float, retries: int, limiter: RateLimiter, deadline: float,
                  max_retry_after: float) -> None:
-        self.client = httpx.Client(base_url=base, timeout=timeout, trust_env=True, follow_redirects=False,
-                                   headers={"User-Agent": "tokenscan-verifier"})
+        self.client = make_client(base, timeout)
         self.retries, self.limiter, self.deadline = retries, limiter, deadline
         self.max_retry_after = max_retry_after
         self.requests = 0
@@ -56,6 +73,14 @@ class Http:
         self.client.close()
 
     def get(self, path: str, headers: dict[str, str], params: dict | None = None) -> Answer:
+        return self.request("GET", path, headers, params=params)
+
+    def request(self, method: str, path: str, headers: dict[str, str], params: dict | None = None,
+                data: dict | None = None) -> Answer:
+        """One request to this client's base, retried on 429 and 5xx. `path` must be a path: a verifier can
+        never aim a credential at a host of its choosing (let alone one taken from scanned content)."""
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError("verification request path must start with a single /")
         last = Answer(None, None, "not attempted")
         for attempt in range(self.retries + 1):
             if time.monotonic() >= self.deadline or not self.limiter.acquire(self.deadline):
@@ -63,7 +88,7 @@ class Http:
             with self._lock:
                 self.requests += 1
             try:
-                resp = self.client.get(path, headers=headers, params=params)
+                resp = self.client.request(method, path, headers=headers, params=params, data=data)
             except httpx.TimeoutException:
                 last = Answer(None, None, "timeout")
                 delay = self._backoff(attempt)
@@ -73,15 +98,17 @@ class Http:
             else:
                 body = _json(resp)
                 if resp.status_code == 429:
-                    last = Answer(429, body, "rate limited (429)")
-                    delay = _retry_after(resp) or self._backoff(attempt)
+                    wait = _retry_after(resp)
+                    last = Answer(429, body, "rate limited (429)" + (f", Retry-After {wait:g} s" if wait else ""),
+                                  headers=_safe_headers(resp))
+                    delay = self._backoff(attempt) if wait is None else wait
                     if delay > self.max_retry_after:
                         return last
                 elif resp.status_code >= 500:
                     last = Answer(resp.status_code, body, f"server error ({resp.status_code})")
                     delay = self._backoff(attempt)
                 else:
-                    return Answer(resp.status_code, body)
+                    return Answer(resp.status_code, body, headers=_safe_headers(resp))
             if attempt == self.retries or time.monotonic() + delay >= self.deadline:
                 break
             time.sleep(delay)
@@ -107,4 +134,16 @@ def _retry_after(resp: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:  # the other form RFC 9110 allows: an HTTP-date
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _safe_headers(resp: httpx.Response) -> dict[str, str]:
+    """Response headers for verifiers to read (scopes, expiry); a response never echoes the credential."""
+    return {k.lower(): v for k, v in resp.headers.items()}

@@ -28,12 +28,17 @@ class VerifyOptions:
 
 
 def _loopback(host: str) -> bool:
-    if host == "localhost":
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a base URL points at this machine (test stand-ins): such traffic must never go via a proxy."""
+    return _loopback(urlsplit(url).hostname or "")
 
 
 def check_api_base(url: str, option: str = "--cloudflare-api-base") -> str:
