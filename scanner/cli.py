@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any, Callable
 
@@ -13,6 +14,16 @@ from scanner.errors import UsageError
 
 _CLOSED: set[str] = set()  # standard streams the process was started without
 FORMATS = ("text", "json", "jsonl", "sarif", "html")  # scanner.report.FORMATS; not imported for start-up
+
+
+class Terminated(BaseException):
+    """SIGTERM (CI cancel, `timeout`, `docker stop`) unwinds like Ctrl-C: workers and git helpers are ended
+    and waited for on the way out, so nothing is left holding the caller's pipes."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough: the unwinding must not be interrupted
+    raise Terminated()
 
 
 class _Group(click.Group):
@@ -26,7 +37,10 @@ class _Group(click.Group):
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("tokenscan: interrupted", err=True)
-            ctx.exit(2)
+            ctx.exit(130)
+        except Terminated:
+            click.echo("tokenscan: terminated", err=True)
+            ctx.exit(143)
         except BrokenPipeError:  # `tokenscan ... | head`: the reader left; say nothing more
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(1)
@@ -394,4 +408,5 @@ def main() -> None:
         if getattr(sys, name) is None:
             _CLOSED.add(name)
             setattr(sys, name, open(os.devnull, "w"))
+    signal.signal(signal.SIGTERM, _on_sigterm)
     cli(prog_name="tokenscan")

@@ -7,6 +7,8 @@ Items are grouped into batches of roughly equal bytes so per-item overhead stays
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
@@ -79,6 +81,10 @@ _WORKER: dict = {}
 
 
 def _worker_init(engine: Engine | None, reader: Reader | None) -> None:
+    """Ctrl-C reaches the whole process group: the parent alone decides, and ends workers with SIGTERM,
+    which in a worker simply ends it (its git helpers then see their pipes close and end too)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if engine is not None:  # spawn: state arrives pickled; fork: inherited in _WORKER already
         _WORKER["engine"], _WORKER["reader"] = engine, reader
 
@@ -114,16 +120,14 @@ def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callab
         results = (_scan_batch(engine, reader, g) for g in groups)
     else:  # imported here: pre-commit runs never pay for multiprocessing
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         methods = multiprocessing.get_all_start_methods()
         if "fork" in methods:
             _WORKER["engine"], _WORKER["reader"] = engine, reader
-            ctx = multiprocessing.get_context("fork")
-            pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(None, None))
+            pool = multiprocessing.get_context("fork").Pool(jobs, _worker_init, (None, None))
         else:  # pragma: no cover - non-POSIX
-            pool = ProcessPoolExecutor(jobs, initializer=_worker_init, initargs=(engine, reader))
-        results = pool.map(_worker_batch, groups, chunksize=1)
+            pool = multiprocessing.Pool(jobs, _worker_init, (engine, reader))
+        results = pool.imap(_worker_batch, groups, chunksize=1)
     try:
         for group, r in zip(groups, results):
             total.findings.extend(r.findings)
@@ -134,10 +138,17 @@ def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callab
                 done_items += len(group)
                 done_bytes += sum(size_of(i) for i in group)
                 progress(done_items, len(items), done_bytes, total_bytes)
+        if pool is not None:
+            pool.close()  # every batch is in: workers exit on their own, closing their git helpers
     finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            if sys.exc_info()[0] is not None:
+                pool.terminate()  # an interrupt or an error: SIGTERM to every worker
+            pool.join()
             _WORKER.clear()
+        close = getattr(reader, "close", None)
+        if close is not None:  # the parent's own helpers (in-process scans)
+            close()
     return ScanResult(total.findings, total.warnings, total.bytes_scanned, total.items_scanned,
                       time.perf_counter() - started)
 

@@ -54,7 +54,7 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-BY_DESIGN = ("binary", "symlink", "special-file")  # skipped on purpose: counted, not listed
+BY_DESIGN = ("binary", "symlink")  # skipped on purpose, and common: counted, not listed
 
 
 def summary_lines(r: Report) -> list[str]:
