@@ -6,6 +6,7 @@ The CLI parses options into ScanOptions and calls these; tests call them directl
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -83,8 +84,10 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
     for item in (*result.findings, *result.warnings):
         if item.path:
             item.path = printable(item.path)
+    after_scan = time.perf_counter()
     findings = finish(result.findings, opts)
     if attribute is not None:  # before suppression: baseline entries may name commits
+        _phase(opts, f"attributing {len(findings)} finding{'s' if len(findings) != 1 else ''} to commits")
         findings = attribute(findings)
     warnings = result.warnings
     suppressed: dict[str, int] = {}
@@ -101,7 +104,15 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
     report = Report(mode=mode, target=printable(target), findings=findings, warnings=warnings,
                     bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,
                     duration_s=result.duration_s, rules=len(rules), suppressed=suppressed, notes=list(opts.notes))
-    return verified(report, opts)
+    report = verified(report, opts)
+    report.duration_s += time.perf_counter() - after_scan  # the summary's time is the whole run's
+    return report
+
+
+def _phase(opts: ScanOptions, text: str) -> None:
+    phase = getattr(opts.progress, "phase", None)
+    if phase is not None:
+        phase(text)
 
 
 def verified(report: Report, opts: ScanOptions) -> Report:
@@ -109,11 +120,17 @@ def verified(report: Report, opts: ScanOptions) -> Report:
     if opts.verify is not None and report.findings:
         from scanner.verify import verify_findings
 
+        _phase(opts, f"verifying {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}")
+
         stats = verify_findings(report.findings, opts.verify)  # type: ignore[arg-type]
         if stats.secrets:
             rate = stats.requests / stats.seconds if stats.seconds else 0.0
             report.notes.append(f"verified {stats.secrets} distinct secrets with {stats.requests} requests "
                                 f"in {stats.seconds:.1f} s ({rate:.1f} requests/s)")
+        if stats.unknown:  # undecided is not clean: say it, and say what the gate does with it
+            report.notes.append(f"{stats.unknown} secret{'s' if stats.unknown != 1 else ''} unknown: verification "
+                                f"could not decide (see each finding); --fail-on live fails on them unless "
+                                f"--allow-unknown")
     return report
 
 

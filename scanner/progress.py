@@ -30,6 +30,12 @@ class Progress:
         self.stream.flush()
         self._shown = True
 
+    def phase(self, text: str) -> None:
+        """A later phase (attribution, verification) replaces the bar, so it never sits frozen at 100%."""
+        self.stream.write(f"\r\033[K{self.label}: {text}…")
+        self.stream.flush()
+        self._shown = True
+
     def close(self) -> None:
         if self._shown:
             self.stream.write("\r\033[K")

@@ -36,7 +36,9 @@ def test_sarif_validates_against_the_schema_and_is_redacted(planted):
     res = run["results"][0]
     assert res["properties"]["secretFingerprint"] == report.findings[0].fingerprint
     assert len({r["partialFingerprints"]["tokenscanSecretAt/v1"] for r in run["results"]}) == len(run["results"])
-    assert all(d["help"]["text"] and d["helpUri"].startswith("https://") for d in run["tool"]["driver"]["rules"])
+    assert all(d["help"]["text"] for d in run["tool"]["driver"]["rules"])
+    assert all(d["helpUri"].startswith("https://developers.cloudflare.com/")
+               for d in run["tool"]["driver"]["rules"] if d["id"].startswith("cloudflare-"))
     assert res["locations"][0]["physicalLocation"]["region"]["startLine"] == report.findings[0].line
     assert res["level"] in ("error", "warning", "note")
     for _, secret in expected:
@@ -98,3 +100,22 @@ def test_default_outputs_never_hold_a_secret(planted):
         assert res.returncode == 1
         for _, secret in expected:
             assert secret not in res.stdout and secret not in res.stderr, fmt
+
+
+def test_sarif_places_commit_messages_logically_and_html_names_the_repository(tmp_path):
+    r = Repo(tmp_path / "my-project")
+    tok = cloudflare("cfut_", 77)
+    r.commit(f"deploy with {tok}", a="1\n")
+    r.commit("copy", **{"one.env": f"T={tok}\n", "two.env": f"T={tok}\n"})
+    report = history_scan(str(r.path), ScanOptions(jobs=1))
+    doc = json.loads(render(report, "sarif", show_secrets=False))
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    results = doc["runs"][0]["results"]
+    msg = [x for x in results if x["properties"]["source"] == "commit-message"]
+    assert msg and "physicalLocation" not in msg[0]["locations"][0]
+    assert msg[0]["locations"][0]["logicalLocations"][0]["name"].startswith("commit ")
+    files = [x for x in results if x["properties"]["source"] != "commit-message"]
+    assert len(files) == 2 and len({x["partialFingerprints"]["tokenscanSecretAt/v1"] for x in files}) == 2
+    page = render(report, "html", show_secrets=False)
+    assert "<title>tokenscan report: history of my-project</title>" in page
+    assert "</b>live</div>" not in page  # nothing was verified: no "0 live" card

@@ -14,7 +14,8 @@ LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
 
 
-HELP_URI = "https://github.com/tokenscan/tokenscan#what-to-do-with-a-finding"
+# Where the vendor documents rotating a leaked credential (the first word of the rule id names the vendor).
+ROTATE_URI = {"cloudflare": "https://developers.cloudflare.com/fundamentals/api/how-to/roll-token/"}
 HELP_TEXT = ("A credential is in the scanned content. Rotate or revoke it at the vendor first (removing it from the "
              "code does not make it safe: it stays in history and in every clone), then remove it from the code and, "
              "for history, purge it with git filter-repo. A false alarm: add the fingerprint to .tokenscanignore or "
@@ -48,7 +49,7 @@ def render_sarif(r: Report, show_secrets: bool) -> str:
                 "shortDescription": {"text": f.description},
                 "fullDescription": {"text": f.description},
                 "help": {"text": HELP_TEXT, "markdown": HELP_TEXT},
-                "helpUri": HELP_URI,
+                **({"helpUri": ROTATE_URI[vendor]} if (vendor := f.rule_id.split("-", 1)[0]) in ROTATE_URI else {}),
                 "defaultConfiguration": {"level": LEVEL.get(f.severity, "warning")},
                 "properties": {"tags": ["security", "secret"], "security-severity": SECURITY_SEVERITY.get(f.severity, "5.0")},
             })
