@@ -12,7 +12,7 @@ from typing import Callable
 
 from scanner.engine import Engine
 from scanner.errors import UsageError
-from scanner.findings import Finding, dedupe, printable
+from scanner.findings import SKIPPED_KINDS, Finding, dedupe, printable
 from scanner.policy import PolicyFiles
 from scanner.report import Report
 from scanner.rules import Rule, load_rules
@@ -35,6 +35,7 @@ class ScanOptions:
     decode_depth: int = 2  # encodings deep to look (base64, url, json escapes); 0: plain text only
     policy: PolicyFiles | None = None  # where config, ignore file and baseline are read (a review: its base)
     notes: list[str] = field(default_factory=list)  # said in the report: settings not applied, and why
+    list_skipped: bool = False  # name every skip by design (binary, symlink) instead of counting them
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
@@ -101,7 +102,16 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
         findings, counts, stale = suppress.apply(findings)
         suppressed.update(counts)
         warnings = warnings + stale
-    report = Report(mode=mode, target=printable(target), findings=findings, warnings=warnings,
+    skipped: dict[str, int] = {}
+    if not opts.list_skipped:
+        listed = []
+        for w in warnings:
+            if w.kind in SKIPPED_KINDS:
+                skipped[w.kind] = skipped.get(w.kind, 0) + 1
+            else:
+                listed.append(w)
+        warnings = listed
+    report = Report(mode=mode, target=printable(target), skipped=skipped, findings=findings, warnings=warnings,
                     bytes_scanned=result.bytes_scanned, items_scanned=result.items_scanned,
                     duration_s=result.duration_s, rules=len(rules), suppressed=suppressed, notes=list(opts.notes))
     report = verified(report, opts)

@@ -84,6 +84,8 @@ def report_options(fn: Callable) -> Callable:
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                      help="Worker processes (default and maximum: number of cores)."),
         click.option("--force-jobs", is_flag=True, help="Allow --jobs above the number of cores."),
+        click.option("--list-skipped", is_flag=True,
+                     help="Name every file skipped by design (binary, symlink); by default they are counted."),
         click.option("--fail-on-incomplete", is_flag=True,
                      help="Exit 1 when anything could not be scanned (unreadable, corrupt, missing objects)."),
         click.option("--allow-unknown", is_flag=True,
@@ -123,7 +125,7 @@ def _scan_options(kw: dict) -> Any:
 
     opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"],
                        baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"],
-                       decode_depth=kw["decode_depth"])
+                       decode_depth=kw["decode_depth"], list_skipped=kw.get("list_skipped", False))
     if kw.get("progress_label") and not kw["quiet"]:
         from scanner.progress import progress_for
 

@@ -28,6 +28,7 @@ KEYS = {
     "cloudflare-account-id": "cloudflare_account_id", "verify-timeout": "verify_timeout",
     "verify-concurrency": "verify_concurrency", "verify-budget": "verify_budget", "no-color": "no_color",
     "quiet": "quiet", "no-suppress": "no_suppress", "decode-depth": "decode_depth",
+    "fail-on-incomplete": "fail_on_incomplete", "allow-unknown": "allow_unknown", "list-skipped": "list_skipped",
 }
 PATH_KEYS = {"rules", "baseline", "ignore-file"}
 NETWORK_KEYS = {"verify"}
@@ -88,6 +89,8 @@ def _loosens(key: str, value: Any, current: Any) -> bool:
         return value in _FAIL_ON_ORDER and _FAIL_ON_ORDER.index(value) < _FAIL_ON_ORDER.index(current)
     if key == "decode-depth":
         return isinstance(value, int) and value < current
+    if key == "allow-unknown":
+        return bool(value) and not current
     return False
 
 

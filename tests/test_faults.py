@@ -194,3 +194,13 @@ def test_exit_code_gate_on_incomplete_and_undecided_verification():
     for status, gate in (("live", 1), ("unknown", 1), ("not-checked", 1), ("invalid", 0), ("inactive", 0)):
         assert exit_code(Report("scan", ".", [finding(status)], []), "live") == gate, status
     assert exit_code(Report("scan", ".", [finding("unknown")], []), "live", allow_unknown=True) == 0
+
+
+def test_skips_by_design_are_counted_not_listed_unless_asked(tmp_path):
+    for i in range(30):
+        (tmp_path / f"b{i}.bin").write_bytes(b"\0binary")
+    (tmp_path / "link").symlink_to(tmp_path / "b0.bin")
+    body = json.loads(cli("scan", str(tmp_path), "--format", "json").stdout)["scan"]
+    assert body["skipped"] == {"binary": 30, "symlink": 1} and body["warnings"] == []
+    body = json.loads(cli("scan", str(tmp_path), "--format", "json", "--list-skipped").stdout)["scan"]
+    assert len(body["warnings"]) == 31 and body["skipped"] == {}

@@ -19,6 +19,7 @@ class Report:
     rules: int = 0
     suppressed: dict = field(default_factory=dict)  # how many findings each suppression hid
     notes: list[str] = field(default_factory=list)
+    skipped: dict = field(default_factory=dict)  # kind -> count of skips by design not listed in warnings
 
     @property
     def incomplete(self) -> list[Warning]:

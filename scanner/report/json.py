@@ -33,7 +33,7 @@ def report_dict(r: Report, show_secrets: bool) -> dict:
             "mode": r.mode, "target": r.target, "bytes_scanned": r.bytes_scanned,
             "items_scanned": r.items_scanned, "duration_s": round(r.duration_s, 3), "rules": r.rules,
             "suppressed": r.suppressed, "notes": r.notes,
-            "warnings": [asdict(w) for w in r.warnings],
+            "warnings": [asdict(w) for w in r.warnings], "skipped": r.skipped,
         },
         "findings": [finding_dict(f, show_secrets) for f in r.findings],
     }

@@ -54,7 +54,7 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-BY_DESIGN = ("binary", "symlink")  # skipped on purpose, and common: counted, not listed
+SHOWN_WARNINGS = 20
 
 
 def summary_lines(r: Report) -> list[str]:
@@ -78,11 +78,14 @@ def summary_lines(r: Report) -> list[str]:
     kinds = Counter(w.kind for w in r.warnings)
     if kinds:
         out.append("warnings: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
-        listed = [w for w in r.warnings if w.kind not in BY_DESIGN]
-        for w in listed[:10]:
+        # skips by design are counted apart below unless --list-skipped; what is here is worth naming
+        for w in r.warnings[:SHOWN_WARNINGS]:
             out.append(f"  {w.kind}: {w.path + ': ' if w.path else ''}{w.message}")
-        if len(listed) > 10:
-            out.append(f"  … and {len(listed) - 10} more (--format json lists every one)")
+        if len(r.warnings) > SHOWN_WARNINGS:
+            out.append(f"  … and {len(r.warnings) - SHOWN_WARNINGS} more (--format json lists every one)")
+    if r.skipped:
+        out.append("skipped by design: " + ", ".join(f"{k} {v}" for k, v in sorted(r.skipped.items()))
+                   + " (--list-skipped names them)")
     if r.incomplete:
         n = len(r.incomplete)
         out.append(f"incomplete: {n} item{'s' if n != 1 else ''} could not be scanned (see warnings); "
