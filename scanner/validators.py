@@ -12,8 +12,9 @@ import math
 import re
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from itertools import pairwise
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -103,12 +104,44 @@ def not_identifier(secret: str) -> bool:
     return not (len(parts) >= 3 and all(p.isalpha() for p in parts))
 
 
+# Private-key blocks: the secret is the armoured block (PEM, OpenSSH, PGP, or PuTTY's Private-Lines), possibly
+# JSON-escaped (a service-account file's "\\n") or quoted line by line in code. What is left once the armour
+# lines, "Name: value" header lines (Proc-Type, DEK-Info, Version, Private-Lines, Private-MAC) and the quoting
+# are removed must be base64 of a plausible key: documentation writes "...", "<key>", "EXAMPLE" or a sentence
+# there instead, and test fixtures a few characters.
+_ARMOUR = re.compile(r"-----(?:BEGIN|END) [A-Z0-9 ]+-----")
+_KEY_HEADER = re.compile(r"(?m)^[ \t\"']*[A-Za-z][A-Za-z0-9-]*: [^\n]*$")
+_KEY_QUOTING = re.compile(r"\\[nrt]|[\s\"'+,;]")
+_KEY_PLACEHOLDER = re.compile(r"EXAMPLE|[Ee]xample|\.\.\.|\u2026")
+PRIVATE_KEY_MIN_BODY = 60  # an Ed25519 PKCS#8 key, the shortest real one, is 64 base64 characters
+PUTTY_MIN_BODY = 44  # PuTTY's Private-Lines of an Ed25519 key: a 36-byte blob, 48 base64 characters
+
+
+def key_body(secret: str) -> str:
+    """The base64 body of a private-key block with its armour, header lines and quoting removed."""
+    text = _ARMOUR.sub("\n", secret).replace("\\r", "\n").replace("\\n", "\n")
+    text = _KEY_HEADER.sub("", text)
+    return _KEY_QUOTING.sub("", text)
+
+
+def private_key_block(secret: str) -> bool:
+    """Accepts a block whose body is base64 of a plausible key: long enough, random-looking, no placeholder."""
+    if _KEY_PLACEHOLDER.search(secret):
+        return False
+    body = key_body(secret)
+    shortest = PUTTY_MIN_BODY if secret.startswith("Private-Lines:") else PRIVATE_KEY_MIN_BODY
+    if len(body) < shortest or re.fullmatch(r"[A-Za-z0-9+/=]+", body) is None:
+        return False
+    return shannon_entropy(body) >= 4.5 and not low_information(body)
+
+
 FILTERS: dict[str, Callable[[str], bool]] = {
     "not-placeholder": not_placeholder,
     "not-hex": not_hex,
     "mixed-case": mixed_case,
     "has-digit": has_digit,
     "not-identifier": not_identifier,
+    "private-key-block": private_key_block,
 }
 
 
@@ -125,6 +158,6 @@ def low_information(body: str) -> bool:
     """A body that is obviously synthetic: one repeated character or a counting run (abcd..., 0123...)."""
     if len(set(body)) <= 2:
         return True
-    steps = [ord(b) - ord(a) for a, b in zip(body, body[1:])]
+    steps = [ord(b) - ord(a) for a, b in pairwise(body)]
     counting = sum(1 for st in steps if st in (1, -1))  # abcd…, 4321…, with jumps between a-z, A-Z, 0-9
     return counting >= 0.9 * len(steps)
