@@ -2,14 +2,26 @@
 
 The engine knows nothing of files or git: it takes bytes and returns matches with offsets. Line and column
 are worked out by the caller only for matches, never for the whole chunk.
+
+Two kinds of rule. Keyword-anchored rules (a prefix such as `cfut_`) run their regex in a window around
+each keyword hit. Candidate-first rules (a `[rules.context]` table: unprefixed values such as legacy
+Cloudflare tokens) only need to know that one of their keywords occurs in the chunk; their candidates are
+runs of the value's character class, and each is judged by the name it is assigned to (scanner/context.py).
+Their cost follows the number of candidates, not the number of times the chunk names the vendor.
+
+Every rule pattern runs under a time budget per chunk (`rule_timeout`): rules may come from an untrusted
+file, and one catastrophic regex must not hang a scan. A rule over budget is skipped for the rest of the
+chunk and reported as a `rule-timeout` warning.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from scanner import decoders
-from scanner.prefilter import Prefilter
+from scanner.prefilter import Prefilter, RunFinder
 from scanner.rules import Rule
 from scanner.validators import CHECKSUMS, FILTERS, low_information, shannon_entropy
 
@@ -47,15 +59,49 @@ def _line_bounds(data: bytes, start: int, end: int, before: int, after: int, lin
 
 
 DEFAULT_DECODE_DEPTH = 2
+DEFAULT_RULE_TIMEOUT = 2.0  # seconds one rule's patterns may take on one chunk
+
+
+class RuleTimeout(Exception):
+    """A rule's patterns used up their time budget on this chunk."""
+
+
+class _Budget:
+    """One rule's remaining time on one chunk; every pattern call of the rule draws on it."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RuleTimeout
+        return left
+
+    def search(self, pattern: Any, text: bytes, lo: int = 0, hi: int | None = None) -> Any:
+        try:
+            return pattern.search(text, lo, len(text) if hi is None else hi, timeout=self.left())
+        except TimeoutError:
+            raise RuleTimeout from None
+
+    def found(self, pattern: Any, text: bytes) -> bool:
+        return self.search(pattern, text) is not None
+
+
+Warnings = list[tuple[str, str]]  # (kind, message)
 
 
 class Engine:
-    """decode_depth bounds how many encodings deep a secret is looked for (0: plain text only)."""
+    """decode_depth bounds how many encodings deep a secret is looked for (0: plain text only);
+    rule_timeout is each rule's time budget per chunk."""
 
     def __init__(self, rules: list[Rule], accelerated: bool | None = None,
-                 decode_depth: int = DEFAULT_DECODE_DEPTH) -> None:
+                 decode_depth: int = DEFAULT_DECODE_DEPTH, rule_timeout: float = DEFAULT_RULE_TIMEOUT) -> None:
         self.rules = rules
         self.decode_depth = decode_depth
+        self.rule_timeout = rule_timeout
         literals: list[tuple[bytes, bool]] = []
         targets: list[object] = []  # per literal: list of rule indices, or a decoder kind
         self._always = [ri for ri, rule in enumerate(rules) if not rule.keywords]  # gitleaks rules without keywords
@@ -68,62 +114,121 @@ class Engine:
                 for sig in decoders.signatures(k):
                     literals.append((sig.literal, sig.caseless))
                     targets.append(sig.kind)
-        self.prefilter = Prefilter(literals, accelerated)
+        # a keyword only candidate-first rules use needs reporting once per chunk, not at every occurrence
+        positional = {(k.lower().encode("utf-8"), True) for rule in rules if rule.context_spec is None
+                      for k in rule.keywords}
+        presence = [(k.lower().encode("utf-8"), True) for rule in rules if rule.context_spec is not None
+                    for k in rule.keywords]
+        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional])
         index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
+        self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
         for (lit, ci), target in zip(literals, targets):
             i = index[(lit.lower() if ci else lit, ci)]
             if isinstance(target, str):
                 self._decoder_of[i] = target
-            elif target not in self._rules_of[i]:
-                self._rules_of[i].append(target)
+            else:
+                assert isinstance(target, int)
+                into = self._context_of if rules[target].context_spec is not None else self._rules_of
+                if target not in into[i]:
+                    into[i].append(target)
+        specs = [r.context_spec.run for r in rules if r.context_spec is not None]
+        self.runs = RunFinder(specs)
+        self._run_index = {spec: i for i, spec in enumerate(self.runs.specs)}
 
     @property
     def accelerated(self) -> bool:
         return self.prefilter.accelerated
 
-    def scan(self, data: bytes, depth: int = 0, path: str | None = None) -> list[Match]:
-        """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing."""
+    def scan(self, data: bytes, depth: int = 0, path: str | None = None,
+             warnings: Warnings | None = None) -> list[Match]:
+        """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing.
+        warnings (optional) receives (kind, message) pairs, e.g. a rule that ran out of time."""
         hits = self.prefilter.hits(data)
         if not hits and not self._always:
             return []
         windows: dict[int, list[tuple[int, int]]] = {ri: [(0, len(data))] for ri in self._always}
+        candidate_first: set[int] = set()
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         for kid, pos in hits:
-            span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
+            candidate_first.update(self._context_of[kid])
             kind = self._decoder_of[kid]
+            if kind is None and not self._rules_of[kid]:
+                continue
+            span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
             if kind is not None and depth < self.decode_depth:
                 regions.setdefault(kind, set()).add(decoders.base64_run(data, pos) if kind == "base64" else span)
             for ri in self._rules_of[kid]:
                 extra = self.rules[ri].lines_after
                 windows.setdefault(ri, []).append(
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
+        runs = self.runs.find(data) if candidate_first else []
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
-        for ri in sorted(windows):
+        for ri in sorted(windows.keys() | candidate_first):
             rule = self.rules[ri]
             if rule.path_pattern is not None and (path is None or not rule.path_pattern.search(path)):
                 continue
-            for lo, hi in _merge(windows[ri]):
-                for m in rule.compiled.finditer(data, lo, hi):
-                    g = rule.secret_group
-                    s, e = m.span(g)
-                    if s < 0 or (s, e) in taken:
-                        continue
-                    match = self._judge(rule, data, s, e, m.group(g), m, path)
-                    if match is not None:
-                        found[(s, e, match.secret)] = match
-                        taken.add((s, e))
+            budget = _Budget(self.rule_timeout)
+            try:
+                if ri in candidate_first:
+                    self._candidates(rule, data, runs, path, budget, found, taken)
+                else:
+                    self._windows(rule, data, windows[ri], path, budget, found, taken)
+            except RuleTimeout:
+                if warnings is not None:
+                    message = (f"rule '{rule.id}' ({rule.source}) ran over its {self.rule_timeout:g} s budget "
+                               f"on {path or 'a chunk'}; skipped there")
+                    warnings.append(("rule-timeout", message))
         decoded = [m for kind, spans in regions.items() for span in sorted(spans)
-                   for m in self._scan_decoded(data, kind, span, depth, path)]
+                   for m in self._scan_decoded(data, kind, span, depth, path, warnings)]
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
 
-    def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None
-                      ) -> list[Match]:
+    def _windows(self, rule: Rule, data: bytes, spans: list[tuple[int, int]], path: str | None, budget: _Budget,
+                 found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
+        """A keyword-anchored rule: its regex in the windows around its keyword hits."""
+        g = rule.secret_group
+        for lo, hi in _merge(spans):
+            try:
+                for m in rule.compiled.finditer(data, lo, hi, timeout=budget.left()):
+                    s, e = m.span(g)
+                    if s < 0 or (s, e) in taken:
+                        continue
+                    match = self._judge(rule, data, s, e, m.group(g), m, path, budget)
+                    if match is not None:
+                        found[(s, e, match.secret)] = match
+                        taken.add((s, e))
+            except TimeoutError:
+                raise RuleTimeout from None
+
+    def _candidates(self, rule: Rule, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
+                    budget: _Budget, found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
+        """A candidate-first rule: every run of its value's class is a candidate; the regex must match the
+        whole run, then the value filters, then the name it is assigned to (cheap rejections first)."""
+        spec = rule.context_spec
+        assert spec is not None
+        g = rule.secret_group
+        for lo, hi in runs[self._run_index[spec.run]]:
+            try:
+                m = rule.compiled.fullmatch(data, lo, hi, timeout=budget.left())
+            except TimeoutError:
+                raise RuleTimeout from None
+            if m is None:
+                continue
+            s, e = m.span(g)
+            if s < 0 or (s, e) in taken:
+                continue
+            match = self._judge(rule, data, s, e, m.group(g), m, path, budget)
+            if match is not None:
+                found[(s, e, match.secret)] = match
+                taken.add((s, e))
+
+    def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None,
+                      warnings: Warnings | None = None) -> list[Match]:
         """Matches inside an encoded region, placed on the encoded text in the original chunk."""
         lo, hi = span
         region = data[lo:hi]
@@ -131,35 +236,38 @@ class Engine:
             view = decoders.decode_base64(region)
             if not view:
                 return []
-            place = lambda a, b: (lo, hi)  # noqa: E731 - the whole encoded value is the place
+            place = lambda a, b: (lo, hi)  # the whole encoded value is the place
         else:
             view, where = decoders.decode_url(region) if kind == "url" else decoders.decode_json(region)
             if view == region:
                 return []
-            place = lambda a, b: (lo + where[a], lo + where[b - 1] + 1)  # noqa: E731
+            place = lambda a, b: (lo + where[a], lo + where[b - 1] + 1)
         out = []
-        for m in self.scan(view, depth + 1, path):
+        for m in self.scan(view, depth + 1, path, warnings):
             s, e = place(m.start, m.end)
             encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
             out.append(Match(m.rule, s, e, m.secret, m.checksum, m.tags, encoding))
         return out
 
-    def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None
-               ) -> Match | None:
+    def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None,
+               budget: _Budget) -> Match | None:
         secret = raw.decode("utf-8", "replace")
         if secret in rule.denylist:
             return None
         if any(not FILTERS[name](secret) for name in rule.filters):
             return None
+        if rule.context_spec is not None and not rule.context_spec.owns(data, s, e, budget.found):
+            return None
         if rule.min_entropy and shannon_entropy(secret) < rule.min_entropy:
             return None
         if rule.compiled_context is not None:
             lo, hi = _line_bounds(data, s, e, WINDOW_BEFORE, WINDOW_BEFORE)
-            if rule.compiled_context.search(data, lo, hi) is None:
+            if budget.search(rule.compiled_context, data, lo, hi) is None:
                 return None
         if rule.allowlists:
             lo, hi = _line_bounds(data, s, e, WINDOW_BEFORE, WINDOW_AFTER)
             whole = m.group(0)  # type: ignore[attr-defined]
+            budget.left()  # allowlist patterns are short and run on one line; checked between candidates
             if any(a.allows(raw, whole, data[lo:hi], path) for a in rule.allowlists):
                 return None
         checksum, tags = "none", rule.tags

@@ -2,14 +2,22 @@
 
 Hyperscan (when importable) matches all literals at once in C; the pure-`regex` fallback finds the same
 (keyword, position) pairs, including overlapping ones, so both paths feed the engine identical hits.
-Each literal says whether case matters (rule keywords: no; base64 signatures: yes).
+Each literal says whether case matters (rule keywords: no; base64 signatures: yes). A literal may be
+*presence-only* (its users only need to know that it occurs, e.g. candidate-first context rules): it is
+reported once per chunk, at its first occurrence, on both paths, so a file naming `cloudflare` 90,000
+times costs no Python work per occurrence.
+
+`RunFinder` finds the candidates of candidate-first rules: maximal runs of a character class whose length
+is within bounds (40 base64url characters, 37-45 hex), in C on both paths (a Hyperscan database or the
+standard library's `re`), one report per run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from typing import Iterable
+import re
+from collections.abc import Iterable
 
 import regex
 
@@ -28,28 +36,33 @@ def _cache_dir() -> str:
     return os.path.join(base, "tokenscan")
 
 
-def _compile_database(literals: list[tuple[bytes, bool]]) -> object:
+def _compile_database(exprs: list[bytes], flags: list[int]) -> object:
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
-    exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k, _ in literals]
-    db.compile(expressions=exprs, ids=list(range(len(exprs))),
-               flags=[_hs.HS_FLAG_CASELESS if ci else 0 for _, ci in literals])
+    db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
     return db
 
 
-def _cached_database(literals: list[tuple[bytes, bool]]) -> object:
+def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset()) -> object:
+    exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k, _ in literals]
+    flags = [(_hs.HS_FLAG_CASELESS if ci else 0) | (_hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
+             for i, (_, ci) in enumerate(literals)]
+    return _cached_database(exprs, flags)
+
+
+def _cached_database(exprs: list[bytes], flags: list[int]) -> object:
     """Compiling ~1,000 literals takes ~50 ms, a third of a pre-commit run; a serialized database loads in
-    microseconds. Cached per literal set in the user's cache folder (never in the scanned repository);
+    microseconds. Cached per expression set in the user's cache folder (never in the scanned repository);
     any cache problem just means compiling."""
-    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), literals)).encode()).hexdigest()[:32]
+    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), exprs, flags)).encode()).hexdigest()[:32]
     path = os.path.join(_cache_dir(), f"prefilter-{key}.hsdb")
     try:
         with open(path, "rb") as fh:
             db = _hs.loadb(fh.read(), mode=_hs.HS_MODE_BLOCK)
         db.scratch = _hs.Scratch(db)
         return db
-    except Exception:  # missing, stale or unreadable cache
+    except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable cache: compile instead
         pass
-    db = _compile_database(literals)
+    db = _compile_database(exprs, flags)
     try:
         os.makedirs(_cache_dir(), mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
@@ -65,9 +78,13 @@ Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given i
 
 
 class Prefilter:
-    def __init__(self, literals: Iterable[Literal], accelerated: bool | None = None) -> None:
+    def __init__(self, literals: Iterable[Literal], accelerated: bool | None = None,
+                 presence_only: Iterable[Literal] = ()) -> None:
+        """presence_only: literals reported only at their first occurrence (see the module docstring)."""
         self.literals: list[Literal] = list(dict.fromkeys((k.lower() if ci else k, ci) for k, ci in literals))
         self.keywords: list[bytes] = [k for k, _ in self.literals]
+        wanted = {(k.lower() if ci else k, ci) for k, ci in presence_only}
+        self.presence: frozenset[int] = frozenset(i for i, lit in enumerate(self.literals) if lit in wanted)
         use_hs = HYPERSCAN_AVAILABLE if accelerated is None else accelerated
         if use_hs and not HYPERSCAN_AVAILABLE:
             raise RuntimeError("hyperscan is not installed")
@@ -78,7 +95,7 @@ class Prefilter:
 
     def _compile(self) -> None:
         if self.accelerated:
-            self._db = _cached_database(self.literals)
+            self._db = _literal_database(self.literals, self.presence)
         else:
             by_len = sorted(self.literals, key=lambda lit: len(lit[0]), reverse=True)
             alts = [b"(?i:" + regex.escape(k) + b")" if ci else regex.escape(k) for k, ci in by_len]
@@ -88,10 +105,11 @@ class Prefilter:
                 self._buckets.setdefault(k[:2].lower(), []).append(i)
 
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
-        return {"literals": self.literals, "accelerated": self.accelerated}
+        return {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence}
 
     def __setstate__(self, state: dict) -> None:
         self.literals = state["literals"]
+        self.presence = state["presence"]
         self.keywords = [k for k, _ in self.literals]
         self.accelerated = state["accelerated"]
         self._db = self._fallback = None
@@ -111,11 +129,54 @@ class Prefilter:
             return out
         found: list[Hit] = []
         lits = self.literals
+        presence, seen = self.presence, set()
         for m in self._fallback.finditer(data, overlapped=True):
             pos = m.start()
             for kid in self._buckets.get(data[pos:pos + 2].lower(), ()):
                 k, ci = lits[kid]
                 piece = data[pos:pos + len(k)]
                 if (piece.lower() if ci else piece) == k:
+                    if kid in presence:
+                        if kid in seen:
+                            continue
+                        seen.add(kid)
                     found.append((kid, pos))
         return found
+
+
+RunSpec = tuple[str, int, int]  # (character class body as in [..], shortest, longest)
+
+
+class RunFinder:
+    """Maximal runs of a character class with a length within bounds: the candidates of candidate-first
+    rules, as sorted (start, end) spans.
+
+    The chunk is translated once per class (class bytes to `a`, the rest to a space: a C pass at memory
+    speed), then `bytes.find` jumps from one run of at least the shortest length to the next. Python work
+    is per run of that length, never per byte or per keyword; and since nothing here depends on
+    Hyperscan, both prefilter paths get identical candidates."""
+
+    def __init__(self, specs: Iterable[RunSpec]) -> None:
+        self.specs: list[RunSpec] = list(dict.fromkeys(specs))
+        self._classes: dict[str, bytes] = {}
+        for c, _, _ in self.specs:
+            if c not in self._classes:
+                pat = re.compile(f"[{c}]".encode())
+                self._classes[c] = bytes(0x61 if pat.fullmatch(bytes([b])) else 0x20 for b in range(256))
+
+    def find(self, data: bytes) -> list[list[tuple[int, int]]]:
+        """Per spec, the sorted (start, end) of every maximal run within its bounds."""
+        runs: dict[str, list[tuple[int, int]]] = {}
+        for c, table in self._classes.items():
+            shortest = min(lo for cc, lo, _ in self.specs if cc == c)
+            text = data.translate(table)
+            needle = b"a" * shortest
+            out: list[tuple[int, int]] = []
+            i = text.find(needle)
+            while i >= 0:  # i starts a run: the search resumes after the previous run's end
+                j = text.find(b" ", i + shortest)
+                j = len(text) if j < 0 else j
+                out.append((i, j))
+                i = text.find(needle, j)
+            runs[c] = out
+        return [[(i, j) for i, j in runs[c] if lo <= j - i <= hi] for c, lo, hi in self.specs]

@@ -9,6 +9,7 @@ from typing import Any
 
 import regex
 
+from scanner.context import ContextSpec, build_spec
 from scanner.errors import UsageError
 from scanner.validators import CHECKSUMS, FILTERS
 
@@ -76,6 +77,9 @@ class Rule:
     path_pattern: Any = field(default=None, compare=False, repr=False)  # only files whose path matches
     allowlists: tuple[Allowlist, ...] = ()
     lines_after: int = 0  # the regex may match this many lines below a keyword's line
+    # candidate-first: runs of context_spec.run are candidates wherever a keyword occurs in the chunk; the
+    # regex must match the whole run and the name it is assigned to must be the rule's (scanner/context.py)
+    context_spec: ContextSpec | None = field(default=None, compare=False, repr=False)
 
     @property
     def secret_group(self) -> int | str:
@@ -131,6 +135,13 @@ def build_rule(raw: dict, where: str) -> Rule:
         if name not in FILTERS:
             raise _fail(where, rid, f"unknown filter '{name}' (known: {', '.join(FILTERS)})")
     context = raw.get("context")
+    context_spec = None
+    if isinstance(context, dict):  # [rules.context]: a candidate-first context model
+        context_spec = build_spec(context, lambda msg: _fail(where, rid, msg),
+                                  lambda pattern, what: _compile(where, rid, pattern, what))
+        context = None
+    elif context is not None and not isinstance(context, str):
+        raise _fail(where, rid, "'context' must be a regex string or a table")
     compiled_context = _compile(where, rid, context, "context") if context else None
     min_entropy = raw.get("min_entropy", 0.0)
     if not isinstance(min_entropy, (int, float)):
@@ -157,6 +168,7 @@ def build_rule(raw: dict, where: str) -> Rule:
         compiled=compiled,
         compiled_context=compiled_context,
         lines_after=lines_after,
+        context_spec=context_spec,
     )
 
 

@@ -45,9 +45,14 @@ class ScanResult:
     duration_s: float
 
 
-def scan_chunk(engine: Engine, chunk: Chunk) -> list[Finding]:
+def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = None) -> list[Finding]:
+    """warnings (optional) receives the engine's warnings for this chunk (a rule over its time budget)."""
     out = []
-    for m in engine.scan(chunk.data, path=chunk.path):
+    raised: list[tuple[str, str]] = []
+    matches = engine.scan(chunk.data, path=chunk.path, warnings=raised)
+    if warnings is not None:
+        warnings.extend(Warning(kind, message, chunk.path) for kind, message in dict.fromkeys(raised))
+    for m in matches:
         f = from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base)
         if chunk.encoding != "plain":
             f.encoding = chunk.encoding if f.encoding == "plain" else f"{chunk.encoding}+{f.encoding}"
@@ -72,7 +77,7 @@ def _scan_batch(engine: Engine, reader: Reader, batch: Sequence[object]) -> Batc
         for chunk in reader.read(item, res.warnings):
             read_any = True
             res.bytes_scanned += len(chunk.data)
-            res.findings.extend(scan_chunk(engine, chunk))
+            res.findings.extend(scan_chunk(engine, chunk, res.warnings))
         res.items_scanned += read_any
     return res
 

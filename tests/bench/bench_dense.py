@@ -1,0 +1,89 @@
+"""Benchmark: a keyword-dense file (every line names Cloudflare, holds hashes, UUIDs and ids, no credential).
+
+    python tests/bench/bench_dense.py [--mb 2.3]
+
+Issue 11: a 2.3 MB API reference mentions `cloudflare` ~90,000 times; work per keyword hit made it cost 1.3 s.
+Legacy Cloudflare rules are candidate-first (a credential-shaped value, then its name), so this file should
+cost about what reading it costs. Prints the in-process engine time on both prefilter paths and the CLI wall
+time, each as a ratio against `cat` of the same bytes. Not a test: asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import timed, tokenscan_cmd  # noqa: E402
+
+
+def dense_text(mb: float = 2.3, seed: int = 11) -> bytes:
+    """API-reference-like lines, each naming Cloudflare three or four times, with look-alike values and no secret."""
+    rng = random.Random(seed)
+    words = ["Zone", "Settings", "Origin", "Max", "Http", "Version", "Cache", "Rules", "Page", "Worker"]
+    out: list[str] = []
+    size = 0
+    i = 0
+    while size < mb * 1e6:
+        sha1 = "%040x" % rng.getrandbits(160)
+        sha256 = "%064x" % rng.getrandbits(256)
+        uuid = "%08x-%04x-%04x-%04x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48))
+        zone = "%032x" % rng.getrandbits(128)
+        ident = "cloudflare" + "".join(rng.choice(words) for _ in range(4))
+        line = [f"cloudflare.zones.get(zone_id=`{zone}`) cloudflare {ident}",
+                f"cloudflare commit {sha1} cloudflare cf_ray={rng.getrandbits(64):016x} cloudflare",
+                f"cloudflare request {uuid} cloudflare cloudflare_id: {zone}",
+                f"cloudflare sha256:{sha256} cloudflare cloudflare",
+                f"cloudflare_etag = \"{sha1}\" # cloudflare api.cloudflare.com/client/v4/{i}"][i % 5] + "\n"
+        out.append(line)
+        size += len(line)
+        i += 1
+    return "".join(out).encode()
+
+
+def best(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    mb = float(sys.argv[sys.argv.index("--mb") + 1]) if "--mb" in sys.argv else 2.3
+    from scanner.engine import Engine
+    from scanner.prefilter import HYPERSCAN_AVAILABLE
+    from scanner.rules import load_rules
+
+    data = dense_text(mb)
+    rules = load_rules()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "api.md")
+        Path(path).write_bytes(data)
+        print(f"dense file: {len(data) / 1e6:.2f} MB, {data.count(b'cloudflare')} mentions of 'cloudflare'")
+        read = best(lambda: Path(path).read_bytes(), 5)
+        cat, _ = timed(f"cat '{path}' > /dev/null", repeat=5)
+        print(f"read in process   {read * 1e3:8.1f} ms")
+        print(f"cat (floor)       {cat * 1e3:8.1f} ms")
+        for accelerated in [False] + ([True] if HYPERSCAN_AVAILABLE else []):
+            engine = Engine(rules, accelerated)
+            found = engine.scan(data)
+            t = best(lambda: engine.scan(data))
+            label = "hyperscan" if accelerated else "regex"
+            print(f"engine ({label:9}) {t * 1e3:8.1f} ms  x{t / cat:6.1f} cat  x{t / read:6.1f} read"
+                  f"  findings {len(found)}")
+        empty = os.path.join(tmp, "empty.md")
+        Path(empty).write_bytes(b"\n")
+        base, _ = timed(tokenscan_cmd() + ["scan", empty, "-q", "-j", "1"])
+        wall, _ = timed(tokenscan_cmd() + ["scan", path, "-q", "-j", "1"])
+        print(f"CLI scan          {wall * 1e3:8.1f} ms  (start-up on an empty file {base * 1e3:.1f} ms; "
+              f"scan beyond start-up x{(wall - base) / cat:.1f} cat)")
+
+
+if __name__ == "__main__":
+    main()
