@@ -145,14 +145,14 @@ def verified(report: Report, opts: ScanOptions) -> Report:
 
 
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
-               max_file_size: int = 10 << 20, include_binary: bool = False) -> Report:
+               max_file_size: int = 10 << 20, include_binary: bool = False, archives: bool = True) -> Report:
     from scanner import scan
     from scanner.sources.files import FileReader, walk
 
     rules, engine = build_engine(opts)
     items, warnings = walk(paths, excludes, gitignore)
     suppress = suppressor(opts, paths[0], whole_target=True)
-    reader = FileReader(max_file_size, include_binary)
+    reader = FileReader(max_file_size, include_binary, archives)
     result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
     result.warnings[:0] = warnings
     return to_report("scan", ", ".join(paths), result, rules, opts, suppress)

@@ -229,11 +229,13 @@ def cli() -> None:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (gitignore syntax).")
 @click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes too.")
 @click.option("--include-binary", is_flag=True, help="Scan files with NUL bytes in their first 8 KiB.")
+@click.option("--no-archives", is_flag=True,
+              help="Do not open archives (zip, jar, whl, docx/xlsx/pptx, tar, tar.gz, gz); default: scan their members.")
 @click.option("--max-file-size", default="10M", show_default=True, callback=lambda c, p, v: _size(v),
               help="Files larger than this are streamed in overlapping windows.")
 @report_options
 def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, include_binary: bool,
-         max_file_size: int, **kw: Any) -> None:
+         no_archives: bool, max_file_size: int, **kw: Any) -> None:
     """Scan files on disk (default: the current directory)."""
     from scanner.app import scan_paths
 
@@ -241,7 +243,7 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, i
     kw.update(exclude=exclude, no_gitignore=no_gitignore, include_binary=include_binary, max_file_size=max_file_size)
     opts = configure(kw, roots[0], "scanning files")
     report = _run(opts, scan_paths, roots, opts, kw["exclude"], not kw["no_gitignore"], kw["max_file_size"],
-                  kw["include_binary"])
+                  kw["include_binary"], not no_archives)
     emit(report, kw)
 
 

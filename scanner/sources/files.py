@@ -17,8 +17,11 @@ from scanner.decoders import utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Warning
 from scanner.sources import Chunk
+from scanner.sources.archives import Limits, members
+from scanner.sources.archives import kind_of as archive_kind
 
 BINARY_SNIFF = 8192
+ARCHIVE_MAX = Limits().max_total  # an archive is read whole; a larger one is named, not opened
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,21 @@ def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, ite
             stack.append((sub, subrel, specs))
 
 
+def archive_chunks(data: bytes, path: str, warnings: list[Warning], include_binary: bool,
+                   source: str = "file", meta: dict | None = None) -> Iterator[Chunk]:
+    """Chunks of an archive's members; binary members are skipped (and counted) as binary files are."""
+    for name, content in members(data, path, warnings):
+        if is_binary(content):
+            text = utf16_text(content)
+            if text is not None:
+                yield Chunk(text, name, source, encoding="utf-16", meta=dict(meta or {}))
+                continue
+            if not include_binary:
+                warnings.append(Warning("binary", "binary archive member skipped", name))
+                continue
+        yield Chunk(content, name, source, meta=dict(meta or {}))
+
+
 def _kind(mode: int) -> str:
     for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device")):
@@ -176,11 +194,17 @@ class FileReader:
 
     max_file_size: int = 10 << 20
     include_binary: bool = False
+    archives: bool = True  # open zip/jar/whl/docx, tar(.gz/.bz2/.xz) and .gz files and scan their members
 
     def read(self, item: FileItem, warnings: list[Warning]) -> Iterator[Chunk]:
         try:
             with open(item.abspath, "rb") as fh:
                 head = fh.read(HEAD_BYTES)
+                if self.archives and archive_kind(head) is not None:
+                    if item.size <= ARCHIVE_MAX:
+                        yield from archive_chunks(head + fh.read(), item.path, warnings, self.include_binary)
+                        return
+                    warnings.append(Warning("archive-limit", f"archive of {item.size} bytes: not opened", item.path))
                 if is_binary(head) and item.size <= self.max_file_size:
                     text = utf16_text(head + fh.read())
                     if text is not None:  # Windows scripts: line and column count in the decoded text
