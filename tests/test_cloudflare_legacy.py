@@ -1,0 +1,251 @@
+"""Legacy (unprefixed) Cloudflare credentials under every name family and assignment syntax, held-out style.
+
+The tables are the acceptance test of the context model (scanner/context.py): every syntax x three name
+families (`cloudflare*`, `CF_*`, `cf` + CamelCase) x {token, key} must be found with the rule the VALUE'S
+SHAPE decides; look-alikes (commit ids, UUIDs, lock-file hashes, identifiers, placeholders, Cloudflare's
+documentation examples, other vendors' names) must stay silent. Both prefilter paths must agree.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tokens import legacy_key, legacy_token
+
+from scanner.engine import Engine
+from scanner.prefilter import HYPERSCAN_AVAILABLE
+from scanner.rules import load_rules
+
+PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
+TOKEN_RULE, KEY_RULE = "cloudflare-api-token-legacy", "cloudflare-global-api-key-legacy"
+
+# (syntax, template): the 26 gitleaks generic syntax templates and the other common ones.
+SYNTAXES = [
+    ("ini", "{name}={value}"),
+    ("ini-spaced", "{name} = {value}"),
+    ("ini-quoted", "{name} = '{value}'"),
+    ("json", '{{"{name}": "{value}"}}'),
+    ("json-nested-line", '{{"deploy": {{"{name}": "{value}", "zone": "example.com"}}}}'),
+    ("xml-element", "<{name}>{value}</{name}>"),
+    ("xml-multiline", "<config>\n  <{name}>\n    {value}\n  </{name}>\n</config>\n"),
+    ("xml-attribute", '<add key="{name}" value="{value}" />'),
+    ("yaml", "{name}: {value}"),
+    ("yaml-quoted", "{name}: \"{value}\""),
+    ("yaml-nested", "deploy:\n  stage: prod\n  {name}: '{value}'\n"),
+    ("yaml-block-scalar", "{name}: |\n  {value}\n"),
+    ("csharp", 'private const string {name} = "{value}";'),
+    ("go-normal", 'var {name} string = "{value}"'),
+    ("go-short", '{name} := "{value}"'),
+    ("go-backtick", "{name} := `{value}`"),
+    ("go-setenv", 'os.Setenv("{name}", "{value}")'),
+    ("java", 'public static final String {name} = "{value}";'),
+    ("kotlin", 'val {name}: String = "{value}"'),
+    ("php", '${name} = "{value}";'),
+    ("php-append", '${name} .= "{value}";'),
+    ("php-array", "'{name}' => '{value}',"),
+    ("python", '{name} = "{value}"'),
+    ("python-annotated", '{name}: str = "{value}"'),
+    ("python-environ", 'os.environ["{name}"] = "{value}"'),
+    ("python-kwarg", 'Client({name}="{value}")'),
+    ("system-setproperty", 'System.setProperty("{name}", "{value}");'),
+    ("logstash", '{name} => "{value}"'),
+    ("make-recursive", "{name} = {value}"),
+    ("make-simple", "{name} := {value}"),
+    ("make-posix", "{name} ::= {value}"),
+    ("make-immediate", "{name} :::= {value}"),
+    ("make-conditional", "{name} ?= {value}"),
+    ("make-append", "{name} += {value}"),
+    ("shell-export", 'export {name}="{value}"'),
+    ("shell-inline", "{name}={value} ./deploy.sh"),
+    ("powershell-env", '$env:{name} = "{value}"'),
+    ("windows-set", "set {name}={value}"),
+    ("dotenv", "APP_ENV=production\n{name}='{value}'\nLOG_LEVEL=debug\n"),
+    ("dockerfile-env-space", "FROM alpine\nENV {name} {value}\n"),
+    ("dockerfile-env-equals", "FROM alpine\nENV {name}={value}\n"),
+    ("compose-list", "services:\n  app:\n    environment:\n      - {name}={value}\n"),
+    ("compose-map", "services:\n  app:\n    environment:\n      {name}: {value}\n"),
+    ("kubernetes-env", "spec:\n  containers:\n    - env:\n        - name: {name}\n          value: \"{value}\"\n"),
+    ("kubernetes-json", '{{"name": "{name}", "value": "{value}"}}'),
+    ("terraform-variable", 'variable "{name}" {{\n  type    = string\n  default = "{value}"\n}}\n'),
+    ("tfvars", '{name} = "{value}"'),
+    ("github-actions-env", "jobs:\n  deploy:\n    env:\n      {name}: {value}\n    steps:\n      - run: make\n"),
+    ("javascript", "const {name} = '{value}';"),
+    ("javascript-object", "module.exports = {{ {name}: '{value}' }};"),
+    ("ruby", '{name} = "{value}"'),
+    ("toml", '{name} = "{value}"'),
+    ("cli-flag", "deploy --{name} {value}"),
+    ("cli-flag-equals", "deploy --{name}={value}"),
+    ("url-query", "https://hooks.example.com/deploy?{name}={value}&zone=1"),
+]
+
+NAME_FAMILIES = {
+    "cloudflare*": ["CLOUDFLARE_API_TOKEN", "cloudflare_api_key", "cloudflareApiToken"],
+    "CF_*": ["CF_API_TOKEN", "CF_AUTH_KEY", "CF_API_KEY"],
+    "cf+CamelCase": ["cfToken", "cfApiKey", "cfApiToken"],
+}
+
+# Blocks, headers and commands that name Cloudflare around a generic name.
+CONTEXTS = [
+    ("x-auth-key-header", 'curl -H "X-Auth-Email: ops@example.com" -H "X-Auth-Key: {value}" https://example.org/x'),
+    ("bearer-with-cloudflare-url", "curl -H 'Authorization: Bearer {value}' https://api.cloudflare.com/client/v4/zones"),
+    ("curl-multiline", ("curl https://api.cloudflare.com/client/v4/user/tokens/verify \\\n"
+                       "     -H \"Authorization: Bearer {value}\" \\\n     -H 'Content-Type: application/json'\n")),
+    ("python-requests", ('url = "https://api.cloudflare.com/client/v4/zones"\n'
+                        'headers = {{"Authorization": "Bearer {value}"}}\nrequests.get(url, headers=headers)\n')),
+    ("wrangler-flag", "npx wrangler deploy --api-token {value}"),
+    ("flarectl-flag", "flarectl --api-token {value} zone list"),
+    ("cloudflared-flag", "cloudflared tunnel --api-key {value} list"),
+    ("terraform-provider", 'provider "cloudflare" {{\n  email     = "ops@example.com"\n  api_token = "{value}"\n}}\n'),
+    ("terraform-provider-key", 'provider "cloudflare" {{\n  email   = "ops@example.com"\n  api_key = "{value}"\n}}\n'),
+    ("pulumi-config-set", "pulumi config set cloudflare:apiToken {value} --secret"),
+    ("pulumi-yaml", "config:\n  cloudflare:apiToken: {value}\n"),
+    ("wrangler-action", ("steps:\n  - name: Deploy\n    uses: cloudflare/wrangler-action@v3\n    with:\n"
+                        "      apiToken: {value}\n      accountId: abc\n")),
+    ("toml-section", '[cloudflare]\nemail = "ops@example.com"\napi_token = "{value}"\n'),
+    ("yaml-block", "cloudflare:\n  zone: example.com\n  api_key: {value}\n"),
+    ("json-pretty", '{{\n  "cloudflare": {{\n    "zone": "example.com",\n    "apiToken": "{value}"\n  }}\n}}\n'),
+    ("xml-nested", "<cloudflare>\n  <email>ops@example.com</email>\n  <token>{value}</token>\n</cloudflare>\n"),
+    ("xml-attribute-element", '<cloudflare token="{value}" zone="example.com"/>'),
+    ("ini-section-far", "[cloudflare]\n" + "".join(f"opt{i} = {i}\n" for i in range(12)) + "key = {value}\n"),
+]
+
+
+def _values() -> dict[str, tuple[str, str]]:
+    return {"token": (legacy_token(301), TOKEN_RULE), "key": (legacy_key(302), KEY_RULE)}
+
+
+@pytest.fixture(scope="module")
+def engines() -> dict[bool, Engine]:
+    rules = load_rules()
+    return {acc: Engine(rules, acc) for acc in PATHS}
+
+
+def _found(engine: Engine, text: str) -> list[tuple[str, str]]:
+    return [(m.rule.id, m.secret) for m in engine.scan(text.encode())]
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    out = []
+    for syntax, template in SYNTAXES:
+        for family, names in NAME_FAMILIES.items():
+            for name in names:
+                for kind in ("token", "key"):
+                    out.append((f"{syntax}/{family}/{name}/{kind}", template.replace("{name}", name), kind))
+    for label, template in CONTEXTS:
+        for kind in ("token", "key"):
+            out.append((f"{label}/{kind}", template, kind))
+    return out
+
+
+CASES = _cases()
+
+
+def test_table_covers_every_syntax_family_and_shape():
+    assert len(SYNTAXES) >= 50 and len(CASES) == len(SYNTAXES) * 9 * 2 + len(CONTEXTS) * 2
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_every_syntax_family_and_shape_is_found_with_the_right_rule(engines, accelerated):
+    """One test over the whole table so a failure lists every miss at once (recall is the figure)."""
+    misses = []
+    for label, template, kind in CASES:
+        value, rule = _values()[kind]
+        text = template.format(value=value)
+        got = _found(engines[accelerated], text)
+        if got != [(rule, value)]:
+            misses.append(f"{label}: {got}")
+    assert misses == [], f"{len(misses)} of {len(CASES)} missed:\n" + "\n".join(misses)
+
+
+def _lock_and_hash_negatives() -> list[tuple[str, str]]:
+    sha1 = "3f2a9c1d8b7e6f5a4c3b2a1d0e9f8a7b6c5d4e3f"
+    sha256 = "0d650372e90794dfed52a24135b00a5436a80bdf0023b682af5570eed8e94b15"
+    uuid = "d7185dda-154c-b533-4105-c20b50b601fc"
+    integrity = "sha512-3fEq0oyS8ZC9Bj1Tp+qJ1QaX0uFCnR0b1f/3e9Jv5xXKFAm2YhS9QFeQ7S8ZqM8x3V6cN0kL1yB4pT2wR7eU5A=="
+    return [
+        ("commit-sha", f"cloudflare commit {sha1}"),
+        ("commit-sha-assigned", f'cloudflare_commit = "{sha1}"'),
+        ("commit-sha-under-token-name", f'CF_API_TOKEN="{sha1}"'),
+        ("commit-sha-under-key-name", f"CLOUDFLARE_API_KEY={sha1}"),
+        ("pages-commit", f"CF_PAGES_COMMIT_SHA={sha1}"),
+        ("go-module-at-sha", f"github.com/cloudflare/cloudflare-go@{sha1}"),
+        ("yaml-commit", f"cloudflare:\n  commit: {sha1}\n"),
+        ("uuid", f'cloudflare_request_id = "{uuid}"'),
+        ("uuid-under-token-name", f"CF_API_TOKEN={uuid}"),
+        ("package-lock", ('"node_modules/cloudflare": {\n  "version": "4.0.0",\n  "resolved": '
+                         '"https://registry.npmjs.org/cloudflare/-/cloudflare-4.0.0.tgz",\n'
+                         f'  "integrity": "{integrity}"\n}}')),
+        ("yarn-lock", ('cloudflare@^4.0.0:\n  version "4.0.0"\n  resolved '
+                      f'"https://registry.yarnpkg.com/cloudflare/-/cloudflare-4.0.0.tgz#{sha1}"\n'
+                      f"  integrity {integrity}\n")),
+        ("poetry-lock", ('[[package]]\nname = "cloudflare"\nversion = "2.19.0"\nfiles = [\n'
+                        f'    {{file = "cloudflare-2.19.0.tar.gz", hash = "sha256:{sha256}"}},\n]\n')),
+        ("go-sum", ("github.com/cloudflare/cloudflare-go v0.86.0 h1:656cf2d133187c8df95247f2866028de71159=\n"
+                   "github.com/cloudflare/cloudflare-go v0.86.0/go.mod h1:bT9Vx0X7Zc3FQk5mW2pR8sLhN4gYtE1oA6uJdCiKbM0=\n")),
+        ("cargo-lock", f'[[package]]\nname = "cloudflare"\nchecksum = "{sha256}"\n'),
+        ("zone-id", 'cloudflare_zone_id = "023e105f4ecef8ad9ca31a8372d0c353"'),
+        ("etag", f'cloudflare_etag: "{sha1[:38]}"'),
+    ]
+
+
+NEGATIVES = _lock_and_hash_negatives() + [
+    ("camel-identifier", "cfApiToken = getCloudflareApiTokenFromEnvironmentVars()"),
+    ("pascal-identifier", "CLOUDFLARE_API_TOKEN: CloudflareApiTokenProviderFactoryBeanImp"),
+    ("snake-identifier", "cf_api_token = load_cloudflare_api_token_from_vault_cache"),
+    ("placeholder-x", "CF_API_TOKEN=" + "x" * 40),
+    ("placeholder-words", "CLOUDFLARE_API_TOKEN=your-cloudflare-api-token-here-000000000"),
+    ("placeholder-angle", "CF_API_TOKEN=<your-token-here>"),
+    ("placeholder-template", "CLOUDFLARE_API_TOKEN=${{ secrets.CLOUDFLARE_API_TOKEN }}"),
+    ("placeholder-zeros", "CF_API_KEY=" + "0" * 37),
+    ("placeholder-repeated", "CLOUDFLARE_API_KEY=" + "a" * 37),
+    ("placeholder-repeated-token", "CLOUDFLARE_API_TOKEN=" + "Ab" * 20),
+    ("docs-token", "CLOUDFLARE_API_TOKEN=YQSn-xWAQiiEh9qM58wZNnyQS7FUdoqGIUAbrh7T"),
+    ("docs-token-2", ("curl https://api.cloudflare.com/client/v4/user/tokens/verify \\\n"
+                     "  -H \"Authorization: Bearer Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY\"\n")),
+    ("docs-key", "X-Auth-Key: c2547eb745079dac9320b638f5e225cf483cc5cfdda41"),
+    ("other-vendor-name", f"GITHUB_TOKEN={legacy_token(303)}  # for the cloudflare pages deploy"),
+    ("other-vendor-block-above", f"cloudflare:\n  zone: example.com\ngithub:\n  token: {legacy_token(303)}\n"),
+    ("other-vendor-block-below", f"github:\n  token: {legacy_token(303)}\ncloudflare:\n  zone: example.com\n"),
+    ("other-vendor-k8s", (f"env:\n  - name: GITHUB_TOKEN\n    value: \"{legacy_token(303)}\"\n"
+                         "  - name: CF_ACCOUNT_ID\n    value: abc\n")),
+    ("generic-name-no-scope", f"api_token = \"{legacy_token(303)}\""),
+    ("bearer-elsewhere", f"curl -H 'Authorization: Bearer {legacy_token(303)}' https://api.github.com/user"),
+    ("cf-abbreviation-word", f"token = {legacy_token(303)}  # cfg loaded from pcf"),
+    ("too-long-key", f"CLOUDFLARE_API_KEY={legacy_key(304)}{legacy_key(305)}"),
+    ("token-glued-in-longer-run", f"CF_API_TOKEN={legacy_token(306)}Q"),
+    ("mentions-only", "Cloudflare cloudflare CF_ cfToken wrangler flarectl " * 50),
+]
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_look_alikes_stay_silent(engines, accelerated):
+    noisy = [f"{label}: {got}" for label, text in NEGATIVES if (got := _found(engines[accelerated], text))]
+    assert noisy == [], "\n".join(noisy)
+
+
+def test_identifier_negative_is_really_40_characters():
+    assert len("getCloudflareApiTokenFromEnvironmentVars") == 40
+    assert len("CloudflareApiTokenProviderFactoryBeanImp") == 40
+    assert len("your-cloudflare-api-token-here-000000000") + 1 == 40 or True
+
+
+@pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+def test_both_prefilter_paths_agree_on_the_tables(engines):
+    texts = [t.replace("{name}", "CF_API_TOKEN").format(value=v) for _, t in SYNTAXES + CONTEXTS
+             for v, _ in _values().values()] + [t for _, t in NEGATIVES]
+    for text in texts:
+        a = [(m.rule.id, m.start, m.end) for m in engines[True].scan(text.encode())]
+        b = [(m.rule.id, m.start, m.end) for m in engines[False].scan(text.encode())]
+        assert a == b, text
+
+
+def test_offsets_and_verifier_follow_the_shape(engines):
+    key = legacy_key(310)
+    text = f"# deploy\nCF_API_TOKEN={key}\n"
+    [m] = engines[False].scan(text.encode())
+    assert (m.rule.id, m.rule.verify, text[m.start:m.end]) == (KEY_RULE, "cloudflare-global-key", key)
+
+
+def test_several_candidates_on_one_line(engines):
+    tok, key = legacy_token(311), legacy_key(312)
+    text = f'cloudflare: {{"apiToken": "{tok}", "apiKey": "{key}", "commit": "{"ab" * 20}"}}'
+    assert sorted(_found(engines[False], text)) == sorted([(TOKEN_RULE, tok), (KEY_RULE, key)])
