@@ -11,9 +11,9 @@ import click
 
 from scanner import __version__
 from scanner.errors import UsageError
+from scanner.report.formats import FORMATS
 
 _CLOSED: set[str] = set()  # standard streams the process was started without
-FORMATS = ("text", "json", "jsonl", "sarif", "html")  # scanner.report.FORMATS; not imported for start-up
 
 
 class Terminated(BaseException):

@@ -11,7 +11,8 @@ import time
 import pytest
 from tokens import cloudflare
 
-FORMATS = ("text", "json", "jsonl", "sarif", "html")
+from scanner.report.formats import FORMATS
+
 
 
 def cli(*args, cwd=None, env=None, stdout=subprocess.PIPE):

@@ -27,18 +27,11 @@ class Report:
         return [w for w in self.warnings if w.kind in INCOMPLETE_KINDS]
 
 
-FORMATS = ("text", "json", "jsonl", "sarif", "html")
-
-
 def render(report: Report, fmt: str, show_secrets: bool, color: bool = False) -> str:
-    if fmt == "text":
-        from scanner.report.text import render_text
-        return render_text(report, show_secrets, color)
-    if fmt == "sarif":
-        from scanner.report.sarif import render_sarif
-        return render_sarif(report, show_secrets)
-    if fmt == "html":
-        from scanner.report.html import render_html
-        return render_html(report, show_secrets)
-    from scanner.report.json import render_json, render_jsonl
-    return render_jsonl(report, show_secrets) if fmt == "jsonl" else render_json(report, show_secrets)
+    """The report in format fmt (a name of formats.RENDERERS); its module is imported only when used."""
+    import importlib
+
+    from scanner.report.formats import RENDERERS
+
+    module, _, func = RENDERERS[fmt].partition(":")
+    return getattr(importlib.import_module(module), func)(report, show_secrets, color)

@@ -50,7 +50,7 @@ def _options(values: list[str]) -> str:
     return "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
 
 
-def render_html(r: Report, show_secrets: bool) -> str:
+def render_html(r: Report, show_secrets: bool, color: bool = False) -> str:
     findings = [shown(f, show_secrets) for f in r.findings]
     by_rule = Counter(f.rule_id for f in findings)
     by_status = Counter(f.verification.status for f in findings)

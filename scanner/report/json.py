@@ -39,9 +39,9 @@ def report_dict(r: Report, show_secrets: bool) -> dict:
     }
 
 
-def render_json(r: Report, show_secrets: bool) -> str:
+def render_json(r: Report, show_secrets: bool, color: bool = False) -> str:
     return json.dumps(report_dict(r, show_secrets), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_jsonl(r: Report, show_secrets: bool) -> str:
+def render_jsonl(r: Report, show_secrets: bool, color: bool = False) -> str:
     return "".join(json.dumps(finding_dict(f, show_secrets), ensure_ascii=False) + "\n" for f in r.findings)

@@ -36,7 +36,7 @@ def _place_fingerprint(f: Finding) -> str:
     return hashlib.sha256(f"{f.fingerprint}\0{f.rule_id}\0{f.path}\0{f.commit or ''}".encode()).hexdigest()[:32]
 
 
-def render_sarif(r: Report, show_secrets: bool) -> str:
+def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
     rules: dict[str, int] = {}
     descriptors = []
     results = []
