@@ -74,10 +74,17 @@ def _scan_batch(engine: Engine, reader: Reader, batch: Sequence[object]) -> Batc
         prepare(batch)
     for item in batch:
         read_any = False
-        for chunk in reader.read(item, res.warnings):
-            read_any = True
-            res.bytes_scanned += len(chunk.data)
-            res.findings.extend(scan_chunk(engine, chunk, res.warnings))
+        try:
+            for chunk in reader.read(item, res.warnings):
+                read_any = True
+                res.bytes_scanned += len(chunk.data)
+                res.findings.extend(scan_chunk(engine, chunk, res.warnings))
+        except Exception as exc:  # a bug on one odd item must not cost the whole run, nor pass silently
+            if os.environ.get("TOKENSCAN_DEBUG"):
+                raise
+            # the exception's text is not shown: it could quote the content being read
+            res.warnings.append(Warning("read-error", f"internal error while scanning ({type(exc).__name__}): "
+                                        "not fully scanned; please report it", getattr(item, "path", None)))
         res.items_scanned += read_any
     return res
 

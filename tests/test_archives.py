@@ -3,6 +3,7 @@
 import gzip
 import io
 import json
+import lzma
 import os
 import subprocess
 import sys
@@ -33,7 +34,8 @@ def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
 
 
 def test_members_of_every_common_archive_are_scanned(tmp_path):
-    toks = {k: cloudflare("cfut_", i) for i, k in enumerate(["zip", "jar", "whl", "docx", "tar", "tgz", "gz", "nested"])}
+    kinds = ["zip", "jar", "whl", "docx", "tar", "tgz", "gz", "nested", "tbz", "txz", "xz"]
+    toks = {k: cloudflare("cfut_", i) for i, k in enumerate(kinds)}
 
     def line(k):
         return f"CLOUDFLARE_API_TOKEN={toks[k]}\n".encode()
@@ -45,6 +47,9 @@ def test_members_of_every_common_archive_are_scanned(tmp_path):
     (tmp_path / "b.tar").write_bytes(_tar({"etc/b.env": line("tar")}))
     (tmp_path / "c.tar.gz").write_bytes(_tar({"etc/c.env": line("tgz")}, "w:gz"))
     (tmp_path / "d.env.gz").write_bytes(gzip.compress(line("gz")))
+    (tmp_path / "e.tar.bz2").write_bytes(_tar({"e.env": line("tbz")}, "w:bz2"))
+    (tmp_path / "f.tar.xz").write_bytes(_tar({"f.env": line("txz")}, "w:xz"))
+    (tmp_path / "g.env.xz").write_bytes(lzma.compress(line("xz")))
     (tmp_path / "outer.zip").write_bytes(_zip({"inner.jar": _zip({"deep.env": line("nested")})}))
     rep = scan_paths([str(tmp_path)], ScanOptions(jobs=1))
     by_secret = {f.secret: f.path for f in rep.findings}

@@ -134,8 +134,10 @@ def _bounded(stream: io.BufferedIOBase, limit: int) -> bytes | None:
 def _compressed(data: bytes, kind: str, path: str, warnings: list[Warning], limits: Limits, budget: _Budget
                 ) -> Iterator[tuple[str, bytes]]:
     """A compressed single file: a .tar.gz is a tar inside, anything else is one member."""
-    opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
-    with opener(fileobj=io.BytesIO(data)) as fh:  # type: ignore[operator]
+    raw = io.BytesIO(data)
+    opened = {"gzip": lambda: gzip.GzipFile(fileobj=raw), "bzip2": lambda: bz2.BZ2File(raw),
+              "xz": lambda: lzma.LZMAFile(raw)}[kind]()
+    with opened as fh:
         content = _bounded(fh, limits.max_member)
     if content is None:
         warnings.append(Warning("archive-limit", f"more than {limits.max_member >> 20} MiB uncompressed: "
