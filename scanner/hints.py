@@ -38,9 +38,20 @@ def _nearest(pattern: regex.Pattern, data: bytes, start: int, end: int, limit: i
     return out[:limit]
 
 
+_COLLECTORS: dict[str, tuple[regex.Pattern, int, bool]] = {
+    "emails": (_EMAIL, MAX_EMAILS, True),
+    "account_ids": (_ACCOUNT_ID, MAX_ACCOUNT_IDS, False),
+}
+
+
 def collect(verify_kind: str | None, data: bytes, start: int, end: int) -> dict:
-    if verify_kind == "cloudflare-global-key":
-        return {"emails": _nearest(_EMAIL, data, start, end, MAX_EMAILS, fold=True)}
-    if verify_kind == "cloudflare-account-token":
-        return {"account_ids": _nearest(_ACCOUNT_ID, data, start, end, MAX_ACCOUNT_IDS)}
-    return {}
+    """The hints the kind's verifier declared it needs (registry), each nearest first; {} for the rest."""
+    if not verify_kind:
+        return {}
+    from scanner.verify.registry import hints_for
+
+    out = {}
+    for name in hints_for(verify_kind):
+        pattern, limit, fold = _COLLECTORS[name]
+        out[name] = _nearest(pattern, data, start, end, limit, fold)
+    return out

@@ -10,20 +10,24 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from scanner.verify.options import is_loopback_url
+
+if TYPE_CHECKING:  # httpx is imported only when a request is made: rule loading imports the verifiers
+    import httpx
 
 # A client for a loopback base mounts "no proxy" over every scheme: the environment's HTTP(S)_PROXY/ALL_PROXY
 # would otherwise carry the (plain-HTTP, secret-bearing) loopback requests to the proxy in clear text.
 # Vendor hosts keep trust_env and so honour the environment's proxy and NO_PROXY.
-_NO_PROXY_MOUNTS: dict[str, httpx.BaseTransport | None] = {"all://": None, "http://": None, "https://": None}
+_NO_PROXY_MOUNTS: dict[str, None] = {"all://": None, "http://": None, "https://": None}
 
 
 def make_client(base: str, timeout: float) -> httpx.Client:
     """The one place verification clients are built: no redirects (a 3xx must not carry a credential to
     another host), TLS verification on, and no proxy for loopback bases."""
+    import httpx
+
     return httpx.Client(base_url=base, timeout=timeout, trust_env=True, follow_redirects=False,
                         headers={"User-Agent": "tokenscan-verifier"},
                         mounts=_NO_PROXY_MOUNTS if is_loopback_url(base) else None)
@@ -81,6 +85,7 @@ class Http:
         never aim a credential at a host of its choosing (let alone one taken from scanned content)."""
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError("verification request path must start with a single /")
+        import httpx
         last = Answer(None, None, "not attempted")
         for attempt in range(self.retries + 1):
             if time.monotonic() >= self.deadline or not self.limiter.acquire(self.deadline):

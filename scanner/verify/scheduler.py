@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from scanner.findings import Finding, Verification
-from scanner.verify.cloudflare import VERIFIERS
+from scanner.verify import registry
 from scanner.verify.http import Http, RateLimiter
-from scanner.verify.options import VerifyOptions
+from scanner.verify.options import VerifyOptions, api_base_for
 
 
 @dataclass
@@ -39,26 +39,49 @@ def _merge_hints(findings: list[Finding]) -> dict:
     return merged
 
 
+def _scrub(v: Verification, secret: str) -> Verification:
+    """Last line of defence: a verifier's detail or reach never carries the secret, whatever a vendor echoed."""
+    def clean(x: object) -> object:
+        if isinstance(x, str):
+            return x.replace(secret, "[secret]") if secret else x
+        if isinstance(x, list):
+            return [clean(i) for i in x]
+        if isinstance(x, dict):
+            return {k: clean(i) for k, i in x.items()}
+        return x
+    return replace(v, detail=str(clean(v.detail)), reach=clean(v.reach))  # type: ignore[arg-type]
+
+
 def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats:
-    """Fills f.verification for every finding with a verifier; findings of one secret share one answer."""
+    """Fills f.verification for every finding with a verifier; findings of one secret share one answer.
+
+    One HTTP client per vendor, on that vendor's base (resolved before any request, so a bad override is a
+    usage error and not a half-run) with that vendor's own rate limit; the concurrency limit and the budget
+    are shared by the whole run."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
-        if f.verify_kind in VERIFIERS and f.checksum != "invalid":
-            groups.setdefault((f.verify_kind, f.fingerprint), []).append(f)
+        if registry.get(f.verify_kind) is not None and f.checksum != "invalid":
+            groups.setdefault((f.verify_kind or "", f.fingerprint), []).append(f)
     stats = VerifyStats(secrets=len(groups))
     if not groups:
         return stats
+    used = {registry.get(kind).vendor for kind, _ in groups}  # type: ignore[union-attr]
+    bases = {v.name: opts.api_bases.get(v.name) or api_base_for(v.name, v.default_base) for v in used}
     started = time.monotonic()
-    limiter = RateLimiter(opts.rate_requests, opts.rate_window)
-    http = Http(opts.cloudflare_api_base, opts.timeout, opts.retries, limiter, started + opts.budget,
-                opts.max_retry_after)
+    deadline = started + opts.budget
+    clients = {v.name: Http(bases[v.name], opts.timeout, opts.retries,
+                            RateLimiter(min(v.rate_requests, opts.rate_requests), max(v.rate_window, opts.rate_window)),
+                            deadline, opts.max_retry_after) for v in used}
 
     def run(key: tuple[str, str]) -> tuple[tuple[str, str], Verification]:
         members = groups[key]
+        entry = registry.get(key[0])
+        assert entry is not None
         try:
-            return key, VERIFIERS[key[0]](http, members[0].secret, _merge_hints(members), opts)
+            verdict = entry.fn(clients[entry.vendor.name], members[0].secret, _merge_hints(members), opts)
         except Exception as exc:  # noqa: BLE001 - one broken answer must not stop the run; never echo headers
-            return key, Verification("unknown", f"verifier error ({type(exc).__name__})")
+            verdict = Verification("unknown", f"verifier error ({type(exc).__name__})")
+        return key, _scrub(verdict, members[0].secret)
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
@@ -71,7 +94,8 @@ def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats
                 for f in groups[key]:
                     f.verification = replace(verdict, reach=dict(verdict.reach))
     finally:
-        http.close()
-    stats.requests = http.requests
+        for http in clients.values():
+            http.close()
+    stats.requests = sum(http.requests for http in clients.values())
     stats.seconds = time.monotonic() - started
     return stats

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from scanner.findings import Verification
 from scanner.verify.http import Answer, Http
+from scanner.verify.options import DEFAULT_CLOUDFLARE_API, VerifyOptions
+from scanner.verify.registry import vendor, verifier
+
+CLOUDFLARE = vendor("cloudflare", DEFAULT_CLOUDFLARE_API, ("api.cloudflare.com",), rate_requests=1000,
+                    rate_window=300.0, docs="https://developers.cloudflare.com/fundamentals/api/")
 
 # Error codes that are explicit authentication failures (code 1000: "Invalid API Token"; 9103: "Unknown
 # X-Auth-Key or X-Auth-Email"; 9106/9107: missing or malformed auth headers on some endpoints).
@@ -70,7 +75,8 @@ def _reach(http: Http, headers: dict[str, str], user: bool) -> dict:
     return reach
 
 
-def verify_user_token(http: Http, secret: str, hints: dict, opts: object) -> Verification:
+@verifier("cloudflare-user-token", CLOUDFLARE)
+def verify_user_token(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
     headers = {"Authorization": f"Bearer {secret}"}
     a = http.get("/user/tokens/verify", headers)
     v = _read_token_verify(a) or _unknown(a)
@@ -79,8 +85,9 @@ def verify_user_token(http: Http, secret: str, hints: dict, opts: object) -> Ver
     return v
 
 
-def verify_account_token(http: Http, secret: str, hints: dict, opts: object) -> Verification:
-    given = getattr(opts, "cloudflare_account_id", None)
+@verifier("cloudflare-account-token", CLOUDFLARE, hints=("account_ids",))
+def verify_account_token(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
+    given = opts.param("cloudflare", "account_id")
     candidates = [given] if given else list(hints.get("account_ids", []))
     if not candidates:
         return Verification("unknown", "account id needed (--cloudflare-account-id)")
@@ -110,9 +117,9 @@ def verify_account_token(http: Http, secret: str, hints: dict, opts: object) -> 
 MAX_EMAILS = 5
 
 
-def _email_candidates(hints: dict, opts: object) -> list[str]:
+def _email_candidates(hints: dict, opts: VerifyOptions) -> list[str]:
     """The --cloudflare-email value first, then e-mails near the key (nearest first), each once, bounded."""
-    given = getattr(opts, "cloudflare_email", None)
+    given = opts.param("cloudflare", "email")
     out: list[str] = []
     for email in ([given] if given else []) + list(hints.get("emails", [])):
         if email and email.lower() not in {e.lower() for e in out}:
@@ -120,7 +127,8 @@ def _email_candidates(hints: dict, opts: object) -> list[str]:
     return out[:MAX_EMAILS]
 
 
-def verify_global_key(http: Http, secret: str, hints: dict, opts: object) -> Verification:
+@verifier("cloudflare-global-key", CLOUDFLARE, hints=("emails",))
+def verify_global_key(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
     """A global key is judged only together with an e-mail, and Cloudflare's refusal (9103 "Unknown X-Auth-Key
     or X-Auth-Email") does not say which half is wrong. So every candidate e-mail is tried, and a key that no
     candidate unlocks is `unknown` (a pairing problem), never `invalid`: a live key written next to the wrong
@@ -146,9 +154,3 @@ def verify_global_key(http: Http, secret: str, hints: dict, opts: object) -> Ver
     return Verification("unknown", f"pairing: no e-mail paired with this key: tried {tried} "
                                    f"({', '.join(candidates)}); pass --cloudflare-email")
 
-
-VERIFIERS = {
-    "cloudflare-user-token": verify_user_token,
-    "cloudflare-account-token": verify_account_token,
-    "cloudflare-global-key": verify_global_key,
-}

@@ -1,0 +1,112 @@
+"""Which verifier checks which `verify = "..."` kind, and where each vendor's credentials may be sent.
+
+Adding a vendor is one module in scanner/verify/verifiers/ (it calls `vendor(...)` once and decorates each
+verify function with `@verifier("kind", that_vendor)`) plus its name in verifiers.MODULES. The vendor declares
+its documented HTTPS base; the scheduler builds one client per vendor on that base (or on the operator's
+override, see options.api_base_for), and verify functions only pass paths. So a credential can go only to
+its own vendor's host, never to a host taken from scanned content.
+
+Importing a verifier module is cheap (no HTTP client is built, httpx is imported only when a request is
+made), so rule loading may call known_kinds().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from scanner.errors import UsageError
+
+if TYPE_CHECKING:
+    from scanner.findings import Verification
+    from scanner.verify.http import Http
+    from scanner.verify.options import VerifyOptions
+
+VerifyFn = Callable[["Http", str, dict, "VerifyOptions"], "Verification"]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    name: str  # lower-case, also the option/env key: TOKENSCAN_<NAME>_API_BASE
+    default_base: str  # documented HTTPS API base
+    hosts: tuple[str, ...]  # documented hosts its credentials are sent to
+    rate_requests: int = 1000  # client-side ceiling, below the vendor's documented limit
+    rate_window: float = 300.0
+    docs: str = ""  # where the request and its answers are documented
+
+
+@dataclass(frozen=True)
+class Verifier:
+    kind: str
+    vendor: Vendor
+    fn: VerifyFn
+    hints: tuple[str, ...] = ()  # pairing hints collected near the secret (see scanner/hints.py)
+
+
+_VENDORS: dict[str, Vendor] = {}
+_VERIFIERS: dict[str, Verifier] = {}
+_loaded = False
+
+
+def vendor(name: str, default_base: str, hosts: tuple[str, ...] = (), **kw: object) -> Vendor:
+    """Declare a vendor once. Its default base must be HTTPS to one of its documented hosts."""
+    parts = urlsplit(default_base)
+    hosts = hosts or (parts.hostname or "",)
+    if parts.scheme != "https" or parts.hostname not in hosts:
+        raise ValueError(f"vendor {name}: default base must be https:// on a documented host")
+    v = Vendor(name, default_base.rstrip("/"), hosts, **kw)  # type: ignore[arg-type]
+    if name in _VENDORS and _VENDORS[name] != v:
+        raise ValueError(f"vendor {name} declared twice")
+    _VENDORS[name] = v
+    return v
+
+
+def verifier(kind: str, of: Vendor, hints: tuple[str, ...] = ()) -> Callable[[VerifyFn], VerifyFn]:
+    """Register `fn` as the verifier for rules with `verify = kind`."""
+    def register(fn: VerifyFn) -> VerifyFn:
+        if kind in _VERIFIERS and _VERIFIERS[kind].fn is not fn:
+            raise ValueError(f"verify kind {kind} registered twice")
+        _VERIFIERS[kind] = Verifier(kind, of, fn, hints)
+        return fn
+    return register
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        from scanner.verify import verifiers
+
+        verifiers.load()
+        _loaded = True
+
+
+def known_kinds() -> frozenset[str]:
+    """Every `verify = "..."` value a rule may name."""
+    _load()
+    return frozenset(_VERIFIERS)
+
+
+def check_verify_kind(kind: str | None, where: str = "") -> None:
+    """Refuse a rule whose `verify` names no registered verifier (a typo would silently verify nothing)."""
+    if kind is None or kind in known_kinds():
+        return
+    prefix = f"{where}: " if where else ""
+    raise UsageError(f"{prefix}unknown verify kind {kind!r} (known: {', '.join(sorted(known_kinds()))})")
+
+
+def get(kind: str | None) -> Verifier | None:
+    _load()
+    return _VERIFIERS.get(kind) if kind else None
+
+
+def vendors() -> dict[str, Vendor]:
+    """Every registered vendor by name (for listing env variables and options)."""
+    _load()
+    return dict(_VENDORS)
+
+
+def hints_for(kind: str | None) -> tuple[str, ...]:
+    v = get(kind)
+    return v.hints if v else ()

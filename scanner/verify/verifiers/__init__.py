@@ -1,0 +1,14 @@
+"""One module per vendor. Registering a vendor is one line: its module name in MODULES."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = (
+    "cloudflare",
+)
+
+
+def load() -> None:
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}")
