@@ -147,10 +147,11 @@ def verified(report: Report, opts: ScanOptions) -> Report:
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
                max_file_size: int = 10 << 20, include_binary: bool = False, archives: bool = True) -> Report:
     from scanner import scan
-    from scanner.sources.files import FileReader, walk
+    from scanner.sources.files import FileReader, walk_iter
 
     rules, engine = build_engine(opts)
-    items, warnings = walk(paths, excludes, gitignore)
+    warnings: list = []
+    items = walk_iter(paths, excludes, gitignore, warnings)  # streamed: scanning starts while walking
     suppress = suppressor(opts, paths[0], whole_target=True)
     reader = FileReader(max_file_size, include_binary, archives)
     result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
@@ -175,18 +176,28 @@ def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on
 
 def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, include_binary: bool = False, use_git: bool = True) -> Report:
+    import time
+
     from scanner import scan
     from scanner.sources.blobs import GitReader
     from scanner.sources.git import attribute, collapse, open_repo, plan_history
 
+    started = time.perf_counter()  # the summary's duration is the whole run's, attribution included
     repo = open_repo(repo_path)
     rules, engine = build_engine(opts)
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
     items: list = [*plan.blobs, *plan.messages]
-    result = scan.run(engine, GitReader(repo.path, include_binary, use_git), items, lambda i: i.size, opts.jobs,
-                      opts.progress)
+    reader = GitReader(repo.path, include_binary, use_git)
+    try:
+        result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
+        if plan.missing_check is not None:
+            plan.warnings.extend(plan.missing_check.collect(list(plan.tips.values()), plan.hidden))
+    finally:  # no git process outlives the scan, whatever happened
+        reader.close()
+        if plan.missing_check is not None:
+            plan.missing_check.close()
     result.warnings[:0] = plan.warnings
 
     def attributed(found: list[Finding]) -> list[Finding]:
@@ -195,6 +206,8 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     report = to_report("history", repo_path, result, rules, opts, suppress, attributed)
     report.notes.append(f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from "
                         f"{len(plan.tips)} refs (enumerated with {plan.enumerator})")
+    report.notes.extend(plan.notes)
+    report.duration_s = time.perf_counter() - started
     return report
 
 
@@ -208,7 +221,10 @@ def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Repo
     suppress = suppressor(opts, staged.root, whole_target=False)
     added = {f.item.path: f.added_lines for f in staged.files}
     reader = GitReader(staged.git_dir, use_git=staged.via == "git")
-    result = scan.run(engine, reader, [f.item for f in staged.files], lambda i: i.size, 1)
+    try:
+        result = scan.run(engine, reader, [f.item for f in staged.files], lambda i: i.size, 1)
+    finally:
+        reader.close()
     for f in result.findings:
         f.source, f.blob = "staged", None
     result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]

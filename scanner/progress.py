@@ -21,11 +21,15 @@ class Progress:
             return
         self._last = now
         elapsed = max(now - self.started, 1e-6)
-        pct = 100.0 * done_bytes / total_bytes if total_bytes else 100.0
-        width = 24
-        filled = int(width * pct / 100)
-        line = (f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct:5.1f}%  {done}/{total}  "
-                f"{done_bytes / 1e6:,.1f}/{total_bytes / 1e6:,.1f} MB  {done_bytes / 1e6 / elapsed:,.1f} MB/s")
+        rate = f"{done_bytes / 1e6 / elapsed:,.1f} MB/s"
+        if not total_bytes:  # a stream still being listed: no total yet, so no bar that would lie
+            line = f"\r{self.label}  {done} items  {done_bytes / 1e6:,.1f} MB  {rate}"
+        else:
+            pct = 100.0 * done_bytes / total_bytes
+            width = 24
+            filled = int(width * pct / 100)
+            line = (f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {pct:5.1f}%  {done}/{total}  "
+                    f"{done_bytes / 1e6:,.1f}/{total_bytes / 1e6:,.1f} MB  {rate}")
         self.stream.write(line)
         self.stream.flush()
         self._shown = True

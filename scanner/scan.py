@@ -6,6 +6,7 @@ Items are grouped into batches of roughly equal bytes so per-item overhead stays
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
@@ -105,30 +106,51 @@ def _worker_batch(batch: Sequence[object]) -> BatchResult:
     return _scan_batch(_WORKER["engine"], _WORKER["reader"], batch)
 
 
-def batches(items: Sequence[object], size_of: Callable[[object], int]) -> Iterator[list[object]]:
+def batches(items: Iterable[object], size_of: Callable[[object], int],
+            sizes: list[tuple[int, int]] | None = None) -> Iterator[list[object]]:
+    """Groups of about BATCH_BYTES; `sizes` receives (items, bytes) of each group as it is formed, for
+    progress when the groups are consumed in another thread (the pool's task feeder)."""
     batch: list[object] = []
     total = 0
     for item in items:
         batch.append(item)
         total += size_of(item)
         if total >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+            if sizes is not None:
+                sizes.append((len(batch), total))
             yield batch
             batch, total = [], 0
     if batch:
+        if sizes is not None:
+            sizes.append((len(batch), total))
         yield batch
 
 
-def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callable[[object], int],
+def run(engine: Engine, reader: Reader, items: Iterable[object], size_of: Callable[[object], int],
         jobs: int, progress: Callable[[int, int, int, int], None] | None = None) -> ScanResult:
-    """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish."""
+    """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish.
+
+    items may be a stream (a directory walk): the first batches are scanned while it is still being
+    listed, so no core waits for a serial listing phase. The item and byte totals given to progress are
+    then 0 until the stream is exhausted."""
     started = time.perf_counter()
     total = BatchResult()
-    total_bytes = sum(size_of(i) for i in items)
-    done_items = done_bytes = 0
-    groups = list(batches(items, size_of))
+    stream = iter(items)
+    head: list[object] = []
+    head_bytes = 0
+    for item in stream:  # enough to know whether a pool pays off
+        head.append(item)
+        head_bytes += size_of(item)
+        if head_bytes >= IN_PROCESS_BYTES:
+            break
+    known = items if isinstance(items, Sequence) else None
+    total_items = len(known) if known is not None else 0
+    total_bytes = sum(size_of(i) for i in known) if known is not None else 0
+    sizes: list[tuple[int, int]] = []
+    groups = batches(itertools.chain(head, stream), size_of, sizes)
     results: Iterable[BatchResult]
     pool = None
-    if jobs <= 1 or total_bytes < IN_PROCESS_BYTES or len(groups) < 2:
+    if jobs <= 1 or head_bytes < IN_PROCESS_BYTES:
         results = (_scan_batch(engine, reader, g) for g in groups)
     else:  # imported here: pre-commit runs never pay for multiprocessing
         import multiprocessing
@@ -141,15 +163,16 @@ def run(engine: Engine, reader: Reader, items: Sequence[object], size_of: Callab
             pool = multiprocessing.Pool(jobs, _worker_init, (engine, reader))
         results = pool.imap(_worker_batch, groups, chunksize=1)
     try:
-        for group, r in zip(groups, results):
+        done_items = done_bytes = 0
+        for n, r in enumerate(results):
             total.findings.extend(r.findings)
             total.warnings.extend(r.warnings)
             total.bytes_scanned += r.bytes_scanned
             total.items_scanned += r.items_scanned
             if progress is not None:
-                done_items += len(group)
-                done_bytes += sum(size_of(i) for i in group)
-                progress(done_items, len(items), done_bytes, total_bytes)
+                done_items += sizes[n][0]
+                done_bytes += sizes[n][1]
+                progress(done_items, total_items, done_bytes, total_bytes)
         if pool is not None:
             pool.close()  # every batch is in: workers exit on their own, closing their git helpers
     finally:

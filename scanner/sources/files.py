@@ -80,9 +80,16 @@ def _exclude_spec(excludes: tuple[str, ...]) -> pathspec.PathSpec | None:
 def walk(roots: list[str], excludes: tuple[str, ...] = (), gitignore: bool = True
          ) -> tuple[list[FileItem], list[Warning]]:
     """Every regular file under roots; symlinks are never followed (so nothing outside the tree is read)."""
-    items: list[FileItem] = []
     warnings: list[Warning] = []
+    return list(walk_iter(roots, excludes, gitignore, warnings)), warnings
+
+
+def walk_iter(roots: list[str], excludes: tuple[str, ...], gitignore: bool, warnings: list[Warning]
+              ) -> Iterator[FileItem]:
+    """walk() as a stream, so workers scan the first files while the walk goes on. The roots are checked
+    now (bad input is a usage error before any work); the tree is walked as items are taken."""
     exclude = _exclude_spec(excludes)
+    checked: list[tuple[str, os.stat_result]] = []
     for root in roots:
         if not os.path.lexists(root):
             raise UsageError(f"{root}: no such file or directory")
@@ -90,19 +97,25 @@ def walk(roots: list[str], excludes: tuple[str, ...] = (), gitignore: bool = Tru
             st = os.stat(root)
         except OSError as exc:
             raise UsageError(f"{root}: cannot read: {exc.strerror}") from None
-        if stat.S_ISREG(st.st_mode):
-            items.append(FileItem(os.path.normpath(root), root, st.st_size))
-            continue
-        if not stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
             raise UsageError(f"{root}: not a regular file or directory ({_kind(st.st_mode)})")
-        if not os.access(root, os.R_OK | os.X_OK):
+        if stat.S_ISDIR(st.st_mode) and not os.access(root, os.R_OK | os.X_OK):
             raise UsageError(f"{root}: directory cannot be read (permission denied)")
-        _walk_dir(root, exclude, gitignore, items, warnings)
-    return items, warnings
+        checked.append((root, st))
+    return _walk_roots(checked, exclude, gitignore, warnings)
 
 
-def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, items: list[FileItem],
-              warnings: list[Warning]) -> None:
+def _walk_roots(roots: list[tuple[str, os.stat_result]], exclude: pathspec.PathSpec | None, gitignore: bool,
+                warnings: list[Warning]) -> Iterator[FileItem]:
+    for root, st in roots:
+        if stat.S_ISREG(st.st_mode):
+            yield FileItem(os.path.normpath(root), root, st.st_size)
+        else:
+            yield from _walk_dir(root, exclude, gitignore, warnings)
+
+
+def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, warnings: list[Warning]
+              ) -> Iterator[FileItem]:
     """Depth-first, names sorted; paths built by concatenation (os.path.relpath costs more than the walk)."""
     shown_root = "" if os.path.normpath(root) == "." else os.path.normpath(root) + os.sep
     stack: list[tuple[str, str, list[tuple[str, pathspec.PathSpec]]]] = [(root, "", [])]
@@ -135,7 +148,7 @@ def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, ite
                 if is_dir:
                     subdirs.append((entry.path, rel + "/"))
                 elif entry.is_file(follow_symlinks=False):
-                    items.append(FileItem(shown_root + rel, entry.path, entry.stat(follow_symlinks=False).st_size))
+                    yield FileItem(shown_root + rel, entry.path, entry.stat(follow_symlinks=False).st_size)
                 else:  # reading a FIFO would block the scan; a device or socket holds no source
                     kind = _kind(entry.stat(follow_symlinks=False).st_mode)
                     warnings.append(Warning("special-file", f"{kind} skipped: not a regular file", shown_root + rel))
