@@ -82,9 +82,10 @@ def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor |
 def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions,
               suppress: Suppressor | None = None, attribute: Callable[[list[Finding]], list[Finding]] | None = None
               ) -> Report:
-    for item in (*result.findings, *result.warnings):
-        if item.path:
-            item.path = printable(item.path)
+    for f in result.findings:
+        f.path = printable(f.path)
+    for w in result.warnings:
+        w.path = printable(w.path) if w.path else w.path
     after_scan = time.perf_counter()
     findings = finish(result.findings, opts)
     if attribute is not None:  # before suppression: baseline entries may name commits

@@ -23,9 +23,9 @@ def install(repo_path: str, force: bool) -> str:
     repo = open_repo(repo_path)
     if repo.is_bare:
         raise UsageError(f"{repo_path}: a bare repository runs no pre-commit hook")
-    hooks_dir = repo.config["core.hooksPath"] if "core.hooksPath" in repo.config else os.path.join(repo.path, "hooks")
+    hooks_dir = str(repo.config["core.hooksPath"]) if "core.hooksPath" in repo.config else os.path.join(repo.path, "hooks")
     if not os.path.isabs(hooks_dir):
-        hooks_dir = os.path.join(repo.workdir, hooks_dir)
+        hooks_dir = os.path.join(repo.workdir or repo.path, hooks_dir)
     path = os.path.join(hooks_dir, "pre-commit")
     script = hook_script()
     if os.path.exists(path):

@@ -50,6 +50,6 @@ def _read_at(root: str, rev: str, rel: str) -> bytes | None:
         repo = pygit2.Repository(pygit2.discover_repository(root))
         tree = repo.revparse_single(rev).peel(pygit2.Commit).tree
         obj = tree[rel]
-        return obj.data if obj.type == pygit2.GIT_OBJ_BLOB else None  # type: ignore[attr-defined]
+        return obj.data if isinstance(obj, pygit2.Blob) else None
     except (KeyError, ValueError, pygit2.GitError):
         return None

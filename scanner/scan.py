@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
 from scanner import hints
 from scanner.engine import Engine
@@ -25,8 +25,14 @@ BATCH_ITEMS = 512
 IN_PROCESS_BYTES = 8 << 20  # below this a pool costs more than it saves (pre-commit runs)
 
 
-class Reader(Protocol):
-    def read(self, item: object, warnings: list[Warning]) -> Iterator[Chunk]: ...
+ItemT = TypeVar("ItemT")
+ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
+
+
+class Reader(Protocol[ItemT_contra]):
+    """Reads one kind of item (FileItem, BlobItem, ...) into chunks; problems go to warnings."""
+
+    def read(self, item: ItemT_contra, warnings: list[Warning]) -> Iterator[Chunk]: ...
 
 
 @dataclass
@@ -68,7 +74,7 @@ def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = No
     return out
 
 
-def _scan_batch(engine: Engine, reader: Reader, batch: Sequence[object]) -> BatchResult:
+def _scan_batch(engine: Engine, reader: Reader[ItemT], batch: Sequence[ItemT]) -> BatchResult:
     res = BatchResult()
     prepare = getattr(reader, "prepare", None)
     if prepare is not None:  # readers that fetch a batch at once (git cat-file)
@@ -93,7 +99,7 @@ def _scan_batch(engine: Engine, reader: Reader, batch: Sequence[object]) -> Batc
 _WORKER: dict = {}
 
 
-def _worker_init(engine: Engine | None, reader: Reader | None) -> None:
+def _worker_init(engine: Engine | None, reader: Reader[Any] | None) -> None:
     """Ctrl-C reaches the whole process group: the parent alone decides, and ends workers with SIGTERM,
     which in a worker simply ends it (its git helpers then see their pipes close and end too)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -106,11 +112,11 @@ def _worker_batch(batch: Sequence[object]) -> BatchResult:
     return _scan_batch(_WORKER["engine"], _WORKER["reader"], batch)
 
 
-def batches(items: Iterable[object], size_of: Callable[[object], int],
-            sizes: list[tuple[int, int]] | None = None) -> Iterator[list[object]]:
+def batches(items: Iterable[ItemT], size_of: Callable[[ItemT], int],
+            sizes: list[tuple[int, int]] | None = None) -> Iterator[list[ItemT]]:
     """Groups of about BATCH_BYTES; `sizes` receives (items, bytes) of each group as it is formed, for
     progress when the groups are consumed in another thread (the pool's task feeder)."""
-    batch: list[object] = []
+    batch: list[ItemT] = []
     total = 0
     for item in items:
         batch.append(item)
@@ -126,7 +132,7 @@ def batches(items: Iterable[object], size_of: Callable[[object], int],
         yield batch
 
 
-def run(engine: Engine, reader: Reader, items: Iterable[object], size_of: Callable[[object], int],
+def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: Callable[[ItemT], int],
         jobs: int, progress: Callable[[int, int, int, int], None] | None = None) -> ScanResult:
     """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish.
 
@@ -136,7 +142,7 @@ def run(engine: Engine, reader: Reader, items: Iterable[object], size_of: Callab
     started = time.perf_counter()
     total = BatchResult()
     stream = iter(items)
-    head: list[object] = []
+    head: list[ItemT] = []
     head_bytes = 0
     for item in stream:  # enough to know whether a pool pays off
         head.append(item)

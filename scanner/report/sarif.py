@@ -38,7 +38,7 @@ def _place_fingerprint(f: Finding) -> str:
 
 def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
     rules: dict[str, int] = {}
-    descriptors = []
+    descriptors: list[dict] = []
     results = []
     for f in r.findings:
         if f.rule_id not in rules:
@@ -56,8 +56,9 @@ def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
         s = shown(f, show_secrets)
         where = f" in commit {f.commit[:12]}" if f.commit else ""
         status = f.verification.status
-        props = {"secret": s.secret, "secretFingerprint": f.fingerprint, "checksum": f.checksum, "source": f.source, "encoding": f.encoding,
-                 "verification": status, "tags": list(f.tags)}
+        props: dict[str, object] = {"secret": s.secret, "secretFingerprint": f.fingerprint, "checksum": f.checksum,
+                                    "source": f.source, "encoding": f.encoding, "verification": status,
+                                    "tags": list(f.tags)}
         if f.verification.detail:
             props["verificationDetail"] = f.verification.detail
         if f.commit:

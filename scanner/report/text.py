@@ -13,7 +13,8 @@ _STATUS_COLOR = {"live": "\033[1;31m", "inactive": "\033[33m", "invalid": "\033[
 _RESET = "\033[0m"
 
 
-def _human_bytes(n: int) -> str:
+def _human_bytes(count: int) -> str:
+    n = float(count)
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
