@@ -176,7 +176,10 @@ def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on
 
 
 def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
-                 max_commits: int | None = None, include_binary: bool = False, use_git: bool = True) -> Report:
+                 max_commits: int | None = None, include_binary: bool = False, use_git: bool = True,
+                 blob_cache: Any = None) -> Report:
+    """blob_cache (scanner.audit.cache.BlobCache, for `audit`): blobs it knows were scanned under these rules
+    are not read again, their stored findings are attributed like fresh ones, and it records what was read."""
     import time
 
     from scanner import scan
@@ -189,7 +192,9 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
-    items: list = [*plan.blobs, *plan.messages]
+    known = blob_cache.known(plan.blobs) if blob_cache is not None else {}  # audit: scanned before, not read
+    fresh = [b for b in plan.blobs if b.oid not in known] if known else plan.blobs
+    items: list = [*fresh, *plan.messages]
     reader = GitReader(repo.path, include_binary, use_git)
     try:
         result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
@@ -200,6 +205,9 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
         if plan.missing_check is not None:
             plan.missing_check.close()
     result.warnings[:0] = plan.warnings
+    if blob_cache is not None:
+        blob_cache.record(fresh, result.findings, result.warnings)
+        result.findings.extend(f for found in known.values() for f in found)
 
     def attributed(found: list[Finding]) -> list[Finding]:
         return collapse(attribute(repo, found, plan))

@@ -1,16 +1,26 @@
 """Reading blobs and commit messages into chunks: git cat-file when it can, pygit2 otherwise.
 
 Kept free of a top-level pygit2 import so the pre-commit path, served by git, starts without it.
+
+A damaged object store must never stop a scan: every object that cannot be read becomes a warning naming
+it (`corrupt-object` when the store holds it but its bytes are bad, `missing-object` when the store does
+not hold it at all, e.g. a partial clone whose promisor remote could not be reached) and reading goes on.
+Loose objects are read and checked in Python before libgit2 ever sees them, because libgit2 1.9 loops
+forever on a truncated loose object.
 """
 
 from __future__ import annotations
 
+import hashlib
+import mmap
 import os
 import shutil
 import subprocess
+import zlib
 from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
@@ -34,8 +44,11 @@ class CatFile:
     """A `git cat-file --batch` process for one worker: git's delta-base cache is several times larger than
     libgit2's, so reading blobs in pack order through it inflates about twice as fast. Requests are written
     at most IN_FLIGHT ids ahead of the answers read, so our writes never block on a full pipe while git
-    waits for us to read; any protocol trouble (a corrupt object can make git exit) retires the process
-    and the caller falls back to pygit2."""
+    waits for us to read. A corrupt object makes git exit mid-answer: answer() then raises OSError and
+    unanswered() says which requests were lost, so the caller can start a fresh process for them.
+
+    close() is idempotent and always reaps the process (EOF first, so git exits on its own; kill only if it
+    does not), so no `git cat-file` outlives the reader that started it."""
 
     IN_FLIGHT = 256  # 256 ids x 41 bytes stays far below a pipe's 64 KiB
 
@@ -43,8 +56,9 @@ class CatFile:
         git = shutil.which("git")
         if git is None:
             raise OSError("git not found")
-        self.proc = subprocess.Popen([git, "--git-dir", git_dir, "cat-file", "--batch"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [git, "--git-dir", git_dir, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
         self.queued: deque[str] = deque()  # not yet sent
         self.pending: deque[str] = deque()  # sent, answer not yet read
 
@@ -56,41 +70,77 @@ class CatFile:
         room = self.IN_FLIGHT - len(self.pending)
         if room < self.IN_FLIGHT // 2 or not self.queued:
             return
+        if self.proc is None or self.proc.stdin is None:
+            raise OSError("cat-file is closed")
         batch = [self.queued.popleft() for _ in range(min(room, len(self.queued)))]
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("".join(f"{o}\n" for o in batch).encode())
-        self.proc.stdin.flush()
         self.pending.extend(batch)
+        try:
+            self.proc.stdin.write("".join(f"{o}\n" for o in batch).encode())
+            self.proc.stdin.flush()
+        except ValueError as exc:  # write to a closed file
+            raise OSError(str(exc)) from None
+
+    def unanswered(self) -> list[str]:
+        """Ids requested and not yet answered, in request order."""
+        return [*self.pending, *self.queued]
 
     def answer(self, oid: str) -> bytes | None:
-        """The blob's bytes, or None if git reports it missing; raises OSError when out of step."""
+        """The blob's bytes, or None if git reports it missing; raises OSError when out of step or when git
+        died (a corrupt object)."""
+        if not self.pending and not self.queued:
+            self.request([oid])  # read() without prepare(): ask for this one alone
         if not self.pending or self.pending[0] != oid:
             raise OSError("cat-file out of step")
         self.pending.popleft()
-        self._send()
-        assert self.proc.stdout is not None
+        if self.proc is None or self.proc.stdout is None:
+            raise OSError("cat-file is closed")
         header = self.proc.stdout.readline().split()
         if len(header) == 2 and header[1] == b"missing":
+            self._send()
             return None
-        if len(header) != 3 or header[0].decode() != oid:
+        if len(header) != 3 or header[0].decode(errors="replace") != oid or not header[2].isdigit():
             raise OSError("cat-file gave an unexpected answer")
         size = int(header[2])
         data = self.proc.stdout.read(size + 1)
         if len(data) != size + 1:
             raise OSError("cat-file ended early")
+        self._send()
         return data[:-1]
 
     def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
         try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+            proc.wait(timeout=2)  # EOF on stdin: git exits by itself
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a process that ignores SIGKILL
+                pass
 
 
 _REPOS: dict[str, Any] = {}
+
+
+def allow_partial_clone_extension() -> None:
+    """libgit2 refuses to open a repository whose config sets `extensions.partialClone` (what older gits and
+    `git fetch --filter` write); it reads such a repository fine, missing objects are simply not found."""
+    import pygit2
+
+    opt = pygit2.enums.Option
+    try:
+        if "partialclone" not in pygit2.option(opt.GET_EXTENSIONS):
+            pygit2.option(opt.SET_EXTENSIONS, ["partialclone"], 1)
+    except (AttributeError, ValueError, pygit2.GitError):  # pragma: no cover - older pygit2
+        pass
 
 
 def repo_at(path: str) -> Any:
@@ -100,11 +150,162 @@ def repo_at(path: str) -> Any:
     if key not in _REPOS:
         import pygit2
 
+        allow_partial_clone_extension()
         _REPOS[key] = pygit2.Repository(path)
     return _REPOS[key]
 
 
-_CATFILES: dict[str, CatFile | None] = {}
+# --- the object store, read directly: loose objects and pack indexes ------------------------------------
+
+def _object_dirs(git_dir: str) -> list[str]:
+    """The repository's object directory and its alternates (one level)."""
+    main = os.environ.get("GIT_OBJECT_DIRECTORY") or os.path.join(git_dir, "objects")
+    dirs = [main]
+    try:
+        with open(os.path.join(main, "info", "alternates"), encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    dirs.append(line if os.path.isabs(line) else os.path.normpath(os.path.join(main, line)))
+    except OSError:
+        pass
+    return dirs
+
+
+class CorruptObject(Exception):
+    """The store holds the object, but its bytes are not a valid object with that id."""
+
+
+def read_loose(git_dir: str, oid: str) -> tuple[str, bytes] | None:
+    """(type, content) of a loose object, checked in full (zlib stream complete, size and id match); None
+    when there is no loose file for it; CorruptObject when there is one and it is damaged."""
+    for objects in _object_dirs(git_dir):
+        path = os.path.join(objects, oid[:2], oid[2:])
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise CorruptObject(f"cannot read loose object file: {exc.strerror or exc}") from None
+        if not raw:
+            raise CorruptObject("loose object file is empty")
+        d = zlib.decompressobj()
+        try:
+            body = d.decompress(raw)
+        except zlib.error as exc:
+            raise CorruptObject(f"loose object does not inflate: {exc}") from None
+        if not d.eof:
+            raise CorruptObject("loose object is truncated")
+        head, sep, content = body.partition(b"\0")
+        kind, _, size = head.partition(b" ")
+        if not sep or not size.isdigit() or int(size) != len(content):
+            raise CorruptObject("loose object header does not match its content")
+        if hashlib.sha1(body).hexdigest() != oid:  # git's object id, not a security use
+            raise CorruptObject("loose object content does not match its id")
+        return kind.decode("ascii", "replace"), content
+    return None
+
+
+def in_pack_index(git_dir: str, oid: str) -> bool:
+    """Whether any pack index lists the object: binary search over each .idx (version 2), no pack read.
+    Tells an object the store holds but cannot read (a truncated or damaged pack) from one it never had."""
+    want = bytes.fromhex(oid)
+    for objects in _object_dirs(git_dir):
+        packdir = os.path.join(objects, "pack")
+        try:
+            names = [n for n in os.listdir(packdir) if n.endswith(".idx")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(packdir, name), "rb") as fh, \
+                        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                    if m[:8] != b"\377tOc\0\0\0\2" or len(m) < 8 + 1024:
+                        continue
+                    first = want[0]
+                    lo = int.from_bytes(m[8 + 4 * (first - 1):8 + 4 * first], "big") if first else 0
+                    hi = int.from_bytes(m[8 + 4 * first:12 + 4 * first], "big")
+                    base = 8 + 1024
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        got = m[base + 20 * mid:base + 20 * mid + 20]
+                        if got == want:
+                            return True
+                        if got < want:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+            except (OSError, ValueError):
+                continue
+    return False
+
+
+def unreadable(git_dir: str, oid: str, what: str, path: str | None, detail: str = "") -> Warning:
+    """The warning for an object no reader could read: corrupt when the store lists it, missing otherwise."""
+    held = in_pack_index(git_dir, oid) or any(
+        os.path.exists(os.path.join(d, oid[:2], oid[2:])) for d in _object_dirs(git_dir))
+    if held:
+        return Warning("corrupt-object", f"cannot read {what} {oid}: it is damaged{': ' + detail if detail else ''}",
+                       path or None)
+    return Warning("missing-object", f"{what} {oid} is not in the repository's object store"
+                   f"{': ' + detail if detail else ''}", path or None)
+
+
+def read_object(git_dir: str, oid: str, what: str, path: str | None, warnings: list[Warning]) -> bytes | None:
+    """An object's content without git: the loose file checked in Python, else libgit2 (packs); None, with a
+    warning, when it cannot be read."""
+    try:
+        loose = read_loose(git_dir, oid)
+    except CorruptObject as exc:
+        warnings.append(Warning("corrupt-object", f"cannot read {what} {oid}: {exc}", path or None))
+        return None
+    if loose is not None:
+        return loose[1]
+    import pygit2
+
+    try:
+        return repo_at(git_dir).odb.read(pygit2.Oid(hex=oid))[1]
+    except KeyError:  # NotFoundError: not in any pack libgit2 can use
+        warnings.append(unreadable(git_dir, oid, what, path))
+    except (ValueError, pygit2.GitError) as exc:
+        warnings.append(Warning("corrupt-object", f"cannot read {what} {oid}: {exc}", path or None))
+    return None
+
+
+# --- one cat-file per process and repository ----------------------------------------------------------
+
+@dataclass
+class _Git:
+    catfile: CatFile | None
+    restarts: int = 0
+
+
+_CATFILES: dict[str, _Git] = {}
+_FINALIZER: list[object] = []
+MAX_RESTARTS = 64  # a store this damaged is read through pygit2 from then on
+
+
+def close_all() -> None:
+    """Closes and reaps every cat-file this process started (worker exit, end of a scan, an exception)."""
+    pid = f"{os.getpid()}:"
+    for key in [k for k in _CATFILES if k.startswith(pid)]:
+        state = _CATFILES.pop(key)
+        if state.catfile is not None:
+            state.catfile.close()
+
+
+def _register_worker_cleanup() -> None:
+    """In a pool worker, close the cat-file when the worker exits: multiprocessing runs its finalizers on a
+    worker's normal exit, where atexit handlers do not run."""
+    if _FINALIZER and _FINALIZER[0] == os.getpid():
+        return
+    import multiprocessing
+    import multiprocessing.util
+
+    if multiprocessing.parent_process() is not None:
+        multiprocessing.util.Finalize(None, close_all, exitpriority=100)
+    _FINALIZER[:] = [os.getpid()]
 
 
 @dataclass(frozen=True)
@@ -113,57 +314,75 @@ class GitReader:
     include_binary: bool = False
     use_git: bool = True
 
-    def _catfile(self) -> CatFile | None:
-        key = f"{os.getpid()}:{self.repo_path}"
+    def _key(self) -> str:
+        return f"{os.getpid()}:{self.repo_path}"
+
+    def _state(self) -> _Git:
+        key = self._key()
         if key not in _CATFILES:
-            try:
-                _CATFILES[key] = CatFile(self.repo_path) if self.use_git else None
-            except OSError:
-                _CATFILES[key] = None
+            cf = None
+            if self.use_git:
+                _register_worker_cleanup()
+                try:
+                    cf = CatFile(self.repo_path)
+                except OSError:
+                    cf = None
+            _CATFILES[key] = _Git(cf)
         return _CATFILES[key]
 
-    def _retire(self) -> None:
-        cf = _CATFILES.get(f"{os.getpid()}:{self.repo_path}")
-        if cf is not None:
-            cf.close()
-        _CATFILES[f"{os.getpid()}:{self.repo_path}"] = None
+    def _restart(self, state: _Git, rest: list[str]) -> None:
+        """git died on a damaged object: a fresh process takes the requests the old one never answered."""
+        if state.catfile is not None:
+            state.catfile.close()
+        state.catfile = None
+        state.restarts += 1
+        if state.restarts > MAX_RESTARTS:
+            return
+        try:
+            state.catfile = CatFile(self.repo_path)
+            state.catfile.request(rest)
+        except OSError:
+            if state.catfile is not None:
+                state.catfile.close()
+            state.catfile = None
+
+    def close(self) -> None:
+        """Ends this process's cat-file for the repository (and waits for it); safe to call more than once."""
+        state = _CATFILES.pop(self._key(), None)
+        if state is not None and state.catfile is not None:
+            state.catfile.close()
 
     def prepare(self, items: Sequence[object]) -> None:
         """Ask git for every blob of the batch at once; read() then takes the answers in order."""
-        cf = self._catfile()
-        if cf is not None:
+        state = self._state()
+        if state.catfile is not None:
             try:
-                cf.request([i.oid for i in items if isinstance(i, BlobItem)])
+                state.catfile.request([i.oid for i in items if isinstance(i, BlobItem)])
             except OSError:
-                self._retire()
+                self._restart(state, [i.oid for i in items if isinstance(i, BlobItem)])
 
     def _blob(self, item: BlobItem, warnings: list[Warning]) -> bytes | None:
-        cf = self._catfile()
+        state = self._state()
+        cf = state.catfile
         if cf is not None:
             try:
                 data = cf.answer(item.oid)
                 if data is not None:
                     return data
             except OSError:
-                self._retire()
-        import pygit2
-
-        try:
-            return repo_at(self.repo_path).odb.read(pygit2.Oid(hex=item.oid))[1]
-        except (KeyError, ValueError, pygit2.GitError) as exc:
-            warnings.append(Warning("corrupt-object", f"cannot read blob {item.oid}: {exc}", item.path))
-            return None
+                rest = cf.unanswered()
+                if item.oid in rest:  # out of step: this one is still to come
+                    rest.remove(item.oid)
+                self._restart(state, rest)
+        return read_object(self.repo_path, item.oid, "blob", item.path, warnings)
 
     def read(self, item: BlobItem | MessageItem, warnings: list[Warning]) -> Iterator[Chunk]:
         if isinstance(item, MessageItem):
-            import pygit2
-
-            try:
-                commit = repo_at(self.repo_path)[item.commit]
-            except (KeyError, ValueError, pygit2.GitError) as exc:
-                warnings.append(Warning("corrupt-object", f"cannot read commit {item.commit}: {exc}"))
+            raw = read_object(self.repo_path, item.commit, "commit", None, warnings)
+            if raw is None:
                 return
-            yield Chunk(commit.raw_message, f"(commit message {item.commit[:12]})", "commit-message",
+            _, _, message = raw.partition(b"\n\n")
+            yield Chunk(message, f"(commit message {item.commit[:12]})", "commit-message",
                         meta={"commit": item.commit})
             return
         data = self._blob(item, warnings)

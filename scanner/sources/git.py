@@ -2,8 +2,12 @@
 
 Enumeration asks `git rev-list --objects` when a git binary is present (its C walk over trees is several
 times faster than one driven from Python) and otherwise walks with pygit2; both give the same set of
-(blob, path) pairs. Blob contents are always read through pygit2, in the workers. Which commit introduced a
-blob is worked out afterwards, only for blobs that have findings.
+(blob, path) pairs. Which commit introduced a blob is worked out afterwards, only for blobs that have
+findings; which refs contain a commit is worked out once per history, in one walk.
+
+Nothing is silently dropped: a partial clone's promised objects are fetched from its promisor remote first
+(git's own lazy fetch, done in batches), and every object listed but unreadable is a `missing-object` or
+`corrupt-object` warning naming it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -18,7 +23,12 @@ import pygit2
 
 from scanner.errors import UsageError
 from scanner.findings import Finding, Warning
-from scanner.sources.blobs import BlobItem, MessageItem
+from scanner.sources.blobs import (
+    BlobItem,
+    MessageItem,
+    allow_partial_clone_extension,
+    unreadable,
+)
 
 GITLINK = 0o160000
 TREE = 0o040000
@@ -35,6 +45,8 @@ class HistoryPlan:
     loose: list[str] = field(default_factory=list)  # trees and blobs that tags point at directly
     warnings: list[Warning] = field(default_factory=list)
     enumerator: str = "pygit2"
+    notes: list[str] = field(default_factory=list)  # what the scan did to the repository (fetches)
+    missing_check: MissingCheck | None = None  # objects no tree walk could reach, collected after the scan
 
 
 def open_repo(path: str) -> pygit2.Repository:
@@ -43,6 +55,7 @@ def open_repo(path: str) -> pygit2.Repository:
     found = pygit2.discover_repository(path)
     if found is None:
         raise UsageError(f"{path}: not a git repository")
+    allow_partial_clone_extension()
     try:
         return pygit2.Repository(found)
     except pygit2.GitError as exc:
@@ -57,66 +70,178 @@ def _resolve_commit(repo: pygit2.Repository, rev: str, option: str) -> pygit2.Co
         raise UsageError(f"{option} {rev}: unknown revision") from None
 
 
-def ref_tips(repo: pygit2.Repository, branch: str | None) -> tuple[dict[str, str], list[str]]:
-    """Commit ids each ref (or stash entry) points at, and ids of non-commit objects tags point at."""
+def read_at(repo_path: str, rev: str, relpath: str) -> bytes | None:
+    """The bytes of relpath (relative to the repository root, `/`-separated) in revision rev, as
+    `git show REV:relpath`; None when rev has no such file. `history --since REV` reads its configuration,
+    ignore file and baseline from the base REV, so a change under review cannot relax its own gate.
+    An unknown rev, or a file whose object cannot be read, is a UsageError naming it."""
+    repo = open_repo(repo_path)
+    commit = _resolve_commit(repo, rev, "--since")
+    try:
+        entry = commit.tree[relpath.strip("/")]
+    except (KeyError, ValueError):
+        return None
+    if entry.filemode in (TREE, GITLINK):
+        return None
+    from scanner.sources.blobs import read_object
+
+    warnings: list[Warning] = []
+    data = read_object(repo.path, str(entry.id), "blob", relpath, warnings)
+    if data is None:
+        raise UsageError(f"{rev}:{relpath}: {warnings[0].message if warnings else 'cannot be read'}")
+    return data
+
+
+def _git_env() -> dict[str, str]:
+    """Environment for git calls that only read: never prompt, never lazily fetch one object at a time
+    (GIT_NO_LAZY_FETCH, git >= 2.44; older gits ignore it): promised objects are fetched up front, in batches."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1"}
+
+
+def ref_tips(repo: pygit2.Repository, branch: str | None, since: str | None = None,
+             warnings: list[Warning] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Commit ids each ref (or stash entry) points at, and ids of non-commit objects tags point at.
+
+    With since, only HEAD (or branch) is a tip: `--since REV` scans `REV..HEAD`, the change under review,
+    not every other branch and tag that REV happens not to contain."""
     tips: dict[str, str] = {}
     loose: list[str] = []
     if branch is not None:
         return {branch: str(_resolve_commit(repo, branch, "--branch").id)}, loose
+    if since is not None:
+        if repo.head_is_unborn:
+            raise UsageError(f"--since {since}: HEAD has no commits")
+        name = "HEAD" if repo.head_is_detached else repo.head.name
+        return {name: str(_resolve_commit(repo, "HEAD", "--since").id)}, loose
     for name in repo.references:
         if not name.startswith(("refs/heads/", "refs/remotes/", "refs/tags/", "refs/stash")):
             continue
         try:
-            target = repo.references[name].peel()
-        except (pygit2.GitError, KeyError, ValueError):
+            ref = repo.references[name]
+            target = ref.peel()
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            if warnings is not None and ref.type == pygit2.enums.ReferenceType.DIRECT:
+                warnings.append(Warning("corrupt-object", f"cannot read {ref.target}, the target of {name}: {exc}"))
             continue
         if isinstance(target, pygit2.Commit):
             tips[name] = str(target.id)
         elif isinstance(target, (pygit2.Tree, pygit2.Blob)):
             loose.append(str(target.id))
     if "refs/stash" in repo.references:  # older stash entries live only in the stash reflog
-        for i, entry in enumerate(repo.references["refs/stash"].log()):
-            tips.setdefault(f"stash@{{{i}}}", str(entry.oid_new))
+        try:
+            for i, entry in enumerate(repo.references["refs/stash"].log()):
+                tips.setdefault(f"stash@{{{i}}}", str(entry.oid_new))
+        except pygit2.GitError:
+            pass
     if not tips and not repo.head_is_unborn:
-        tips["HEAD"] = str(repo.head.peel(pygit2.Commit).id)
+        try:
+            tips["HEAD"] = str(repo.head.peel(pygit2.Commit).id)
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            if warnings is not None:
+                warnings.append(Warning("corrupt-object", f"cannot read the commit HEAD points at: {exc}"))
     return tips, loose
 
 
-def _walk_commits(repo: pygit2.Repository, tips: list[str], hidden: list[str], limit: int | None
-                  ) -> list[pygit2.Commit]:
-    walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL)
+def _walk_commits(repo: pygit2.Repository, tips: list[str], hidden: list[str], limit: int | None,
+                  warnings: list[Warning] | None = None) -> list[pygit2.Commit]:
+    """Commits of tips minus hidden, newest first in topological order. A commit libgit2 cannot read ends
+    its walk with an error; the walk is then redone by hand, skipping (and naming) unreadable commits."""
+    try:
+        walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL)
+        for t in tips:
+            walker.push(pygit2.Oid(hex=t))
+        for h in hidden:
+            walker.hide(pygit2.Oid(hex=h))
+        out = []
+        for commit in walker:
+            out.append(commit)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+    except (KeyError, ValueError, pygit2.GitError):
+        return _walk_tolerant(repo, tips, hidden, limit, warnings if warnings is not None else [])
+
+
+def _walk_tolerant(repo: pygit2.Repository, tips: list[str], hidden: list[str], limit: int | None,
+                   warnings: list[Warning]) -> list[pygit2.Commit]:
+    """A walk newest-first by commit time that steps over unreadable commits with a warning each."""
+    import heapq
+
+    def get(oid: str) -> pygit2.Commit | None:
+        try:
+            obj = repo[oid]
+            return obj if isinstance(obj, pygit2.Commit) else None
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            if oid not in bad:
+                bad.add(oid)
+                w = unreadable(repo.path, oid, "commit", None, str(exc))
+                warnings.append(w)
+            return None
+
+    bad: set[str] = set()
+    excluded: set[str] = set()
+    stack = list(hidden)
+    while stack:
+        oid = stack.pop()
+        if oid in excluded:
+            continue
+        excluded.add(oid)
+        c = get(oid)
+        if c is not None:
+            stack.extend(str(p) for p in c.parent_ids)
+    heap: list[tuple[int, str]] = []
+    seen: set[str] = set()
     for t in tips:
-        walker.push(pygit2.Oid(hex=t))
-    for h in hidden:
-        walker.hide(pygit2.Oid(hex=h))
-    out = []
-    for commit in walker:
-        out.append(commit)
-        if limit is not None and len(out) >= limit:
-            break
+        c = get(t)
+        if c is not None and t not in excluded and t not in seen:
+            seen.add(t)
+            heapq.heappush(heap, (-c.commit_time, t))
+    out: list[pygit2.Commit] = []
+    while heap and (limit is None or len(out) < limit):
+        _, oid = heapq.heappop(heap)
+        c = get(oid)
+        if c is None:
+            continue
+        out.append(c)
+        for p in (str(x) for x in c.parent_ids):
+            if p in seen or p in excluded:
+                continue
+            seen.add(p)
+            pc = get(p)
+            if pc is not None:
+                heapq.heappush(heap, (-pc.commit_time, p))
     return out
 
 
 def _enumerate_pygit2(repo: pygit2.Repository, commits: list[pygit2.Commit], hidden: list[str],
-                      loose: list[str]) -> tuple[dict[str, str], int]:
+                      loose: list[str], warnings: list[Warning] | None = None) -> tuple[dict[str, str], int]:
     """blob id -> first path seen, like `git rev-list --objects`; trees reachable from hidden commits are
-    marked seen first so --since scans only what is new."""
+    marked seen first so --since scans only what is new. An unreadable tree is a warning, not the end."""
     seen_trees: set = set()
     blobs: dict[str, str] = {}
     submodules = 0
+    out_warnings = warnings if warnings is not None else []
 
-    def visit(tree: pygit2.Tree, prefix: str, record: bool) -> None:
+    def get(oid: pygit2.Oid, path: str) -> pygit2.Object | None:
+        try:
+            return repo[oid]
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            out_warnings.append(unreadable(repo.path, str(oid), "tree", path or None, str(exc)))
+            return None
+
+    def visit(tree: pygit2.Tree | None, prefix: str, record: bool) -> None:
         nonlocal submodules
         stack = [(tree, prefix)]
         while stack:
             t, pre = stack.pop()
-            if t.id in seen_trees:
+            if t is None or t.id in seen_trees:
                 continue
             seen_trees.add(t.id)
             for e in t:
                 mode = e.filemode
                 if mode == TREE:
-                    stack.append((repo[e.id], f"{pre}{e.name}/"))
+                    if e.id not in seen_trees:
+                        stack.append((get(e.id, f"{pre}{e.name}/"), f"{pre}{e.name}/"))
                 elif mode == GITLINK:
                     submodules += record
                 elif record:
@@ -124,65 +249,115 @@ def _enumerate_pygit2(repo: pygit2.Repository, commits: list[pygit2.Commit], hid
                 else:
                     blobs.setdefault(str(e.id), "")
 
+    def root(c: pygit2.Commit) -> pygit2.Tree | None:
+        return get(c.tree_id, "")  # type: ignore[return-value]
+
     for h in hidden:
-        visit(repo[h].peel(pygit2.Commit).tree, "", record=False)
+        try:
+            visit(root(repo[h].peel(pygit2.Commit)), "", record=False)
+        except (KeyError, ValueError, pygit2.GitError):
+            pass
     hidden_blobs = {b for b, p in blobs.items() if p == ""}
     for c in commits:
-        visit(c.tree, "", record=True)
+        visit(root(c), "", record=True)
     for oid in loose:
-        obj = repo[oid]
+        obj = get(pygit2.Oid(hex=oid), "")
         if isinstance(obj, pygit2.Tree):
             visit(obj, "", record=True)
-        else:
+        elif obj is not None:
             blobs.setdefault(oid, f"(tagged blob {oid[:12]})")
     return {b: p for b, p in blobs.items() if b not in hidden_blobs}, submodules
 
 
+def _rev_args(tips: list[str], hidden: list[str], loose: list[str], limit: int | None) -> list[str]:
+    return ([f"--max-count={limit}"] if limit is not None else []) + tips + loose + [f"^{h}" for h in hidden]
+
+
 def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], loose: list[str],
-                   limit: int | None) -> dict[str, tuple[str, int]] | None:
-    """blob id -> (path, size) via git rev-list | git cat-file --batch-check; None when git is unusable."""
+                   limit: int | None, warnings: list[Warning] | None = None
+                   ) -> dict[str, tuple[str, int]] | None:
+    """blob id -> (path, size) via git rev-list | git cat-file --batch-check; None when git is unusable.
+
+    Objects rev-list cannot find (`?oid` with --missing=print) and objects cat-file cannot read (`oid
+    missing`) become warnings naming them, never silent gaps; they are not passed on to cat-file, which in a
+    partial clone would fetch them one at a time."""
     git = shutil.which("git")
     if git is None:
         return None
-    args = [git, "--git-dir", repo.path, "rev-list", "--objects", "--topo-order"]
-    if limit is not None:
-        args.append(f"--max-count={limit}")
-    args += tips + loose + [f"^{h}" for h in hidden]
+    args = [git, "--git-dir", repo.path, "rev-list", "--objects", "--topo-order", "--missing=print",
+            *_rev_args(tips, hidden, loose, limit)]
     try:
-        rl = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        rl = subprocess.run(args, check=False, capture_output=True, env=_git_env())
+        if rl.returncode != 0:
+            return None
+        listed: list[bytes] = []
+        missing: list[str] = []
+        for line in rl.stdout.split(b"\n"):
+            if line.startswith(b"?"):
+                missing.append(line[1:].decode("ascii", "replace").strip())
+            elif line:
+                listed.append(line)
         cf = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--buffer",
                              "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
-                            stdin=rl.stdout, capture_output=True)
-        rl.stdout.close()
-        if rl.wait() != 0 or cf.returncode != 0:
+                            input=b"\n".join(listed) + b"\n", check=False, capture_output=True, env=_git_env())
+        if cf.returncode != 0:
             return None
     except OSError:
         return None
+    paths = {ln[:40].decode("ascii", "replace"): ln[41:].decode("utf-8", "surrogateescape") for ln in listed}
     out: dict[str, tuple[str, int]] = {}
+    bad: list[str] = []
     for line in cf.stdout.decode("utf-8", "surrogateescape").splitlines():
         parts = line.split(" ", 3)
-        if len(parts) >= 3 and parts[1] == "blob":
+        if len(parts) >= 3 and parts[1] == "blob" and parts[2].isdigit():
             path = parts[3] if len(parts) == 4 else f"(tagged blob {parts[0][:12]})"
             out.setdefault(parts[0], (path, int(parts[2])))
+        elif len(parts) == 2 and parts[1] == "missing":
+            bad.append(parts[0])
+    if warnings is not None:
+        for oid in bad:  # listed by a tree, present in the store, header unreadable
+            warnings.append(Warning("corrupt-object", f"cannot read object {oid}: it is damaged",
+                                    paths.get(oid) or None))
+        warnings.extend(_missing_warnings(repo, missing, tips, hidden))
     return out
 
 
-def _all_blobs(repo: pygit2.Repository) -> list[BlobItem] | None:
+def _missing_warnings(repo: pygit2.Repository, oids: list[str], tips: list[str], hidden: list[str]
+                      ) -> list[Warning]:
+    """One warning per object a tree names but the store cannot give, with a path where one is known."""
+    if not oids:
+        return []
+    places = _introductions_git(repo, tips, hidden, set(oids)) or {}
+    out = []
+    for oid in sorted(set(oids)):
+        path = next(iter(places.get(oid, {})), None)
+        out.append(unreadable(repo.path, oid, "object", path))
+    return out
+
+
+def _all_blobs(repo: pygit2.Repository, warnings: list[Warning] | None = None) -> list[BlobItem] | None:
     """Every blob in the object store, in pack order, without paths: one cheap listing instead of a walk
     over every tree (rev-list --objects costs ~1 s per 20k commits). Paths, and whether a blob is
-    reachable from a ref at all, come from attribution, which runs only for blobs with findings."""
+    reachable from a ref at all, come from attribution, which runs only for blobs with findings.
+    An object the store lists but whose header git cannot read is a corrupt-object warning."""
     git = shutil.which("git")
     if git is None:
         return None
-    proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
-                           "--batch-check=%(objectname) %(objecttype) %(objectsize)"], capture_output=True)
+    try:
+        proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
+                               "--batch-check=%(objectname) %(objecttype) %(objectsize)"], check=False, capture_output=True,
+                              env=_git_env())
+    except OSError:
+        return None
     if proc.returncode != 0:
         return None
     blobs = []
-    for line in proc.stdout.decode().splitlines():
-        oid, kind, size = line.split(" ")
-        if kind == "blob":
-            blobs.append(BlobItem(oid, "", int(size)))
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split(" ")
+        if len(parts) == 3 and parts[1] == "blob" and parts[2].isdigit():
+            blobs.append(BlobItem(parts[0], "", int(parts[2])))
+        elif len(parts) == 2 and parts[1] == "missing" and warnings is not None:
+            warnings.append(Warning("corrupt-object", f"cannot read object {parts[0]}: it is damaged"))
     return blobs
 
 
@@ -190,33 +365,190 @@ def _pack_order(repo: pygit2.Repository) -> dict[str, int]:
     git = shutil.which("git")
     if git is None:
         return {}
-    proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
-                           "--batch-check=%(objectname)"], capture_output=True)
+    try:
+        proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
+                               "--batch-check=%(objectname)"], check=False, capture_output=True, env=_git_env())
+    except OSError:
+        return {}
     if proc.returncode != 0:
         return {}
-    return {oid: i for i, oid in enumerate(proc.stdout.decode().split())}
+    return {oid: i for i, oid in enumerate(proc.stdout.decode("ascii", "replace").split())}
+
+
+# --- partial clones and objects no tree walk reached --------------------------------------------------------
+
+def promisor_remotes(repo: pygit2.Repository) -> list[str]:
+    """Remotes that promise objects this repository lacks: `extensions.partialClone` and every
+    `remote.<name>.promisor = true` (git >= 2.25 writes only the latter on `clone --filter`)."""
+    names: list[str] = []
+    try:
+        entries = [(e.name, e.value) for e in repo.config]
+    except pygit2.GitError:
+        return names
+    for key, value in entries:
+        low = key.lower()
+        if low == "extensions.partialclone" and value:
+            names.append(value)
+        elif low.startswith("remote.") and low.endswith(".promisor") and str(value).lower() in ("true", "1", "yes", "on"):
+            names.append(key[len("remote."):-len(".promisor")])
+    return list(dict.fromkeys(names))
+
+
+FETCH_BATCH = 50_000  # ids per `git fetch --stdin`: one negotiation each, bounded request size
+
+
+def _missing_objects(git: str, repo: pygit2.Repository, revs: list[str]) -> list[str] | None:
+    try:
+        proc = subprocess.run([git, "--git-dir", repo.path, "rev-list", "--objects", "--missing=print", *revs],
+                              check=False, capture_output=True, env=_git_env())
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    return [ln[1:].decode("ascii", "replace").strip() for ln in proc.stdout.split(b"\n") if ln.startswith(b"?")]
+
+
+def _fetch(git: str, repo: pygit2.Repository, remotes: list[str], oids: list[str], failures: list[str]) -> bool:
+    """One promisor fetch of oids, from the first remote that answers; git's own lazy-fetch command."""
+    for remote in remotes:
+        ok = True
+        for i in range(0, len(oids), FETCH_BATCH):
+            batch = oids[i:i + FETCH_BATCH]
+            try:
+                proc = subprocess.run(
+                    [git, "--git-dir", repo.path, "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
+                     "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                     "--no-auto-maintenance", "--quiet", "--stdin"],
+                    input="".join(f"{o}\n" for o in batch).encode(), check=False, capture_output=True,
+                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+            except OSError as exc:
+                failures.append(f"{remote}: {exc}")
+                ok = False
+                break
+            if proc.returncode != 0:
+                err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+                failures.append(f"{remote}: {err[-1] if err else f'git fetch exit {proc.returncode}'}")
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+def fetch_promised(repo: pygit2.Repository, revs: list[str], remotes: list[str], notes: list[str]) -> None:
+    """Brings in a partial clone's missing blobs (and trees) before enumeration, so it is scanned whole.
+
+    This is git's own lazy fetch (the command `git cat-file` runs for one promised object), done in batches:
+    `git -c fetch.negotiationAlgorithm=noop fetch <remote> --filter=blob:none --stdin`. It writes the
+    promised objects into the repository's object store and nothing else (no refs, no FETCH_HEAD); a note in
+    the report says so. Trees missing under a tree filter come first, then the blobs they name, so it goes
+    round until nothing new is missing. What cannot be fetched (remote unreachable) is reported by
+    enumeration: one missing-object warning per object."""
+    git = shutil.which("git")
+    if git is None:
+        return
+    attempted: set[str] = set()
+    fetched: set[str] = set()
+    failures: list[str] = []
+    missing = _missing_objects(git, repo, revs)
+    for _ in range(8):
+        if missing is None:
+            return
+        todo = [m for m in missing if m not in attempted]
+        if not todo:
+            break
+        attempted.update(todo)
+        if not _fetch(git, repo, remotes, todo, failures):
+            break
+        fetched.update(todo)
+        missing = _missing_objects(git, repo, revs)
+    still = set(missing or ())
+    where = ", ".join(remotes)
+    if fetched - still:
+        notes.append(f"partial clone: fetched {len(fetched - still)} promised objects from promisor remote {where} "
+                     "into the repository's object store (git's own lazy fetch, in batches) before scanning")
+    if still:
+        why = f" ({failures[-1]})" if failures else ""
+        notes.append(f"partial clone: {len(still)} promised objects could not be fetched from {where}{why}; "
+                     "each is a missing-object warning and was not scanned")
+
+
+class MissingCheck:
+    """`git rev-list --objects --missing=print | grep '^?'` running beside the scan: the whole-history
+    listing reads the object store, so a blob a tree names but the store lacks would otherwise go unnoticed.
+    Its output is only the missing ids, written to a temporary file, so it never blocks on a pipe."""
+
+    def __init__(self, repo: pygit2.Repository, revs: list[str]) -> None:
+        self.repo = repo
+        self.revs = revs
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.out = tempfile.TemporaryFile()  # noqa: SIM115 - lives until collect() or close()
+        git, grep = shutil.which("git"), shutil.which("grep")
+        if git is None or grep is None:
+            return
+        try:
+            rl = subprocess.Popen([git, "--git-dir", repo.path, "rev-list", "--objects", "--missing=print", *revs],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_git_env())
+            self.procs.append(rl)
+            assert rl.stdout is not None
+            self.procs.append(subprocess.Popen([grep, "^?"], stdin=rl.stdout, stdout=self.out,
+                                               stderr=subprocess.DEVNULL))
+            rl.stdout.close()
+        except OSError:
+            self.close()
+
+    def collect(self, tips: list[str], hidden: list[str]) -> list[Warning]:
+        """Waits for the check and turns what it found into warnings."""
+        if len(self.procs) != 2:
+            self.close()
+            return []
+        rl, grep = self.procs
+        rc = rl.wait()
+        grep.wait()
+        self.out.seek(0)
+        missing = [ln[1:].decode("ascii", "replace").strip() for ln in self.out.read().split(b"\n")
+                   if ln.startswith(b"?")]
+        self.close()
+        return _missing_warnings(self.repo, missing, tips, hidden) if rc == 0 else []
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        self.procs = []
+        self.out.close()
 
 
 def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, use_git: bool = True, paths_needed: bool = False) -> HistoryPlan:
-    """paths_needed: some rule or allowlist looks at paths while scanning, so blobs must come with one."""
+    """paths_needed: some rule or allowlist looks at paths while scanning, so blobs must come with one.
+
+    With since, the history is `since..HEAD` (or `since..branch`): what the change under review adds."""
     warnings: list[Warning] = []
+    notes: list[str] = []
     if repo.head_is_unborn and not list(repo.references):
         warnings.append(Warning("empty", "repository has no commits"))
         return HistoryPlan([], [], {}, warnings=warnings)
-    tips, loose = ref_tips(repo, branch)
+    tips, loose = ref_tips(repo, branch, since, warnings)
     hidden = [str(_resolve_commit(repo, since, "--since").id)] if since else []
     if repo.is_shallow:
         warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
-    commits = _walk_commits(repo, list(tips.values()), hidden, max_commits)
+    remotes = promisor_remotes(repo)
+    revs = _rev_args(list(tips.values()), hidden, loose, max_commits)
+    if remotes and use_git and tips:
+        fetch_promised(repo, revs, remotes, notes)
+    commits = _walk_commits(repo, list(tips.values()), hidden, max_commits, warnings)
     messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits]
     whole = not (branch or since or max_commits or paths_needed)
-    listed = _all_blobs(repo) if use_git and whole else None
+    listed = _all_blobs(repo, warnings) if use_git and whole else None
     enumerated = None if listed is not None or not use_git else _enumerate_git(
-        repo, list(tips.values()), hidden, loose, max_commits)
+        repo, list(tips.values()), hidden, loose, max_commits, warnings)
+    check = None
     if listed is not None:
         blobs = listed
         enumerator = "git object store"
+        check = MissingCheck(repo, revs) if tips else None
     elif enumerated is not None:
         blobs = [BlobItem(oid, path, size) for oid, (path, size) in enumerated.items()]
         order = _pack_order(repo)
@@ -224,29 +556,32 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
             blobs.sort(key=lambda b: order.get(b.oid, len(order)))
         enumerator = "git"
     else:
-        found, _ = _enumerate_pygit2(repo, commits, hidden, loose)
+        found, _ = _enumerate_pygit2(repo, commits, hidden, loose, warnings)
         blobs = []
         for oid, path in found.items():
             try:
                 size = repo.odb.read_header(pygit2.Oid(hex=oid))[1]
-            except (KeyError, pygit2.GitError):
+            except (KeyError, ValueError, pygit2.GitError):
                 size = 0
             blobs.append(BlobItem(oid, path, size))
         enumerator = "pygit2"
     if _has_submodules(repo, commits[:1]):
         warnings.append(Warning("submodule", "submodules were skipped (scan each submodule's repository itself)"))
-    return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator)
+    return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator, notes, check)
 
 
 def _has_submodules(repo: pygit2.Repository, commits: list[pygit2.Commit]) -> bool:
-    for c in commits:
-        stack = [c.tree]
-        while stack:
-            for e in stack.pop():
-                if e.filemode == GITLINK:
-                    return True
-                if e.filemode == TREE:
-                    stack.append(repo[e.id])
+    try:
+        for c in commits:
+            stack = [c.tree]
+            while stack:
+                for e in stack.pop():
+                    if e.filemode == GITLINK:
+                        return True
+                    if e.filemode == TREE:
+                        stack.append(repo[e.id])
+    except (KeyError, ValueError, pygit2.GitError):
+        pass  # an unreadable tree is named by enumeration
     return False
 
 
@@ -285,18 +620,18 @@ def collapse(findings: list[Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: (f.path, f.date or "", f.line, f.column, f.rule_id))
 
 
-def _introductions_git(repo: pygit2.Repository, plan: HistoryPlan, blobs: set[str]
+def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs: set[str]
                        ) -> dict[str, dict[str, str]] | None:
     """blob -> {path: oldest commit whose diff adds it there}, from one `git log --raw` pass (C speed);
     None when git is unusable. Merge commits show no diff, so a blob is credited to the side-branch commit
-    that really introduced it."""
+    that really introduced it. Only tree entries are compared, so no blob is read (or lazily fetched)."""
     git = shutil.which("git")
-    if git is None or not plan.tips:
+    if git is None or not tips:
         return None
     args = [git, "--git-dir", repo.path, "log", "--raw", "--no-abbrev", "--no-renames", "--root",
-            "--format=%x00%H", "--topo-order", "--reverse", *plan.tips.values(), *(f"^{h}" for h in plan.hidden)]
+            "--format=%x00%H", "--topo-order", "--reverse", *tips, *(f"^{h}" for h in hidden)]
     try:
-        proc = subprocess.run(args, capture_output=True)
+        proc = subprocess.run(args, check=False, capture_output=True, env=_git_env())
     except OSError:
         return None
     if proc.returncode != 0:
@@ -321,34 +656,121 @@ def _introductions_pygit2(repo: pygit2.Repository, plan: HistoryPlan, wanted: se
     if not wanted:
         return found
     paths = {p for _, p in wanted}
-    walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    for t in plan.tips.values():
-        walker.push(pygit2.Oid(hex=t))
-    for h in plan.hidden:
-        walker.hide(pygit2.Oid(hex=h))
     pending = set(wanted)
-    for commit in walker:
-        here = {p: _entry_id(commit.tree, p) for p in paths}
-        for blob, path in [k for k in pending if here.get(k[1]) is not None and str(here[k[1]]) == k[0]]:
-            if all(str(_entry_id(par.tree, path)) != blob for par in commit.parents):
-                found.setdefault(blob, {})[path] = str(commit.id)
-                pending.discard((blob, path))
-        if not pending:
-            break
+    try:
+        walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+        for t in plan.tips.values():
+            walker.push(pygit2.Oid(hex=t))
+        for h in plan.hidden:
+            walker.hide(pygit2.Oid(hex=h))
+        for commit in walker:
+            try:
+                here = {p: _entry_id(commit.tree, p) for p in paths}
+            except (KeyError, ValueError, pygit2.GitError):
+                continue  # an unreadable tree: enumeration named it
+            for blob, path in [k for k in pending if here.get(k[1]) is not None and str(here[k[1]]) == k[0]]:
+                try:
+                    parents = [str(_entry_id(par.tree, path)) for par in commit.parents]
+                except (KeyError, ValueError, pygit2.GitError):
+                    parents = []
+                if all(p != blob for p in parents):
+                    found.setdefault(blob, {})[path] = str(commit.id)
+                    pending.discard((blob, path))
+            if not pending:
+                break
+    except (KeyError, ValueError, pygit2.GitError):
+        pass  # a commit libgit2 cannot read ends the walk: what was found stands
     return found
+
+
+def containment(repo: pygit2.Repository, tips: dict[str, str], hidden: list[str]) -> dict[str, int]:
+    """commit id -> bitset of the refs (bit i: the i-th of tips) that contain it, for every commit of the
+    history, from ONE walk: in topological order (children first) each commit passes its bits to its
+    parents. Attribution then costs O(commits + findings) instead of a descendant_of call per ref per
+    introducing commit (168 refs x every introducing commit took minutes on pip)."""
+    bit_of: dict[str, int] = {}
+    for i, tip in enumerate(tips.values()):
+        bit_of[tip] = bit_of.get(tip, 0) | (1 << i)
+    bits: dict[str, int] = {}
+    git = shutil.which("git")
+    if git is not None and tips:
+        try:
+            proc = subprocess.run([git, "--git-dir", repo.path, "rev-list", "--topo-order", "--parents",
+                                   *dict.fromkeys(tips.values()), *(f"^{h}" for h in hidden)],
+                                  check=False, capture_output=True, env=_git_env())
+        except OSError:
+            proc = None
+        if proc is not None and proc.returncode == 0:
+            for line in proc.stdout.decode("ascii", "replace").splitlines():
+                ids = line.split()
+                if not ids:
+                    continue
+                b = bits.get(ids[0], 0) | bit_of.get(ids[0], 0)
+                bits[ids[0]] = b
+                for p in ids[1:]:
+                    bits[p] = bits.get(p, 0) | b
+            return bits
+    try:
+        walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL)
+        for t in dict.fromkeys(tips.values()):
+            walker.push(pygit2.Oid(hex=t))
+        for h in hidden:
+            walker.hide(pygit2.Oid(hex=h))
+        for commit in walker:
+            c = str(commit.id)
+            b = bits.get(c, 0) | bit_of.get(c, 0)
+            bits[c] = b
+            for p in commit.parent_ids:
+                bits[str(p)] = bits.get(str(p), 0) | b
+        return bits
+    except (KeyError, ValueError, pygit2.GitError):
+        pass
+    bits = {}  # a damaged history: ask libgit2 per ref, as before, stepping over what it cannot read
+    return bits
+
+
+def _refs_containing(repo: pygit2.Repository, commit: str, tips: dict[str, str], bits: dict[str, int] | None
+                     ) -> tuple[str, ...]:
+    names = list(tips)
+    if bits:
+        b = bits.get(commit, 0)
+        return tuple(sorted(names[i] for i in range(len(names)) if b >> i & 1))
+    out = []
+    for name, tip in tips.items():
+        try:
+            if tip == commit or repo.descendant_of(pygit2.Oid(hex=tip), pygit2.Oid(hex=commit)):
+                out.append(name)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+    return tuple(sorted(out))
+
+
+def _at_head(repo: pygit2.Repository, head_tree: pygit2.Tree | None, path: str, secret: str) -> bool:
+    if head_tree is None:
+        return False
+    oid = _entry_id(head_tree, path)
+    if oid is None:
+        return False
+    from scanner.sources.blobs import read_object
+
+    data = read_object(repo.path, str(oid), "blob", path, [])
+    return data is not None and secret.encode() in data
 
 
 def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan) -> list[Finding]:
     """Places blob findings at every path their blob was introduced at, with the introducing commit, and
     fills author, date, refs and at_head. Enumeration names a blob once; a copied file is found again here.
+    Which refs contain which commit comes from one walk over the history (containment), done only when
+    some finding has a commit.
     """
+    tips, hidden = list(plan.tips.values()), plan.hidden
     blob_findings = [f for f in findings if f.source == "blob" and f.blob]
-    intro = _introductions_git(repo, plan, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
+    intro = _introductions_git(repo, tips, hidden, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
     if intro is None:
         intro = _introductions_pygit2(repo, plan, {(f.blob, f.path) for f in blob_findings if f.blob})
     missing = {f.blob: f.path for f in blob_findings if f.blob and f.blob not in intro}
     if missing:  # no diff adds them: introduced by a merge's own resolution, only tagged, or unreachable
-        reachable = (_enumerate_git(repo, list(plan.tips.values()), plan.hidden, plan.loose, None) or {}
+        reachable = (_enumerate_git(repo, tips, hidden, plan.loose, None) or {}
                      if not all(missing.values()) else {})
         wanted = {(b, p or reachable[b][0]) for b, p in missing.items() if p or b in reachable}
         intro.update(_introductions_pygit2(repo, plan, wanted))
@@ -359,20 +781,24 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
         places = intro.get(f.blob or "") or ({f.path: None} if f.path else {})  # no path, no place: unreachable
         for path, commit in places.items():
             placed.append(replace(f, path=path, commit=commit))
-    head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
+    try:
+        head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
+    except (KeyError, ValueError, pygit2.GitError):
+        head_tree = None
+    bits = containment(repo, plan.tips, hidden) if any(f.commit for f in placed) else None
     contains: dict[str, tuple[str, ...]] = {}
     for f in placed:
         if not f.commit:
             continue
-        commit = repo[f.commit]
-        f.author = f"{commit.author.name} <{commit.author.email}>"
-        f.date = _iso(commit.author)
+        try:
+            commit = repo[f.commit]
+            f.author = f"{commit.author.name} <{commit.author.email}>"
+            f.date = _iso(commit.author)
+        except (KeyError, ValueError, pygit2.GitError):
+            pass  # named by the walk that could not read it
         if f.commit not in contains:
-            contains[f.commit] = tuple(sorted(
-                name for name, tip in plan.tips.items()
-                if tip == f.commit or repo.descendant_of(pygit2.Oid(hex=tip), commit.id)))
+            contains[f.commit] = _refs_containing(repo, f.commit, plan.tips, bits)
         f.refs = contains[f.commit]
         if f.source == "blob":
-            oid = _entry_id(head_tree, f.path) if head_tree is not None else None
-            f.at_head = oid is not None and f.secret.encode() in repo[oid].data
+            f.at_head = _at_head(repo, head_tree, f.path, f.secret)
     return placed

@@ -83,7 +83,7 @@ def _via_git(repo_path: str) -> Staged | None:
         return None
     try:
         top = subprocess.run([git, "-C", repo_path, "rev-parse", "--is-bare-repository", "--absolute-git-dir",
-                              "--show-toplevel"], capture_output=True, text=True)
+                              "--show-toplevel"], check=False, capture_output=True, text=True)
         if top.returncode != 0:
             return None  # pygit2 gives the precise error
         parts = top.stdout.splitlines()
@@ -92,7 +92,7 @@ def _via_git(repo_path: str) -> Staged | None:
         git_dir, root = parts[1], parts[2]
         diff = subprocess.run([git, "-C", root, "-c", "core.quotepath=off", "diff", "--cached", "-U0",
                                "--full-index", "--no-color", "--no-ext-diff", "--no-renames", "--no-textconv",
-                               "--diff-filter=ACMRT"], capture_output=True)
+                               "--diff-filter=ACMRT"], check=False, capture_output=True)
         if diff.returncode != 0:
             return None
     except OSError:
