@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 B64_REACH = 8192  # longest base64 run decoded around one hit
@@ -40,7 +40,10 @@ def base64_signatures(keyword: bytes) -> set[bytes]:
     return out
 
 
-MIN_NESTED_SIGNATURE = 6  # shorter signatures of signatures would hit random base64 too often
+# Signatures of signatures: a keyword of 4 bytes (`cfk_`) keeps only 4 fully determined characters in one
+# of its alignments after two encodings, so anything longer misses a third of the nestings. A 4-character
+# literal hits random base64 about once per 16 MB per literal; each such hit costs one bounded decode.
+MIN_NESTED_SIGNATURE = 4
 
 
 def signatures(keyword: str, nested: bool = True) -> list[Signature]:
@@ -68,30 +71,49 @@ Mapper = Callable[[int], int]  # offset in the decoded view -> offset in the ori
 
 
 def base64_run(data: bytes, pos: int) -> tuple[int, int]:
-    """The base64 run around pos (bounded), e.g. a Kubernetes Secret value or a Basic auth credential."""
+    """The base64 run around pos (bounded), e.g. a Kubernetes Secret value or a Basic auth credential.
+
+    `=` is only padding: the run never reaches back over one (`CF_API_TOKEN=<base64>` must not decode as
+    one value, which fails) and ends after the padding that follows it."""
     lo = pos
     floor = max(0, pos - B64_REACH)
-    while lo > floor and data[lo - 1] in B64_CHARS:
+    while lo > floor and data[lo - 1] in B64_CHARS and data[lo - 1] != 0x3D:
         lo -= 1
     hi = pos
     ceil = min(len(data), pos + B64_REACH)
-    while hi < ceil and data[hi] in B64_CHARS:
+    while hi < ceil and data[hi] in B64_CHARS and data[hi] != 0x3D:
+        hi += 1
+    while hi < ceil and data[hi] == 0x3D:
         hi += 1
     return lo, hi
 
 
 def decode_base64(run: bytes) -> bytes | None:
+    """The first decoding of the run that works (see base64_views)."""
+    views = base64_views(run)
+    return views[0] if views else None
+
+
+def base64_views(run: bytes) -> list[bytes]:
+    """Every decoding of the run from each of its first four characters that is valid base64.
+
+    The run may carry stray leading characters (`a` + a base64 value inside a decoded blob, a name glued
+    to the value); a decoding from the wrong character is still valid base64, only garbage, so each
+    alignment is returned rather than the first that decodes."""
     text = run.rstrip(b"=")
     altchars = b"-_" if (b"-" in text or b"_" in text) else None
-    for cut in range(4):  # the run may carry a stray leading character or two
+    out: list[bytes] = []
+    for cut in range(4):
         body = text[cut:]
         body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
         try:
-            out = base64.b64decode(body + b"=" * (-len(body) % 4), altchars=altchars, validate=True)
+            raw = base64.b64decode(body + b"=" * (-len(body) % 4), altchars=altchars, validate=True)
         except (binascii.Error, ValueError):
             continue
-        return utf16_text(out) or out
-    return None
+        view = utf16_text(raw) or raw
+        if view and view not in out:
+            out.append(view)
+    return out
 
 
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")

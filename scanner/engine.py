@@ -232,21 +232,20 @@ class Engine:
         """Matches inside an encoded region, placed on the encoded text in the original chunk."""
         lo, hi = span
         region = data[lo:hi]
-        if kind == "base64":
-            view = decoders.decode_base64(region)
-            if not view:
-                return []
-            place = lambda a, b: (lo, hi)  # the whole encoded value is the place
-        else:
-            view, where = decoders.decode_url(region) if kind == "url" else decoders.decode_json(region)
-            if view == region:
-                return []
-            place = lambda a, b: (lo + where[a], lo + where[b - 1] + 1)
-        out = []
+        out: list[Match] = []
+        if kind == "base64":  # every alignment that decodes: stray leading characters make garbage views
+            for view in decoders.base64_views(region):
+                for m in self.scan(view, depth + 1, path, warnings):  # the whole encoded value is the place
+                    encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
+                    out.append(Match(m.rule, lo, hi, m.secret, m.checksum, m.tags, encoding))
+            return out
+        view, where = decoders.decode_url(region) if kind == "url" else decoders.decode_json(region)
+        if view == region:
+            return []
         for m in self.scan(view, depth + 1, path, warnings):
-            s, e = place(m.start, m.end)
             encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
-            out.append(Match(m.rule, s, e, m.secret, m.checksum, m.tags, encoding))
+            out.append(Match(m.rule, lo + where[m.start], lo + where[m.end - 1] + 1, m.secret, m.checksum,
+                             m.tags, encoding))
         return out
 
     def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None,

@@ -121,3 +121,29 @@ def test_coverage_tree_every_real_one_found_no_broken_lookalike(tmp_path):
     got = {(f.secret, f.encoding) for f in rep.findings}
     assert got == {(cf, "base64"), (gh, "url"), (ps_tok, "utf-16"), (npm, "plain"), (key_id, "plain"),
                    (secret_key, "plain")}
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+@pytest.mark.parametrize("prefix", ["cfk_", "cfut_", "cfat_"])
+@pytest.mark.parametrize("lead,tail", [("CF_API_TOKEN=", ""), ("Authorization: Bearer ", ""),
+                                       ('{"token":"', '"}')])
+@pytest.mark.parametrize("inner_lead", [b"", b"u:", b"ab"])
+def test_token_in_base64_inside_base64_after_a_name(rules, accelerated, prefix, lead, tail, inner_lead):
+    """Issue 9: a 4-byte keyword (`cfk_`) keeps as few as 4 determined characters after two encodings, and
+    `CF_API_TOKEN=` must not be decoded as part of the value."""
+    tok = cloudflare(prefix, 21)
+    outer = base64.b64encode(base64.b64encode(inner_lead + tok.encode())).decode()
+    data = f"{lead}{outer}{tail}\n".encode()
+    [m] = Engine(rules, accelerated).scan(data)
+    assert (m.secret, m.encoding, m.checksum) == (tok, "base64+base64", "valid")
+    assert data[m.start:m.end].decode() == outer
+
+
+def test_base64_run_stops_at_an_assignment_and_keeps_padding():
+    data = b"CF_API_TOKEN=QUJDRA==;x"
+    assert data[slice(*decoders.base64_run(data, 15))] == b"QUJDRA=="
+
+
+def test_stray_leading_characters_still_decode():
+    inner = base64.b64encode(cloudflare("cfk_", 22).encode())
+    assert any(cloudflare("cfk_", 22).encode() in v for v in decoders.base64_views(b"ab" + inner))

@@ -69,3 +69,76 @@ def test_window_is_bounded_on_long_lines(rules):
     assert Engine(rules).scan(far) == []
     near = b"y" * 100000 + b"CLOUDFLARE_API_TOKEN=" + tok.encode() + b";z" * 1000
     assert [m.secret for m in Engine(rules).scan(near)] == [tok]
+
+
+EVIL_RULES = '''
+[[rules]]
+id = "evil-backtracking"
+description = "a catastrophic regex, as an untrusted rule file may hold"
+keywords = ["cf_"]
+regex = 'cf_((a|a)+)+$'
+'''
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_catastrophic_rule_times_out_warns_and_others_still_run(rules, accelerated, tmp_path):
+    import time
+
+    from scanner.rules import load_rule_file
+    f = tmp_path / "evil.toml"
+    f.write_text(EVIL_RULES)
+    engine = Engine(rules + load_rule_file(f), accelerated, rule_timeout=0.3)
+    tok = cloudflare("cfut_", 40)
+    data = f"x = cf_{'a' * 40}!\ntoken = {tok}\n".encode()
+    warnings: list[tuple[str, str]] = []
+    started = time.monotonic()
+    found = engine.scan(data, path="deploy.env", warnings=warnings)
+    assert time.monotonic() - started < 3
+    assert [m.secret for m in found] == [tok]
+    [(kind, message)] = warnings
+    assert kind == "rule-timeout" and "'evil-backtracking'" in message and "deploy.env" in message
+
+
+def test_catastrophic_pattern_in_a_context_table_times_out_too(rules, tmp_path):
+    from scanner.rules import load_rule_file
+    f = tmp_path / "evil.toml"
+    f.write_text('''
+[[rules]]
+id = "evil-context"
+description = "catastrophic name pattern"
+keywords = ["cf_"]
+regex = '([a-f0-9]{37})'
+[rules.context]
+run = '[A-Za-z0-9_-]{37}'
+names = ['^((a|a)+)+$']
+''')
+    engine = Engine(load_rule_file(f), False, rule_timeout=0.3)
+    warnings: list[tuple[str, str]] = []
+    name = "a" * 40 + "b"
+    assert engine.scan(f"cf_x\n{name} = {'3f2a9c1d8b' * 3}abcdef1\n".encode(), warnings=warnings) == []
+    assert [k for k, _ in warnings] == ["rule-timeout"]
+
+
+def test_scan_with_a_catastrophic_rule_file_finishes_and_reports_the_warning(tmp_path):
+    """End to end: `tokenscan scan --rules evil.toml` finishes within seconds, warns, and still finds."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    evil = tmp_path / "evil.toml"
+    evil.write_text(EVIL_RULES)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    tok = cloudflare("cfut_", 41)
+    (tree / "a.env").write_text(f"x = cf_{'a' * 40}!\nCLOUDFLARE_API_TOKEN={tok}\n")
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "scanner", "scan", str(tree), "--rules", str(evil),
+                           "--format", "json", "-j", "1"], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [f["rule_id"] for f in report["findings"]] == ["cloudflare-user-api-token"]
+    [w] = [w for w in report["scan"]["warnings"] if w["kind"] == "rule-timeout"]
+    assert "evil-backtracking" in w["message"] and w["path"].endswith("a.env")
