@@ -54,6 +54,43 @@ def crc32_base62_6(secret: str) -> bool:
     return check == base62(_crc32(body), 6)
 
 
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    gen = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def bech32_checksum(hrp: str, data: list[int]) -> list[int]:
+    """The 6 checksum values BIP 173 appends to `data` under human-readable part `hrp`."""
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + data
+    mod = _bech32_polymod([*values, 0, 0, 0, 0, 0, 0]) ^ 1
+    return [(mod >> 5 * (5 - i)) & 31 for i in range(6)]
+
+
+def bech32_valid(secret: str) -> bool:
+    """A Bech32 string (BIP 173): human-readable part, separator '1', data, 6-character BCH checksum.
+
+    age secret keys (AGE-SECRET-KEY-1...) are Bech32 with HRP "age-secret-key-", written in upper case
+    (age specification, C2SP age.md, "X25519 recipient type")."""
+    text = secret.lower()
+    sep = text.rfind("1")
+    if sep < 1 or len(text) - sep - 1 < 6:
+        return False
+    hrp, rest = text[:sep], text[sep + 1:]
+    if any(c not in BECH32 for c in rest):
+        return False
+    data = [BECH32.index(c) for c in rest]
+    return bech32_checksum(hrp, data[:-6]) == data[-6:]
+
+
 @dataclass(frozen=True)
 class Checksum:
     """A checksum construction: whether a secret passes it, and which part of the secret is the random body."""
@@ -65,6 +102,7 @@ class Checksum:
 CHECKSUMS: dict[str, Checksum] = {
     "crc32-hex8": Checksum(crc32_hex8, slice(-48, -8)),
     "crc32-base62-6": Checksum(crc32_base62_6, slice(-36, -6)),
+    "bech32": Checksum(bech32_valid, slice(16, -6)),
 }
 
 

@@ -54,3 +54,17 @@ def test_filters_and_low_information():
     assert not v.low_information("575YX8XM5mSLFy5UBIHEYeD7p4Zdl")
     assert v.shannon_entropy("aaaa") == 0
     assert v.shannon_entropy("abcd") == 2
+
+
+def test_bech32_bip173_vectors_and_age_keys():
+    from tokens import age_secret_key
+
+    assert v.bech32_valid("A12UEL5L")
+    assert v.bech32_valid("abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw")
+    assert not v.bech32_valid("A12UEL5M")
+    assert not v.bech32_valid("no-separator")
+    for seed in range(10):
+        key = age_secret_key(seed)
+        assert key.startswith("AGE-SECRET-KEY-1") and len(key) == 74
+        assert v.bech32_valid(key)
+        assert not v.bech32_valid(age_secret_key(seed, valid=False))

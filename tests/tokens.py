@@ -43,3 +43,15 @@ def github(prefix: str, seed: int, valid: bool = True) -> str:
     body = _body(random.Random(f"{prefix}{seed}"), 30)
     crc = zlib.crc32(body.encode())
     return f"{prefix}{body}{base62(crc if valid else crc ^ 1, 6)}"
+
+
+def age_secret_key(seed: int, valid: bool = True) -> str:
+    """AGE-SECRET-KEY-1 + 52 Bech32 data characters (32 random bytes) + 6 checksum characters."""
+    from scanner.validators import BECH32, bech32_checksum
+
+    rng = random.Random(f"age{seed}")
+    data = [rng.randrange(32) for _ in range(52)]
+    check = bech32_checksum("age-secret-key-", data)
+    if not valid:
+        check[-1] ^= 1
+    return ("age-secret-key-1" + "".join(BECH32[d] for d in data + check)).upper()
