@@ -414,3 +414,6 @@ def main() -> None:
             setattr(sys, name, open(os.devnull, "w"))
     signal.signal(signal.SIGTERM, _on_sigterm)
     cli(prog_name="tokenscan")
+
+
+import scanner.commands_audit  # noqa: F401  -- registers `audit` and `triage` on cli (scanner/audit/)

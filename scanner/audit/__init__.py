@@ -1,0 +1,7 @@
+"""Audits at organisation scale: many repositories, one datastore, incremental by content address.
+
+targets     what to audit: repository paths, folders of repositories, lists, git URLs (cloned into a cache)
+datastore   SQLite (WAL): targets, scans, blobs already scanned per rule set, findings and their places, triage
+cache       the bridge to `history_scan`: blobs scanned before are not read again, their findings come back
+runner      one task per repository (here, or on a Dask cluster) and the merge into the datastore
+"""

@@ -1,0 +1,158 @@
+"""What makes an audit incremental: blobs scanned before under the same rule set are not read again.
+
+A blob id is a hash of its content, so "this blob holds these findings under these rules" is true in every
+repository that contains it: the next audit of the same repository and a fork sharing its history both skip
+it, and still report its findings, placed (commit, path, author) by attribution in *that* repository.
+
+`history_scan(..., blob_cache=BlobCache(...))` asks `known(plan.blobs)` which blobs to skip (and gets their
+findings back, rebuilt from the datastore) and hands `record()` the raw findings of what it did read, before
+suppression or collapsing: what a blob holds must not depend on one repository's ignore file.
+
+The rule-set hash covers everything that changes what a blob yields: every rule field the engine uses, the
+decode depth, --include-binary and the tokenscan version (a new engine may find more). A new hash rescans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner import __version__
+from scanner.audit.datastore import StoredFinding
+from scanner.findings import INCOMPLETE_KINDS, Finding, Warning, redact
+from scanner.rules import Rule
+
+Lookup = Callable[[Sequence[str]], Mapping[str, list[StoredFinding]]]
+_OID = re.compile(r"\b[0-9a-f]{40}\b")
+
+
+def _pattern(p: Any) -> Any:
+    return getattr(p, "pattern", p)
+
+
+def ruleset_hash(rules: Sequence[Rule], decode_depth: int, include_binary: bool) -> str:
+    """sha256 over the loaded rules (ids, patterns and every other field that decides a match) and the
+    scan settings that change what a blob yields. Order-independent: rule files may be listed in any order."""
+    described = []
+    for r in sorted(rules, key=lambda r: r.id):
+        described.append([
+            r.id, r.pattern, r.description, r.severity, list(r.keywords), r.validator, list(r.filters),
+            r.min_entropy, r.context, sorted(r.denylist), r.verify, list(r.tags), r.group,
+            _pattern(r.path_pattern), r.lines_after,
+            [[[_pattern(x).decode("utf-8", "replace") if isinstance(_pattern(x), bytes) else _pattern(x)
+               for x in a.regexes], a.regex_target, list(a.stopwords), [_pattern(x) for x in a.paths],
+              sorted(a.commits), a.condition] for a in r.allowlists],
+        ])
+    doc = {"tokenscan": __version__, "decode_depth": decode_depth, "include_binary": include_binary,
+           "rules": described}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def paths_matter(rules: Sequence[Rule]) -> bool:
+    """A rule or allowlist that looks at paths makes a blob's findings depend on where it sits: then a
+    blob id alone is not a cache key, and every blob is read (history does the same: paths_needed)."""
+    return any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
+
+
+@dataclass
+class Snapshot:
+    """Every blob known under one rule set, for workers that cannot open the datastore (Dask)."""
+
+    clean: frozenset[str]
+    found: dict[str, list[StoredFinding]]
+
+    def __call__(self, oids: Sequence[str]) -> dict[str, list[StoredFinding]]:
+        out: dict[str, list[StoredFinding]] = {}
+        for oid in oids:
+            if oid in self.clean:
+                out[oid] = []
+            elif oid in self.found:
+                out[oid] = self.found[oid]
+        return out
+
+
+@dataclass
+class BlobCache:
+    """One repository's view of the blob cache: what to skip, and what was read (for the datastore)."""
+
+    lookup: Lookup | None  # None: read everything (a changed rule set is simply a lookup that knows nothing)
+    need_secrets: bool = False  # --verify / --show-secrets: blobs whose findings' secrets were not kept are read
+    store_secrets: bool = False
+    skipped: int = 0
+    attempted: int = 0  # blobs handed to the reader
+    read: list[str] = field(default_factory=list)  # ids read and fully scanned
+    found: dict[str, list[StoredFinding]] = field(default_factory=dict)  # of those, the ones with findings
+    reused: dict[str, list[StoredFinding]] = field(default_factory=dict)  # skipped blobs' stored findings
+
+    def known(self, blobs: Sequence[Any]) -> dict[str, list[Finding]]:
+        """Blob id -> findings, for each planned blob scanned before; history_scan does not read these."""
+        if self.lookup is None or not blobs:
+            return {}
+        stored = self.lookup([b.oid for b in blobs])
+        out: dict[str, list[Finding]] = {}
+        for b in blobs:
+            found = stored.get(b.oid)
+            if found is None or (self.need_secrets and any(s.secret is None for s in found)):
+                continue
+            out[b.oid] = [_finding(s, b.oid, b.path) for s in found]
+            self.reused[b.oid] = list(found)
+        self.skipped = len(out)
+        return out
+
+    def record(self, read: Sequence[Any], findings: Sequence[Finding], warnings: Sequence[Warning]) -> None:
+        """The blobs history_scan read, with their raw findings. A blob that could not be read whole (named
+        in a missing/corrupt-object warning, or at a path where a rule ran out of time) is not recorded, so
+        the next audit tries it again."""
+        self.attempted = len(read)
+        bad: set[str] = set()
+        bad_paths: set[str] = set()
+        for w in warnings:
+            if w.kind in INCOMPLETE_KINDS:
+                bad.update(_OID.findall(w.message))
+                if w.kind == "rule-timeout":
+                    if not w.path:  # cannot tell which blob: record nothing rather than something false
+                        return
+                    bad_paths.add(w.path)
+        paths = {b.oid: b.path for b in read}
+        found: dict[str, list[StoredFinding]] = {}
+        for f in findings:
+            if f.source != "blob" or not f.blob or f.blob not in paths:
+                continue
+            base = paths[f.blob]
+            suffix = f.path[len(base):] if base and f.path.startswith(base) else ""
+            found.setdefault(f.blob, []).append(StoredFinding(
+                f.rule_id, f.fingerprint, suffix, f.line, f.column, f.offset, f.encoding, f.checksum, tuple(f.tags),
+                f.inline_allowed, f.description, f.severity, f.verify_kind, f.prefix, redact(f.secret, f.prefix),
+                f.secret if self.store_secrets else None))
+        self.read = [b.oid for b in read if b.oid not in bad and not (b.path and b.path in bad_paths)]
+        self.found = {oid: v for oid, v in found.items() if oid in set(self.read)}
+
+    def fingerprints_in(self, oid: str) -> set[str]:
+        return {s.fingerprint for s in (*self.found.get(oid, ()), *self.reused.get(oid, ()))}
+
+
+PLACEHOLDER = "\0(not kept: {})"  # a NUL never occurs in a text blob, so attribution's at_head test fails
+
+
+def shown_secret(f: Finding) -> str:
+    """What may be shown of a finding's secret: its redaction, also for a rebuilt finding (placeholder)."""
+    if f.secret.startswith(PLACEHOLDER[:12]):
+        return f.secret[12:-1]
+    return redact(f.secret, f.prefix)
+
+
+def kept(f: Finding) -> bool:
+    """Whether the finding carries its real secret (read this time, or stored with --show-secrets)."""
+    return not f.secret.startswith(PLACEHOLDER[:12])
+
+
+def _finding(s: StoredFinding, oid: str, path: str) -> Finding:
+    """A stored blob finding as the engine would have produced it there. Without the secret (not kept
+    unless --show-secrets) it carries a placeholder; the audit shows the stored redaction instead."""
+    return Finding(s.rule_id, s.description, s.severity, s.secret or PLACEHOLDER.format(s.redacted), s.fingerprint,
+                   path + s.path_suffix, s.line, s.col, s.offset, "blob", s.encoding, s.checksum, tuple(s.tags),
+                   blob=oid, verify_kind=s.verify_kind, prefix=s.prefix, inline_allowed=s.inline_allowed)

@@ -1,0 +1,390 @@
+"""The audit datastore: one SQLite file (stdlib sqlite3, WAL) shared by every audit of an organisation.
+
+Why SQLite: embedded (nothing to run), transactional, and WAL lets readers go on while one audit writes;
+several audits on one file serialise their short write transactions through busy_timeout instead of
+failing. Every write is one `BEGIN IMMEDIATE` transaction, so a crash or a kill leaves the file as it was
+before that transaction, never half-merged.
+
+What it holds: targets, their scans (when, which refs, which rule set), every blob already scanned under a
+rule set (by object id: a content address, so a fork that shares history shares these), the findings each
+such blob holds (so a skipped blob still reports them), findings by fingerprint with every place they
+occur, and their triage. Secrets are stored only for an audit run with --show-secrets; the file is created
+owner-only (0600) in any case, since even redacted findings say where an organisation's leaks are.
+
+The schema is versioned with PRAGMA user_version and upgraded by the numbered steps in MIGRATIONS, each in
+the same transaction as its version bump; a file from a newer tokenscan is refused untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from scanner.errors import UsageError
+
+STATUSES = ("open", "false-positive", "revoked", "accepted-risk", "fixed")
+BUSY_TIMEOUT_MS = 60_000  # a concurrent audit's merge is short; a minute of waiting means something is wrong
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: targets, scans, blobs scanned per rule set, findings and places
+        """CREATE TABLE targets (
+            id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, added_at TEXT NOT NULL)""",
+        """CREATE TABLE rulesets (
+            hash TEXT PRIMARY KEY, rules INTEGER NOT NULL, first_used TEXT NOT NULL)""",
+        """CREATE TABLE scans (
+            id INTEGER PRIMARY KEY, target_id INTEGER NOT NULL REFERENCES targets(id),
+            ruleset TEXT NOT NULL REFERENCES rulesets(hash), started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+            refs TEXT NOT NULL, blobs_planned INTEGER NOT NULL, blobs_read INTEGER NOT NULL,
+            bytes_scanned INTEGER NOT NULL, findings INTEGER NOT NULL, warnings TEXT NOT NULL,
+            status TEXT NOT NULL, error TEXT)""",
+        """CREATE TABLE scanned_blobs (
+            ruleset TEXT NOT NULL, oid TEXT NOT NULL, findings INTEGER NOT NULL,
+            PRIMARY KEY (ruleset, oid)) WITHOUT ROWID""",
+        """CREATE TABLE blob_findings (
+            ruleset TEXT NOT NULL, oid TEXT NOT NULL, rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            path_suffix TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL, offset INTEGER NOT NULL,
+            encoding TEXT NOT NULL, checksum TEXT NOT NULL, tags TEXT NOT NULL, inline_allowed INTEGER NOT NULL,
+            description TEXT NOT NULL, severity TEXT NOT NULL, verify_kind TEXT, prefix TEXT NOT NULL,
+            redacted TEXT NOT NULL, secret TEXT,
+            PRIMARY KEY (ruleset, oid, fingerprint, rule_id, path_suffix, line, col, encoding)) WITHOUT ROWID""",
+        """CREATE TABLE findings (
+            fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, description TEXT NOT NULL,
+            severity TEXT NOT NULL, redacted TEXT NOT NULL, secret TEXT, first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL, verification TEXT NOT NULL DEFAULT 'not-checked',
+            status TEXT NOT NULL DEFAULT 'open', note TEXT NOT NULL DEFAULT '', triaged_at TEXT)""",
+        """CREATE TABLE places (
+            fingerprint TEXT NOT NULL REFERENCES findings(fingerprint), target_id INTEGER NOT NULL
+            REFERENCES targets(id), commit_id TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL,
+            col INTEGER NOT NULL, source TEXT NOT NULL, author TEXT, date TEXT, at_head INTEGER,
+            first_scan INTEGER NOT NULL, last_scan INTEGER NOT NULL,
+            PRIMARY KEY (fingerprint, target_id, commit_id, path, line, col, source))""",
+    ),
+    (  # 2: who changed a triage status, when, and why (the findings row keeps only the current one)
+        """CREATE TABLE triage_log (
+            id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL,
+            at TEXT NOT NULL, by TEXT NOT NULL)""",
+        "CREATE INDEX places_by_scan ON places (target_id, last_scan)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_path() -> str:
+    """$XDG_DATA_HOME/tokenscan/datastore.db (~/.local/share when unset): data, not a cache: triage lives here."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "tokenscan", "datastore.db")
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    """A finding inside a blob, independent of where the blob sits: what a skipped blob contributes."""
+
+    rule_id: str
+    fingerprint: str
+    path_suffix: str  # after the blob's path (an archive member); usually ""
+    line: int
+    col: int
+    offset: int
+    encoding: str
+    checksum: str
+    tags: tuple[str, ...]
+    inline_allowed: bool
+    description: str
+    severity: str
+    verify_kind: str | None
+    prefix: str
+    redacted: str
+    secret: str | None  # only when an audit ran with --show-secrets
+
+
+@dataclass
+class ScanRecord:
+    """What one repository's scan adds to the datastore (built by a worker, merged by the client)."""
+
+    target_key: str
+    target_kind: str
+    ruleset: str
+    rules: int
+    started_at: str
+    finished_at: str
+    refs: dict[str, str]
+    blobs_planned: int
+    blobs_read: list[str]  # object ids read and fully scanned this time
+    blob_findings: dict[str, list[StoredFinding]]  # for blobs_read that hold findings
+    bytes_scanned: int
+    findings: list[dict]  # reported findings (see runner.place_dict): fingerprint, place, redacted, secret?
+    warnings: list[dict]
+    status: str = "ok"  # ok | failed
+    error: str | None = None
+
+
+class Datastore:
+    def __init__(self, path: str, *, upto: int | None = None) -> None:
+        """Open (creating owner-only) and migrate to SCHEMA_VERSION (or `upto`, for tests of upgrades)."""
+        self.path = path
+        if path != ":memory:":
+            folder = os.path.dirname(os.path.abspath(path))
+            try:
+                os.makedirs(folder, exist_ok=True)
+                if not os.path.exists(path):  # owner-only from the first byte, like secret-bearing reports
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            except OSError as exc:
+                raise UsageError(f"--datastore {path}: {exc.strerror or exc}") from None
+            if os.path.isdir(path):
+                raise UsageError(f"--datastore {path}: is a directory")
+        try:
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                self.db.close()
+                raise UsageError(f"--datastore {path}: schema version {version} is newer than this tokenscan "
+                                 f"understands ({SCHEMA_VERSION}); upgrade tokenscan (the file was not changed)")
+            if path != ":memory:":
+                self._wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
+            self._migrate(upto if upto is not None else SCHEMA_VERSION)
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"--datastore {path}: not a tokenscan datastore ({exc})") from None
+
+    def _version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _wal(self) -> None:
+        """Switching to WAL needs a moment alone with the file; a concurrent opener may hold it."""
+        for _ in range(200):
+            try:
+                mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() == "wal":
+                    return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            time.sleep(0.05)
+        raise UsageError(f"--datastore {self.path}: cannot switch to WAL mode (the file stays locked)")
+
+    def _migrate(self, target: int) -> None:
+        if self._version() >= target:
+            return
+        self.db.execute("BEGIN IMMEDIATE")  # one migrator at a time; the others see the new version after
+        try:
+            version = self._version()
+            if version > SCHEMA_VERSION:
+                raise UsageError(f"--datastore {self.path}: schema version {version} is newer than this tokenscan")
+            for step in range(version, target):
+                for statement in MIGRATIONS[step]:
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {step + 1}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    @property
+    def version(self) -> int:
+        return self._version()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def secure(self) -> None:
+        """--show-secrets: secrets go in, so the file and its WAL companions must be the owner's alone."""
+        if self.path == ":memory:":
+            return
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.isfile(self.path + suffix):
+                os.chmod(self.path + suffix, 0o600)
+
+    # --- incremental scanning ------------------------------------------------------------------------------
+
+    def known_blobs(self, ruleset: str, oids: Sequence[str]) -> dict[str, list[StoredFinding]]:
+        """Of oids, those already scanned under ruleset, each with the findings it holds (usually none)."""
+        out: dict[str, list[StoredFinding]] = {}
+        with_findings: list[str] = []
+        for i in range(0, len(oids), 500):
+            part = list(oids[i:i + 500])
+            marks = ",".join("?" * len(part))
+            for oid, n in self.db.execute(
+                    f"SELECT oid, findings FROM scanned_blobs WHERE ruleset = ? AND oid IN ({marks})",
+                    [ruleset, *part]):
+                out[oid] = []
+                if n:
+                    with_findings.append(oid)
+        for i in range(0, len(with_findings), 500):
+            part = with_findings[i:i + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                    f"SELECT oid, rule_id, fingerprint, path_suffix, line, col, offset, encoding, checksum, tags, "
+                    f"inline_allowed, description, severity, verify_kind, prefix, redacted, secret "
+                    f"FROM blob_findings WHERE ruleset = ? AND oid IN ({marks})", [ruleset, *part]):
+                out[row[0]].append(_stored(row[1:]))
+        return out
+
+    def snapshot(self, ruleset: str) -> tuple[frozenset[str], dict[str, list[StoredFinding]]]:
+        """Every blob known under ruleset: clean ones as a set, the others with their findings. For workers
+        of a distributed audit, which never open the datastore (it may not even be on their machine)."""
+        clean = frozenset(r[0] for r in self.db.execute(
+            "SELECT oid FROM scanned_blobs WHERE ruleset = ? AND findings = 0", (ruleset,)))
+        found: dict[str, list[StoredFinding]] = {}
+        for row in self.db.execute(
+                "SELECT oid, rule_id, fingerprint, path_suffix, line, col, offset, encoding, checksum, tags, "
+                "inline_allowed, description, severity, verify_kind, prefix, redacted, secret "
+                "FROM blob_findings WHERE ruleset = ?", (ruleset,)):
+            found.setdefault(row[0], []).append(_stored(row[1:]))
+        return clean, found
+
+    # --- merging a scan ------------------------------------------------------------------------------------
+
+    def merge(self, rec: ScanRecord, store_secrets: bool) -> int:
+        """Records one repository's scan in one transaction; returns the scan id. Only the client process
+        calls this: workers return ScanRecords."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT OR IGNORE INTO targets (key, kind, added_at) VALUES (?, ?, ?)",
+                       (rec.target_key, rec.target_kind, rec.started_at))
+            target_id = db.execute("SELECT id FROM targets WHERE key = ?", (rec.target_key,)).fetchone()[0]
+            db.execute("INSERT OR IGNORE INTO rulesets (hash, rules, first_used) VALUES (?, ?, ?)",
+                       (rec.ruleset, rec.rules, rec.started_at))
+            scan_id = db.execute(
+                "INSERT INTO scans (target_id, ruleset, started_at, finished_at, refs, blobs_planned, blobs_read, "
+                "bytes_scanned, findings, warnings, status, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (target_id, rec.ruleset, rec.started_at, rec.finished_at, json.dumps(rec.refs, sort_keys=True),
+                 rec.blobs_planned, len(rec.blobs_read), rec.bytes_scanned, len(rec.findings),
+                 json.dumps(rec.warnings), rec.status, rec.error)).lastrowid
+            db.executemany("INSERT OR REPLACE INTO scanned_blobs (ruleset, oid, findings) VALUES (?, ?, ?)",
+                           ((rec.ruleset, oid, len(rec.blob_findings.get(oid, ()))) for oid in rec.blobs_read))
+            db.executemany(
+                "INSERT OR REPLACE INTO blob_findings (ruleset, oid, rule_id, fingerprint, path_suffix, line, col, "
+                "offset, encoding, checksum, tags, inline_allowed, description, severity, verify_kind, prefix, "
+                "redacted, secret) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ((rec.ruleset, oid, s.rule_id, s.fingerprint, s.path_suffix, s.line, s.col, s.offset, s.encoding,
+                  s.checksum, json.dumps(list(s.tags)), int(s.inline_allowed), s.description, s.severity,
+                  s.verify_kind, s.prefix, s.redacted, s.secret if store_secrets else None)
+                 for oid, found in rec.blob_findings.items() for s in found))
+            for f in rec.findings:
+                secret = f.get("secret") if store_secrets else None
+                db.execute(
+                    "INSERT INTO findings (fingerprint, rule_id, description, severity, redacted, secret, first_seen, "
+                    "last_seen, verification) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (fingerprint) DO UPDATE SET "
+                    "last_seen = excluded.last_seen, secret = COALESCE(excluded.secret, findings.secret), "
+                    "verification = CASE WHEN excluded.verification = 'not-checked' THEN findings.verification "
+                    "ELSE excluded.verification END",
+                    (f["fingerprint"], f["rule_id"], f["description"], f["severity"], f["redacted"], secret,
+                     rec.finished_at, rec.finished_at, f["verification"]))
+                db.execute(
+                    "INSERT INTO places (fingerprint, target_id, commit_id, path, line, col, source, author, date, "
+                    "at_head, first_scan, last_scan) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET "
+                    "last_scan = excluded.last_scan, at_head = excluded.at_head, author = excluded.author, "
+                    "date = excluded.date",
+                    (f["fingerprint"], target_id, f["commit"] or "", f["path"], f["line"], f["column"], f["source"],
+                     f["author"], f["date"], None if f["at_head"] is None else int(f["at_head"]), scan_id, scan_id))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return int(scan_id)
+
+    def record_failure(self, target_key: str, kind: str, ruleset: str, rules: int, error: str) -> None:
+        """A broken target is remembered (with why) so the next audit's summary can say it failed before."""
+        self.merge(ScanRecord(target_key, kind, ruleset, rules, now(), now(), {}, 0, [], {}, 0, [], [], "failed",
+                              error), store_secrets=False)
+
+    def update_verification(self, findings: Sequence[dict]) -> None:
+        """Verification ran after the merge (once over the whole audit): its statuses go in afterwards."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("UPDATE findings SET verification = ? WHERE fingerprint = ?",
+                                ((f["verification"], f["fingerprint"]) for f in findings
+                                 if f["verification"] != "not-checked"))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def statuses(self, fingerprints: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """fingerprint -> (status, note)."""
+        fps = list(fingerprints)
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(fps), 500):
+            part = fps[i:i + 500]
+            marks = ",".join("?" * len(part))
+            for fp, status, note in self.db.execute(
+                    f"SELECT fingerprint, status, note FROM findings WHERE fingerprint IN ({marks})", part):
+                out[fp] = (status, note)
+        return out
+
+    def triage_list(self, status: str | None = None, target: str | None = None) -> list[dict]:
+        """Findings with their status, repositories and place count (latest scan of each repository)."""
+        sql = ("SELECT f.fingerprint, f.rule_id, f.severity, f.redacted, f.status, f.note, f.last_seen, "
+               "f.verification, group_concat(DISTINCT t.key), count(p.fingerprint) FROM findings f "
+               "LEFT JOIN places p ON p.fingerprint = f.fingerprint "
+               "AND p.last_scan = (SELECT max(id) FROM scans s WHERE s.target_id = p.target_id AND s.status = 'ok') "
+               "LEFT JOIN targets t ON t.id = p.target_id")
+        where, args = [], []
+        if status:
+            where.append("f.status = ?")
+            args.append(status)
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY f.fingerprint"
+        rows = []
+        for fp, rule, severity, redacted, st, note, last, verification, targets, places in self.db.execute(sql, args):
+            repos = sorted(targets.split(",")) if targets else []
+            if target and not any(target in r for r in repos):
+                continue
+            rows.append({"fingerprint": fp, "rule_id": rule, "severity": severity, "secret": redacted,
+                         "status": st, "note": note, "last_seen": last, "verification": verification,
+                         "repositories": repos, "places": places})
+        return sorted(rows, key=lambda r: (r["status"] != "open", r["rule_id"], r["fingerprint"]))
+
+    def triage_set(self, fingerprint: str, status: str, note: str | None, by: str) -> list[str]:
+        """Sets the status of the findings whose fingerprint starts with `fingerprint` (the 16 hex characters
+        reports print, or all 64); an ambiguous or unknown prefix is an error, never a guess."""
+        if status not in STATUSES:
+            raise UsageError(f"triage set: unknown status '{status}' (one of: {', '.join(STATUSES)})")
+        fp = fingerprint.strip().lower()
+        if len(fp) < 8 or any(c not in "0123456789abcdef" for c in fp):
+            raise UsageError(f"triage set: '{fingerprint}' is not a fingerprint (at least 8 hex characters)")
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            found = [r[0] for r in db.execute("SELECT fingerprint FROM findings WHERE fingerprint LIKE ?",
+                                              (fp + "%",))]
+            if not found:
+                raise UsageError(f"triage set: no finding with fingerprint {fingerprint} in {self.path}")
+            if len(found) > 1:
+                raise UsageError(f"triage set: {fingerprint} matches {len(found)} findings; give more characters")
+            old_note = db.execute("SELECT note FROM findings WHERE fingerprint = ?", found).fetchone()[0]
+            new_note = old_note if note is None else note
+            db.execute("UPDATE findings SET status = ?, note = ?, triaged_at = ? WHERE fingerprint = ?",
+                       (status, new_note, now(), found[0]))
+            db.execute("INSERT INTO triage_log (fingerprint, status, note, at, by) VALUES (?,?,?,?,?)",
+                       (found[0], status, new_note, now(), by))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return found
+
+    def counts(self) -> dict[str, int]:
+        tables = ("targets", "scans", "scanned_blobs", "blob_findings", "findings", "places")
+        return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+
+
+def _stored(row: Sequence) -> StoredFinding:
+    (rule_id, fp, suffix, line, col, offset, encoding, checksum, tags, inline, description, severity, verify_kind,
+     prefix, redacted, secret) = row
+    return StoredFinding(rule_id, fp, suffix, line, col, offset, encoding, checksum, tuple(json.loads(tags)),
+                         bool(inline), description, severity, verify_kind, prefix, redacted, secret)

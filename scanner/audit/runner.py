@@ -1,0 +1,283 @@
+"""An audit: one history scan per repository (here, or one task each on a Dask cluster), merged by this
+process into the datastore, then verified once over everything and gated on open findings only.
+
+Tasks never touch the datastore: they get a read-only view of the blobs already scanned (a lookup here, a
+snapshot on a cluster) and return a TargetResult; the client merges each one in its own transaction as it
+arrives, so an interrupted audit keeps every repository finished before the interruption.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from scanner.audit.cache import (
+    PLACEHOLDER,
+    BlobCache,
+    Lookup,
+    kept,
+    paths_matter,
+    ruleset_hash,
+    shown_secret,
+)
+from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, now
+from scanner.audit.targets import Target, prepare
+from scanner.errors import UsageError
+from scanner.findings import INCOMPLETE_KINDS, Finding, printable
+
+
+@dataclass
+class AuditSpec:
+    """Everything a task needs, picklable: the scan options without progress or verification (both are
+    the client's: one progress line, one polite verification pass over all repositories)."""
+
+    opts: Any  # scanner.app.ScanOptions
+    ruleset: str
+    rules: int
+    cache_dir: str
+    include_binary: bool = False
+    incremental: bool = True
+    keep_secrets: bool = False  # --verify / --show-secrets: findings come back with their secrets
+    store_secrets: bool = False
+
+
+@dataclass
+class TargetResult:
+    target: Target
+    record: ScanRecord | None = None
+    findings: list[Finding] = field(default_factory=list)  # reported (after suppression, collapsed)
+    error: str | None = None
+    action: str = ""  # cloned | fetched | ""
+    seconds: float = 0.0
+    skipped_blobs: int = 0
+    suppressed: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    scan_id: int | None = None
+    statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> TargetResult:
+    """One repository, start to finish, on whichever machine runs it. Never raises for a broken target:
+    the error comes back in the result, and the audit goes on."""
+    from scanner.app import history_scan
+
+    t0 = time.perf_counter()
+    started = now()
+    result = TargetResult(target)
+    try:
+        path, result.action = prepare(target, spec.cache_dir)
+    except OSError as exc:
+        result.error = str(exc)
+        result.seconds = time.perf_counter() - t0
+        return result
+    cache = BlobCache(lookup if spec.incremental else None, need_secrets=spec.keep_secrets,
+                      store_secrets=spec.store_secrets)
+    opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
+    try:
+        report = history_scan(path, opts, include_binary=spec.include_binary, blob_cache=cache)
+    except UsageError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug or a damaged repository: this target only, never the audit
+        result.error = f"internal error: {type(exc).__name__}: {exc}"
+    if result.error:
+        result.seconds = time.perf_counter() - t0
+        return result
+    _fix_at_head(path, report.findings, cache)
+    result.findings = report.findings if spec.keep_secrets else [_without_secret(f) for f in report.findings]
+    result.suppressed = report.suppressed
+    result.notes = report.notes
+    result.skipped_blobs = cache.skipped
+    result.record = ScanRecord(
+        target_key=target.key, target_kind=target.kind, ruleset=spec.ruleset, rules=spec.rules,
+        started_at=started, finished_at=now(), refs=_refs(path), blobs_planned=cache.skipped + cache.attempted,
+        blobs_read=cache.read, blob_findings=cache.found, bytes_scanned=report.bytes_scanned, findings=[],
+        warnings=[{"kind": w.kind, "message": w.message, "path": w.path} for w in report.warnings])
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _without_secret(f: Finding) -> Finding:
+    """Secrets stay on the worker unless the client needs them (verification, --show-secrets)."""
+    return replace(f, secret=PLACEHOLDER.format(shown_secret(f)), context_hints={})
+
+
+def _refs(path: str) -> dict[str, str]:
+    git = shutil.which("git")
+    if git is None:
+        return {}
+    proc = subprocess.run([git, "--git-dir", _git_dir(path), "for-each-ref", "--format=%(refname) %(objectname)"],
+                          capture_output=True, text=True, check=False)
+    return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+
+
+def _git_dir(path: str) -> str:
+    dot = os.path.join(path, ".git")
+    return dot if os.path.exists(dot) else path
+
+
+def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> None:
+    """at_head for every blob finding from what each blob is known to hold: a finding rebuilt from the
+    datastore carries no secret to look for in HEAD's file, so all of them are judged the same way (does
+    the blob at that path in HEAD hold this fingerprint?)."""
+    git = shutil.which("git")
+    if git is None or not any(f.source == "blob" for f in findings):
+        return
+    proc = subprocess.run([git, "--git-dir", _git_dir(path), "ls-tree", "-r", "-z", "HEAD"],
+                          capture_output=True, check=False)
+    head: dict[str, str] = {}
+    if proc.returncode == 0:
+        for entry in proc.stdout.split(b"\0"):
+            meta, _, name = entry.partition(b"\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == b"blob":
+                head[printable(name.decode("utf-8", "surrogateescape"))] = parts[2].decode()
+    for f in findings:
+        if f.source == "blob":
+            oid = head.get(f.path)
+            f.at_head = oid is not None and f.fingerprint in cache.fingerprints_in(oid)
+
+
+def finding_dict(f: Finding) -> dict:
+    """A reported finding as the datastore keeps it (the secret only goes in with --show-secrets)."""
+    return {"fingerprint": f.fingerprint, "rule_id": f.rule_id, "description": f.description,
+            "severity": f.severity, "redacted": shown_secret(f), "secret": f.secret if kept(f) else None, "commit": f.commit,
+            "path": f.path, "line": f.line, "column": f.column, "source": f.source, "author": f.author,
+            "date": f.date, "at_head": f.at_head, "verification": f.verification.status,
+            "checksum": f.checksum, "tags": list(f.tags), "gating": f.gating}
+
+
+class AuditProgress:
+    """repositories done/total, findings so far, ETA; stderr, and only on a terminal."""
+
+    def __init__(self, total: int, stream: Any = None) -> None:
+        self.total, self.stream = total, stream or sys.stderr
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, findings: int, last: str) -> None:
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / done * (self.total - done) if done else 0.0
+        m, s = divmod(int(eta), 60)
+        self.stream.write(f"\r\033[Kaudit: {done}/{self.total} repositories, {findings} findings, "
+                          f"ETA {m}:{s:02d}  ({last[-40:]})")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+Executor = Callable[[list[Target], AuditSpec, Callable[[TargetResult], None], Datastore], None]
+
+
+@dataclass
+class AuditResult:
+    results: list[TargetResult]
+    warnings: list[str]
+    ruleset: str
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+
+def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_dir: str,
+              include_binary: bool = False, show_secrets: bool = False, verify: Any = None,
+              executor: Executor | None = None,
+              progress: AuditProgress | None = None, warnings: list[str] | None = None) -> AuditResult:
+    """Audits every target and merges each result into the datastore as it arrives. executor: how tasks
+    run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed)."""
+    from scanner.app import build_engine
+
+    t0 = time.perf_counter()
+    rules, _ = build_engine(replace(opts, progress=None))
+    ruleset = ruleset_hash(rules, opts.decode_depth, include_binary)
+    audit = AuditResult([], list(warnings or []), ruleset)
+    incremental = not paths_matter(rules)
+    if not incremental:
+        audit.notes.append("a rule or allowlist looks at paths: every blob is read (a blob id alone is not a "
+                           "cache key then)")
+    if show_secrets:
+        store.secure()
+    spec = AuditSpec(replace(opts, progress=None, verify=None), ruleset, len(rules), cache_dir, include_binary,
+                     incremental, keep_secrets=bool(verify) or show_secrets, store_secrets=show_secrets)
+    found = 0
+
+    def merge(res: TargetResult) -> None:
+        nonlocal found
+        audit.results.append(res)
+        if res.error:
+            audit.warnings.append(f"{res.target.key}: {res.error}")
+            store.record_failure(res.target.key, res.target.kind, ruleset, len(rules), res.error)
+        elif res.record is not None:
+            res.record.findings = [finding_dict(f) for f in res.findings]
+            res.scan_id = store.merge(res.record, show_secrets)
+        found += len(res.findings)
+        if progress is not None:
+            progress(len(audit.results), found, res.target.key)
+
+    run = executor or _run_here
+    try:
+        run(list(targets), spec, merge, store)
+    finally:
+        if progress is not None:
+            progress.close()
+    if verify is not None:
+        _verify(audit, verify, store, show_secrets)
+    fps = {f.fingerprint for f in audit.findings}
+    statuses = store.statuses(fps)
+    for r in audit.results:
+        r.statuses = {f.fingerprint: statuses.get(f.fingerprint, ("open", "")) for f in r.findings}
+    audit.seconds = time.perf_counter() - t0
+    return audit
+
+
+def _run_here(targets: list[Target], spec: AuditSpec, merge: Callable[[TargetResult], None], store: Datastore
+              ) -> None:
+    lookup = (lambda oids: store.known_blobs(spec.ruleset, oids)) if spec.incremental else None
+    for t in targets:
+        merge(scan_target(t, spec, lookup))
+
+
+def _verify(audit: AuditResult, verify: Any, store: Datastore, show_secrets: bool) -> None:
+    """Once over every repository's findings: each distinct secret is asked about once per audit, however
+    many repositories hold it. Statuses go into the datastore with the findings."""
+    from scanner.verify import verify_findings
+
+    findings = [f for f in audit.findings if kept(f)]
+    if not findings:
+        return
+    stats = verify_findings(findings, verify)
+    audit.notes.append(f"verified {stats.secrets} distinct secrets with {stats.requests} requests")
+    for r in audit.results:
+        if r.record is not None and r.scan_id is not None:
+            r.record.findings = [finding_dict(f) for f in r.findings]
+            store.update_verification(r.record.findings)
+    if not show_secrets:  # verified: the secrets are no longer needed in memory for the report
+        for r in audit.results:
+            r.findings = [_without_secret(f) for f in r.findings]
+
+
+def gate_report(audit: AuditResult) -> Any:
+    """A Report holding only the findings still open, for app.exit_code: triaged ones never fail the gate."""
+    from scanner.findings import Warning
+    from scanner.report import Report
+
+    open_ = [f for r in audit.results for f in r.findings if r.statuses.get(f.fingerprint, ("open", ""))[0] == "open"]
+    warnings = [Warning("unreadable", w) for w in audit.warnings]
+    warnings += [Warning(w["kind"], w["message"], w["path"]) for r in audit.results if r.record
+                 for w in r.record.warnings if w["kind"] in INCOMPLETE_KINDS]
+    return Report(mode="audit", target="audit", findings=open_, warnings=warnings)
+
+
+__all__ = ["AuditResult", "AuditSpec", "StoredFinding", "TargetResult", "gate_report", "run_audit", "scan_target"]

@@ -1,0 +1,174 @@
+"""What an audit covers: repositories found on disk, listed in a file, or cloned from git URLs into a cache.
+
+A URL is cloned bare with `--filter=blob:none` (a blobless partial clone; git falls back to a full clone,
+with a warning of its own, where the server does not allow filters) into the cache directory, and the
+next audit fetches into that clone instead of cloning again. The cache key hides any credentials in the
+URL: neither the directory name nor the datastore ever holds them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from scanner.errors import UsageError
+
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)  # scheme:// or scp-like git@host:
+_SKIP_DIRS = {"node_modules", ".venv", "venv", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str  # what the datastore calls it: a real path, or the URL without credentials
+    kind: str  # path | url
+    location: str  # what to open (a path) or clone (the URL as given, credentials and all; never stored)
+
+
+def is_url(text: str) -> bool:
+    return bool(_URL.match(text)) and not os.path.exists(text)
+
+
+def public_url(url: str) -> str:
+    """The URL as it may be shown and stored: user and password removed."""
+    if "://" not in url:
+        return url  # scp-like user@host:path names a login, not a secret
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tokenscan", "repos")
+
+
+def is_repository(path: str) -> bool:
+    """A work tree (has .git, a folder or a gitfile) or a bare repository (HEAD, objects/, refs/)."""
+    if os.path.exists(os.path.join(path, ".git")):
+        return True
+    return (os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(os.path.join(path, "objects"))
+            and os.path.isdir(os.path.join(path, "refs")))
+
+
+def find_repositories(root: str) -> Iterator[str]:
+    """Every repository under root, bare ones too; never descends into a repository (its submodules and
+    vendored copies are its own business) nor follows symbolic links (a link can point anywhere)."""
+    if is_repository(root):
+        yield root
+        return
+    for folder, dirs, _ in os.walk(root, followlinks=False, onerror=None):
+        keep = []
+        for d in sorted(dirs):
+            full = os.path.join(folder, d)
+            if os.path.islink(full) or d in _SKIP_DIRS:
+                continue
+            if is_repository(full):
+                yield full
+            else:
+                keep.append(d)
+        dirs[:] = keep
+
+
+def read_targets_file(name: str) -> list[str]:
+    """One path or URL per line; blank lines and # comments ignored. `-` reads standard input."""
+    try:
+        if name == "-":
+            text = sys.stdin.read()
+        else:
+            with open(name, encoding="utf-8") as fh:
+                text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"--targets-file {name}: cannot read: {why}") from None
+    return [s for line in text.splitlines() if (s := line.strip()) and not s.startswith("#")]
+
+
+def resolve(args: Iterable[str], listed: Iterable[str], warnings: list[str]) -> list[Target]:
+    """Command-line TARGETs must exist (a typo is exit 2); lines from a targets file that are not there are
+    warnings, and the audit goes on with the rest. Duplicates (the same repository twice) are audited once."""
+    out: dict[str, Target] = {}
+
+    def add(text: str, strict: bool) -> None:
+        if is_url(text):
+            out.setdefault(public_url(text), Target(public_url(text), "url", text))
+            return
+        if not os.path.exists(text):
+            if strict:
+                raise UsageError(f"{text}: no such file or directory (and not a git URL)")
+            warnings.append(f"{text}: no such file or directory (and not a git URL); skipped")
+            return
+        if not os.path.isdir(text):
+            if strict:
+                raise UsageError(f"{text}: not a directory (a list of targets goes in --targets-file)")
+            warnings.append(f"{text}: not a directory; skipped")
+            return
+        found = list(find_repositories(text))
+        if not found:
+            warnings.append(f"{text}: no git repositories found")
+        for repo in found:
+            real = os.path.realpath(repo)
+            out.setdefault(real, Target(real, "path", real))
+
+    for a in args:
+        add(a, True)
+    for line in listed:
+        add(line, False)
+    return list(out.values())
+
+
+def cache_path(cache_dir: str, key: str) -> str:
+    """A readable, collision-free folder name: the URL's last part plus a hash of the whole public URL."""
+    tail = re.sub(r"[^A-Za-z0-9._-]+", "_", key.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])[:60] or "repo"
+    tail = tail.removesuffix(".git")
+    return os.path.join(cache_dir, f"{tail}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.git")
+
+
+def _git(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    git = shutil.which("git")
+    if git is None:
+        raise OSError("git is not on PATH: URL targets need it")
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # an audit never stops to ask for a password
+    return subprocess.run([git, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
+
+
+def prepare(target: Target, cache_dir: str) -> tuple[str, str]:
+    """The local repository to scan, and what was done ("" | cloned | fetched). OSError on failure (a
+    broken target: the caller warns and goes on). A lock per clone keeps two audits off the same folder."""
+    if target.kind == "path":
+        return target.location, ""
+    os.makedirs(cache_dir, exist_ok=True)
+    dest = cache_path(cache_dir, target.key)
+    with open(dest + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isdir(dest) and os.path.isfile(os.path.join(dest, "HEAD")):
+            res = _git(["--git-dir", dest, "fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin",
+                        "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+            action = "fetched"
+        else:
+            if os.path.exists(dest):
+                shutil.rmtree(dest)  # a clone that died half-way: start over
+            tmp = dest + ".partial"
+            if os.path.exists(tmp):
+                shutil.rmtree(tmp)
+            res = _git(["clone", "--bare", "--quiet", "--filter=blob:none", "--", target.location, tmp])
+            if res.returncode == 0:
+                os.replace(tmp, dest)  # only a complete clone ever sits at dest
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+            action = "cloned"
+        if res.returncode != 0:
+            lines = [line for line in res.stderr.splitlines() if line.strip()]
+            why = lines[-1] if lines else f"git exit {res.returncode}"
+            verb = "clone" if action == "cloned" else "fetch"
+            raise OSError(f"{verb} failed: {why.replace(target.location, target.key)}")
+    return dest, action
