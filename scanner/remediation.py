@@ -1,0 +1,196 @@
+"""What to do about a leaked credential, per rule: the one line a person follows to rotate or revoke it, and
+the vendor's own documented page for it.
+
+Why a registry and not a field in the rule files: the advice is the same for every rule of a vendor (one
+GitHub settings page revokes ghp_, gho_ and github_pat_ alike), so it is kept once per vendor and found by the
+rule id's first word (`github-token` -> `github`), with exact rule ids only where one credential type is
+handled differently (Cloudflare's roll-able tokens against its Global API Key and Origin CA key). A rule added
+without advice fails tests/test_remediation.py: a finding a person cannot act on is half a finding.
+
+Every URL is a page of the vendor's own documentation that says where that credential is rotated or revoked.
+Where no such page was found, `url` is None and `what` still says what to do: a guessed URL would send
+someone in a hurry to a 404, or worse, to someone else's page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Advice:
+    """How to make a leaked credential useless. `what` is one line a person can follow; `url` the vendor's
+    documented rotate/revoke page (None when no documented page is known); `also` further documented pages
+    (e.g. a deprecation notice) that explain why the advice is what it is."""
+
+    vendor: str
+    what: str
+    url: str | None = None
+    also: tuple[str, ...] = ()
+
+
+def _a(vendor: str, what: str, url: str | None = None, *also: str) -> Advice:
+    return Advice(vendor, what, url, tuple(also))
+
+
+_CF_ROLL = "https://developers.cloudflare.com/fundamentals/api/how-to/roll-token/"
+_CF_TOKEN = _a("Cloudflare", "Roll the token at Cloudflare: My Profile > API Tokens (account tokens: Manage Account "
+               "> API Tokens) > the token's ... menu > Roll > Confirm; the old secret stops working at once", _CF_ROLL)
+_CF_GLOBAL = _a("Cloudflare", "Change the Global API Key at Cloudflare: My Profile > API Tokens > API Keys > Global "
+                "API Key > Change (then move its users to scoped API tokens)",
+                "https://developers.cloudflare.com/fundamentals/api/get-started/keys/")
+_PRIVATE_KEY = _a("private key", "Treat the key pair as compromised: generate a new key pair, install the new public "
+                  "key (or certificate) wherever the old one is trusted, and remove the old public key from "
+                  "authorized_keys, deploy keys, CA/certificate issuers and key servers (revoke its certificate)")
+
+# Exact rule ids: where one vendor's credential types are rotated differently.
+EXACT: dict[str, Advice] = {
+    "cloudflare-user-api-token": _CF_TOKEN,
+    "cloudflare-account-api-token": _CF_TOKEN,
+    "cloudflare-api-token-legacy": _CF_TOKEN,
+    "cloudflare-global-api-key": _CF_GLOBAL,
+    "cloudflare-global-api-key-legacy": _CF_GLOBAL,
+    "cloudflare-origin-ca-key": _a(
+        "Cloudflare",
+        "Remove the Origin CA key and use an API token: Cloudflare deprecated Service Key authentication "
+        "(X-Auth-User-Service-Key), which stopped working on 2026-09-30; to invalidate every copy of the key, "
+        "My Profile > API Tokens > API Keys > Origin CA Key > Change",
+        "https://developers.cloudflare.com/changelog/post/2026-03-19-service-key-authentication-deprecated/",
+        "https://developers.cloudflare.com/fundamentals/api/get-started/ca-keys/"),
+    "private-key": _PRIVATE_KEY,
+}
+
+# By vendor: the rule id's first word (`github-fine-grained-pat` -> `github`).
+VENDORS: dict[str, Advice] = {
+    "cloudflare": _CF_TOKEN,
+    "private": _PRIVATE_KEY,
+    "pgp": _a("OpenPGP", "Revoke the key: publish its revocation certificate (gpg --gen-revoke, then send it to the "
+              "key servers and people who hold the public key), and create a new key"),
+    "putty": _PRIVATE_KEY,
+    "age": _a("age", "Generate a new identity (age-keygen), re-encrypt every file encrypted to the old recipient, "
+              "and remove the old recipient everywhere (e.g. .sops.yaml): whoever holds the old key can decrypt "
+              "every copy ever made of those files"),
+    "database": _a("database", "Change the database user's password (ALTER USER ... PASSWORD / the provider's "
+                   "console), update every client, and check the server's logs for logins you do not expect"),
+    "github": _a("GitHub", "Revoke the token at GitHub: Settings > Developer settings > Personal access tokens > "
+                 "the token > Delete (OAuth/app tokens: revoke the authorization or reset the app's credentials)",
+                 "https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/"
+                 "managing-your-personal-access-tokens"),
+    "gitlab": _a("GitLab", "Revoke or rotate the token at GitLab: avatar > Edit profile > Personal access tokens "
+                 "(project/group tokens: Settings > Access tokens; deploy and runner tokens: their settings pages) "
+                 "> Revoke or Rotate", "https://docs.gitlab.com/user/profile/personal_access_tokens/",
+                 "https://docs.gitlab.com/ee/security/token_overview.html"),
+}
+
+
+# Vendors whose rotate/revoke page tokenscan does not cite (yet): the generic instruction, no URL.
+_GENERIC_NAMES: dict[str, str] = {
+    "airtable": "Airtable",
+    "algolia": "Algolia",
+    "anthropic": "Anthropic",
+    "asana": "Asana",
+    "atlassian": "Atlassian",
+    "aws": "AWS",
+    "azure": "Azure",
+    "bitbucket": "Bitbucket",
+    "braintree": "Braintree",
+    "brevo": "Brevo",
+    "buildkite": "Buildkite",
+    "circleci": "CircleCI",
+    "clickup": "ClickUp",
+    "cloudinary": "Cloudinary",
+    "cohere": "Cohere",
+    "contentful": "Contentful",
+    "databricks": "Databricks",
+    "datadog": "Datadog",
+    "digitalocean": "DigitalOcean",
+    "discord": "Discord",
+    "docker": "Docker Hub",
+    "doppler": "Doppler",
+    "dropbox": "Dropbox",
+    "duffel": "Duffel",
+    "dynatrace": "Dynatrace",
+    "easypost": "EasyPost",
+    "figma": "Figma",
+    "flutterwave": "Flutterwave",
+    "flyio": "Fly.io",
+    "frameio": "Frame.io",
+    "gcp": "Google Cloud",
+    "google": "Google",
+    "grafana": "Grafana",
+    "groq": "Groq",
+    "heroku": "Heroku",
+    "huggingface": "Hugging Face",
+    "infracost": "Infracost",
+    "jfrog": "JFrog",
+    "langsmith": "LangSmith",
+    "linear": "Linear",
+    "lob": "Lob",
+    "mailchimp": "Mailchimp",
+    "mailgun": "Mailgun",
+    "mapbox": "Mapbox",
+    "mistral": "Mistral AI",
+    "netlify": "Netlify",
+    "newrelic": "New Relic",
+    "notion": "Notion",
+    "npm": "npm",
+    "nuget": "NuGet",
+    "okta": "Okta",
+    "onepassword": "1Password",
+    "openai": "OpenAI",
+    "openrouter": "OpenRouter",
+    "perplexity": "Perplexity",
+    "pinecone": "Pinecone",
+    "planetscale": "PlanetScale",
+    "postman": "Postman",
+    "prefect": "Prefect",
+    "pulumi": "Pulumi",
+    "pypi": "PyPI",
+    "railway": "Railway",
+    "readme": "ReadMe",
+    "render": "Render",
+    "replicate": "Replicate",
+    "resend": "Resend",
+    "rubygems": "RubyGems",
+    "scalingo": "Scalingo",
+    "sendgrid": "SendGrid",
+    "sentry": "Sentry",
+    "shippo": "Shippo",
+    "shopify": "Shopify",
+    "slack": "Slack",
+    "snyk": "Snyk",
+    "sourcegraph": "Sourcegraph",
+    "square": "Square",
+    "stripe": "Stripe",
+    "supabase": "Supabase",
+    "tailscale": "Tailscale",
+    "telegram": "Telegram",
+    "terraform": "HashiCorp Terraform",
+    "twilio": "Twilio",
+    "twitch": "Twitch",
+    "vault": "HashiCorp Vault",
+    "vercel": "Vercel",
+    "xai": "xAI",
+}
+for _key, _name in _GENERIC_NAMES.items():
+    VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "
+                                       f"settings, create a new one, and update everything that used it"))
+
+
+def vendor_of(rule_id: str) -> str:
+    """The registry's vendor key for a rule id: its first word (`slack-bot-token` -> `slack`)."""
+    return rule_id.split("-", 1)[0].lower()
+
+
+def advice(rule_id: str) -> Advice | None:
+    """The advice for a rule: its own entry, else its vendor's (the rule id's first word), else None (a rule
+    from a user's own rule file or gitleaks config, whose vendor tokenscan does not know)."""
+    return EXACT.get(rule_id) or VENDORS.get(vendor_of(rule_id))
+
+
+def advice_line(rule_id: str) -> str:
+    """One line for reports: what to do, and the vendor's page when there is one."""
+    a = advice(rule_id)
+    if a is None:
+        return "Revoke or rotate it where it was issued (tokenscan has no advice for this rule)"
+    return f"{a.what} ({a.url})" if a.url else a.what
