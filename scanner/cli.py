@@ -407,6 +407,9 @@ def rules_check(rule_files: tuple[str, ...]) -> None:
     sys.exit(1 if problems else 0)
 
 
+cli.add_command(__import__("scanner.remediate", fromlist=["remediate"]).remediate)  # `tokenscan remediate`
+
+
 def main() -> None:
     for name in ("stdout", "stderr"):  # started with `>&-`: a report to -o still works; stdout is refused in _write
         if getattr(sys, name) is None:
