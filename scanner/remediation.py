@@ -50,6 +50,8 @@ EXACT: dict[str, Advice] = {
     "cloudflare-api-token-legacy": _CF_TOKEN,
     "cloudflare-global-api-key": _CF_GLOBAL,
     "cloudflare-global-api-key-legacy": _CF_GLOBAL,
+    "stripe-webhook-secret": _a("Stripe", "Roll the webhook endpoint's signing secret in the Stripe Dashboard "
+                                "(Developers > Webhooks > the endpoint) and deploy the new secret"),
     "cloudflare-origin-ca-key": _a(
         "Cloudflare",
         "Remove the Origin CA key and use an API token: Cloudflare deprecated Service Key authentication "
@@ -80,6 +82,42 @@ VENDORS: dict[str, Advice] = {
                  "(project/group tokens: Settings > Access tokens; deploy and runner tokens: their settings pages) "
                  "> Revoke or Rotate", "https://docs.gitlab.com/user/profile/personal_access_tokens/",
                  "https://docs.gitlab.com/ee/security/token_overview.html"),
+    "slack": _a("Slack", "Revoke the token (auth.revoke, or reinstall/regenerate it in the app's settings at "
+                "api.slack.com/apps); a webhook URL: remove the webhook from the app's Incoming Webhooks page",
+                "https://api.slack.com/methods/auth.revoke"),
+    "aws": _a("AWS", "Deactivate, then delete the access key: IAM console > Users > the user > Security credentials > "
+              "Access keys > Actions > Deactivate, then Delete (create a new key first if it is still needed)",
+              "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-keys-admin-managed.html"),
+    "stripe": _a("Stripe", "Roll the key at Stripe: Dashboard > Developers > API keys > the key's ... menu > Roll key, "
+                 "expiring the old key now", "https://docs.stripe.com/keys-best-practices"),
+    "npm": _a("npm", "Revoke the token at npm: profile picture > Access Tokens > delete it (or `npm token revoke ID`)",
+              "https://docs.npmjs.com/revoking-access-tokens"),
+    "pypi": _a("PyPI", "Remove the token at PyPI: Account settings > API tokens > Options > Remove token; check the "
+               "account's Security history for uploads you did not make", "https://pypi.org/help/#apitoken"),
+    "google": _a("Google", "Delete (or regenerate) the key in the Google Cloud console: APIs & Services > Credentials; "
+                 "an OAuth client secret: reset it on the same page; OAuth tokens: revoke the grant",
+                 "https://docs.cloud.google.com/docs/authentication/api-keys"),
+    "gcp": _a("Google Cloud", "Disable, then delete the service account key: IAM & Admin > Service accounts > the "
+              "account > Keys (gcloud iam service-accounts keys disable KEY_ID --iam-account=ACCOUNT)",
+              "https://cloud.google.com/iam/docs/keys-disable-enable"),
+    "openai": _a("OpenAI", "Revoke the key at OpenAI: platform.openai.com/api-keys > the key's trash icon > Revoke key; "
+                 "then create a new one", "https://help.openai.com/en/articles/8304786-how-can-i-keep-my-openai-accounts-secure"),
+    "anthropic": _a("Anthropic", "Delete the key in the Claude Console: API keys > the key's ... menu > Delete API Key; "
+                    "then create a new one",
+                    "https://support.anthropic.com/en/articles/"
+                    "8384961-what-should-i-do-if-i-suspect-my-api-key-has-been-compromised"),
+    "huggingface": _a("Hugging Face", "Invalidate the token at Hugging Face: Settings > Access Tokens > the token's "
+                      "Manage > Invalidate and refresh (or delete it)", "https://huggingface.co/docs/hub/security-tokens"),
+    "sendgrid": _a("SendGrid", "Delete the API key in SendGrid: Settings > API Keys > the key > Delete; create a new one "
+                   "and update your environment", "https://twilio.com/docs/sendgrid/for-developers/sending-email/authentication"),
+    "resend": _a("Resend", "Delete the API key in the Resend dashboard (API Keys): deleting revokes it at once; "
+                 "then review what was sent with it", "https://resend.com/docs/knowledge-base/how-to-handle-a-leaked-api-key"),
+    "replicate": _a("Replicate", "Disable the token at replicate.com/account/api-tokens and create a new one",
+                    "https://replicate.com/changelog/2024-06-04-disable-api-tokens"),
+    "sourcegraph": _a("Sourcegraph", "Delete the token: avatar > Settings > Access tokens > Delete",
+                      "https://sourcegraph.com/docs/cli/how-tos/revoking_an_access_token"),
+    "snyk": _a("Snyk", "Revoke & Regenerate the token in Snyk: Account settings (app.snyk.io/account) > Revoke & "
+               "Regenerate", "https://docs.snyk.io/snyk-api/authentication-for-api/revoke-and-regenerate-a-snyk-api-token"),
 }
 
 
@@ -171,6 +209,15 @@ _GENERIC_NAMES: dict[str, str] = {
     "vault": "HashiCorp Vault",
     "vercel": "Vercel",
     "xai": "xAI",
+    "wandb": "Weights & Biases",
+    "twitter": "X (Twitter)",
+    "tencent": "Tencent Cloud",
+    "ngrok": "ngrok",
+    "launchdarkly": "LaunchDarkly",
+    "kaggle": "Kaggle",
+    "hubspot": "HubSpot",
+    "firebase": "Firebase",
+    "alibaba": "Alibaba Cloud",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "
