@@ -116,6 +116,34 @@ VENDORS: dict[str, Advice] = {
                     "https://replicate.com/changelog/2024-06-04-disable-api-tokens"),
     "sourcegraph": _a("Sourcegraph", "Delete the token: avatar > Settings > Access tokens > Delete",
                       "https://sourcegraph.com/docs/cli/how-tos/revoking_an_access_token"),
+    "digitalocean": _a("DigitalOcean", "Delete the token in the DigitalOcean control panel: API > Tokens/Keys > "
+                       "Personal access tokens > the token's More menu > Delete",
+                       "https://docs.digitalocean.com/reference/api/create-personal-access-token/"),
+    "shopify": _a("Shopify", "An admin-created custom app's Admin API token cannot be rolled in place: uninstall the "
+                  "app in the store admin (Apps > Develop apps) and install it again for a new token; app client "
+                  "secrets: rotate or revoke them in the Dev Dashboard",
+                  "https://shopify.dev/docs/apps/build/authentication-authorization/legacy/admin-custom-apps",
+                  "https://shopify.dev/docs/apps/build/authentication-authorization/client-secrets/"
+                  "rotate-revoke-client-credentials"),
+    "datadog": _a("Datadog", "Revoke the key in Datadog: Organization Settings > API Keys (or Application Keys) > the "
+                  "key > Revoke; create a new one for the agents and scripts that used it",
+                  "https://docs.datadoghq.com/account_management/api-app-keys/"),
+    "docker": _a("Docker Hub", "Delete (or deactivate) the access token: Docker account > Account settings > Personal "
+                 "access tokens (organization tokens: the Admin Console)",
+                 "https://docs.docker.com/security/for-developers/access-tokens/"),
+    "vercel": _a("Vercel", "Delete the token on the Account Tokens page (Settings > Tokens) or with `vercel tokens rm`",
+                 "https://vercel.com/docs/accounts/access-tokens"),
+    "atlassian": _a("Atlassian", "Revoke the token: Atlassian account > Security > Create and manage API tokens > "
+                    "Revoke (organization admins: Atlassian Administration > Insights > API token activity)",
+                    "https://support.atlassian.com/atlassian-account/docs/manage-api-tokens-for-your-atlassian-account",
+                    "https://support.atlassian.com/organization-administration/docs/revoke-user-api-tokens/"),
+    "bitbucket": _a("Bitbucket", "Revoke the app password: Bitbucket Personal settings > App passwords > Revoke, and "
+                    "move the integration to an API token"),
+    "buildkite": _a("Buildkite", "Revoke the token in Buildkite (API access tokens: Personal Settings > API Access "
+                    "Tokens; agent tokens: the cluster's agent tokens page) and create a new one",
+                    "https://buildkite.com/changelog/66-inspect-and-revoke-api-access-tokens-via-the-rest-api"),
+    "heroku": _a("Heroku", "Regenerate the API key (Account settings > API Key > Regenerate), or revoke the OAuth "
+                 "authorization that holds the token: `heroku authorizations` then `heroku authorizations:revoke ID`"),
     "snyk": _a("Snyk", "Revoke & Regenerate the token in Snyk: Account settings (app.snyk.io/account) > Revoke & "
                "Regenerate", "https://docs.snyk.io/snyk-api/authentication-for-api/revoke-and-regenerate-a-snyk-api-token"),
 }
