@@ -144,6 +144,33 @@ VENDORS: dict[str, Advice] = {
                     "https://buildkite.com/changelog/66-inspect-and-revoke-api-access-tokens-via-the-rest-api"),
     "heroku": _a("Heroku", "Regenerate the API key (Account settings > API Key > Regenerate), or revoke the OAuth "
                  "authorization that holds the token: `heroku authorizations` then `heroku authorizations:revoke ID`"),
+    "azure": _a("Azure", "Regenerate the key: storage account > Security + networking > Access keys > Rotate key "
+                "(Service Bus / Event Hubs: the shared access policy > Regenerate; an app's client secret: Microsoft "
+                "Entra ID > App registrations > the app > Certificates & secrets > delete it)",
+                "https://learn.microsoft.com/azure/storage/common/storage-account-keys-manage"),
+    "twilio": _a("Twilio", "Delete the API key in the Twilio Console (Account > API keys & tokens); an Auth Token: "
+                 "request a secondary token, promote it to primary, and the old one stops working",
+                 "https://twilio.com/blog/better-twilio-authentication-csharp-twilio-api-keys"),
+    "telegram": _a("Telegram", "Revoke the bot token with @BotFather (/revoke, then choose the bot) and use the new "
+                   "token it gives"),
+    "discord": _a("Discord", "Bot token: Developer Portal > the application > Bot > Reset Token; webhook URL: delete "
+                  "the webhook (channel settings > Integrations > Webhooks) and create a new one"),
+    "vault": _a("HashiCorp Vault", "Revoke the token and its children: `vault token revoke TOKEN` (or by accessor: "
+                "`vault token revoke -accessor ACCESSOR`); leases it created are revoked with it",
+                "https://developer.hashicorp.com/vault/docs/commands/token/revoke"),
+    "terraform": _a("HashiCorp Terraform", "Delete the API token in HCP Terraform / Terraform Enterprise (user tokens: "
+                    "User Settings > Tokens; team and organization tokens: the organization's settings) and create "
+                    "a new one"),
+    "sentry": _a("Sentry", "Revoke the token: organization tokens in Settings > Organization Tokens (or the revoke "
+                 "API); user tokens in User Settings > Personal Tokens",
+                 "https://docs.sentry.io/api/organizations/revoke-an-org-auth-token/"),
+    "okta": _a("Okta", "Revoke the API token: Admin Console > Security > API > Tokens > the token > Revoke",
+               "https://help.okta.com/oie/en-us/content/topics/security/api.htm"),
+    "databricks": _a("Databricks", "Revoke the personal access token: User Settings > Developer > Access tokens > "
+                     "revoke it (workspace admins can revoke any user's tokens)",
+                     "https://docs.databricks.com/administration-guide/access-control/tokens.html"),
+    "jfrog": _a("JFrog", "Revoke the access token in the JFrog Platform (Administration > User Management > Access "
+                "Tokens > Revoke; an API key or identity token: the user's profile) and create a new one"),
     "snyk": _a("Snyk", "Revoke & Regenerate the token in Snyk: Account settings (app.snyk.io/account) > Revoke & "
                "Regenerate", "https://docs.snyk.io/snyk-api/authentication-for-api/revoke-and-regenerate-a-snyk-api-token"),
 }
