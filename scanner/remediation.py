@@ -171,6 +171,15 @@ VENDORS: dict[str, Advice] = {
                      "https://docs.databricks.com/administration-guide/access-control/tokens.html"),
     "jfrog": _a("JFrog", "Revoke the access token in the JFrog Platform (Administration > User Management > Access "
                 "Tokens > Revoke; an API key or identity token: the user's profile) and create a new one"),
+    "netlify": _a("Netlify", "Delete the personal access token: User settings > Applications > Personal access "
+                  "tokens > Options > Delete", "https://docs.netlify.com/accounts-and-billing/user-settings/"),
+    "tailscale": _a("Tailscale", "Revoke the key: admin console > Settings > Keys > Revoke next to the auth key or API "
+                    "access token", "https://tailscale.com/kb/1252/key-secret-management"),
+    "circleci": _a("CircleCI", "Delete the token (personal: User settings > Personal API Tokens > X; project: Project "
+                   "Settings > API Permissions) and create a new one",
+                   "https://circleci.com/docs/managing-api-tokens/"),
+    "supabase": _a("Supabase", "Revoke the access token in the Supabase dashboard (Account > Access Tokens); a "
+                   "project secret API key: delete or rotate it in the project's API Keys settings"),
     "snyk": _a("Snyk", "Revoke & Regenerate the token in Snyk: Account settings (app.snyk.io/account) > Revoke & "
                "Regenerate", "https://docs.snyk.io/snyk-api/authentication-for-api/revoke-and-regenerate-a-snyk-api-token"),
 }
