@@ -106,3 +106,19 @@ def test_read_loose_checks_the_whole_object(tmp_path):
         p.write_bytes(bad)
         with pytest.raises(CorruptObject):
             read_loose(str(r.path / ".git"), oid)
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+@pytest.mark.parametrize("branch", [None, "main"])
+def test_deleted_object_is_a_missing_object_warning_with_its_path(tmp_path, use_git, branch):
+    """A blob a tree names but the store lacks: the whole-history listing reads only the store, so a tree
+    walk beside the scan finds it; it is named, with its path."""
+    r = Repo(tmp_path / "gone")
+    tok = cloudflare("cfk_", 33)
+    r.commit("one", **{"lost.txt": "gone\n", "s.env": f"K={tok}\n"})
+    lost = r.git("rev-parse", "HEAD:lost.txt")
+    _loose_path(r, lost).unlink()
+    rep = history_scan(str(r.path), ScanOptions(jobs=1), branch=branch, use_git=use_git)
+    named = [(w.kind, w.path) for w in rep.warnings if lost in w.message]
+    assert named == [("missing-object", "lost.txt")], [(w.kind, w.message) for w in rep.warnings]
+    assert [f.secret for f in rep.findings] == [tok]
