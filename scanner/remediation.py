@@ -180,6 +180,10 @@ VENDORS: dict[str, Advice] = {
                    "https://circleci.com/docs/managing-api-tokens/"),
     "supabase": _a("Supabase", "Revoke the access token in the Supabase dashboard (Account > Access Tokens); a "
                    "project secret API key: delete or rotate it in the project's API Keys settings"),
+    "rubygems": _a("RubyGems", "Delete the key at RubyGems.org: account settings > API KEYS (Reset deletes every key "
+                   "of the account); then create a scoped replacement", "https://guides.rubygems.org/api-key-scopes/"),
+    "linear": _a("Linear", "Revoke the key: Settings > Security & Access > Personal API keys (OAuth tokens: revoke the "
+                 "authorized application on the same page)", "https://linear.app/docs/security-and-access"),
     "snyk": _a("Snyk", "Revoke & Regenerate the token in Snyk: Account settings (app.snyk.io/account) > Revoke & "
                "Regenerate", "https://docs.snyk.io/snyk-api/authentication-for-api/revoke-and-regenerate-a-snyk-api-token"),
 }
