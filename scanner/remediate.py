@@ -33,6 +33,8 @@ import click
 from scanner.errors import UsageError
 
 _FILTER_REPO_PREFIXES = ("regex:", "glob:", "literal:")
+SHORT = 12  # a value this short may well occur elsewhere in history: the person should look at the file first
+_ARCHIVE_MEMBER = re.compile(r"\.(?:zip|jar|war|ear|whl|apk|aar|docx|xlsx|pptx|tar|tgz|gz|bz2|xz)!", re.IGNORECASE)
 
 
 @dataclass
@@ -93,16 +95,27 @@ def _multiline_regex(secret: str) -> str:
     return pattern
 
 
+def _multiline(secret: str) -> bool:
+    return "\n" in secret or "\r" in secret
+
+
 def replacement_lines(leaks: list[Leak]) -> list[str]:
-    """git-filter-repo expression lines, one per distinct secret. Literals longest first: filter-repo applies
-    literals in file order, so a secret that contains another must go before the shorter one breaks it."""
+    """git-filter-repo expression lines, one per distinct secret. filter-repo applies every literal line, in file
+    order, before any regex line; so literals go longest first (a secret that contains another must be replaced
+    before the shorter one breaks it), and a multi-line secret's regex is built from its text as it will be
+    after the literals ran (a token pasted inside a key block is already a placeholder by then)."""
+    ordered = sorted(leaks, key=lambda x: (-len(x.secret), x.secret))
+    literals = [x for x in ordered if not _multiline(x.secret)]
     lines: list[str] = []
-    for leak in sorted(leaks, key=lambda x: (-len(x.secret), x.secret)):
-        if "\n" in leak.secret or "\r" in leak.secret:
-            lines.append(f"regex:{_multiline_regex(leak.secret)}==>{leak.replacement}")
-        else:
-            literal = f"literal:{leak.secret}" if leak.secret.startswith(_FILTER_REPO_PREFIXES) else leak.secret
-            lines.append(f"{literal}==>{leak.replacement}")
+    for leak in literals:
+        literal = f"literal:{leak.secret}" if leak.secret.startswith(_FILTER_REPO_PREFIXES) else leak.secret
+        lines.append(f"{literal}==>{leak.replacement}")
+    for leak in ordered:
+        if _multiline(leak.secret):
+            text = leak.secret
+            for lit in literals:
+                text = text.replace(lit.secret, lit.replacement)
+            lines.append(f"regex:{_multiline_regex(text)}==>{leak.replacement}")
     return lines
 
 
@@ -190,6 +203,14 @@ def plan_text(leaks: list[Leak], output: str, repo_label: str, url: str | None, 
             out.append(f"       also: {extra}")
         if a and not a.url:
             out.append("       (no vendor page known to tokenscan: follow the vendor's own documentation)")
+        if len(leak.secret) < SHORT:
+            out.append(f"       short value ({len(leak.secret)} characters): filter-repo replaces it wherever it "
+                       f"occurs, in every file; review {output} before using it")
+        archives = sorted({p for p, _, _ in leak.places if _ARCHIVE_MEMBER.search(p)})
+        if archives:
+            out.append(f"       inside an archive ({archives[0]}{' …' if len(archives) > 1 else ''}): replace-text "
+                       f"cannot edit archives; remove the archive from history (git filter-repo --invert-paths "
+                       f"--path PATH) or accept that it stays")
         if not leak.literal_only:
             out.append(f"       found only {'/'.join(sorted(leak.encodings))}-encoded: the replacements file cannot "
                        f"remove the encoded text; edit those files by hand (rotation is what protects you)")

@@ -188,3 +188,34 @@ def test_replacement_lines_follow_git_filter_repo_format() -> None:
     assert rep == b"***REMOVED-private-key***"
     blob = b"key = '-----BEGIN EC PRIVATE KEY-----\r\nAAAA+/==\r\nBBBB\r\n-----END EC PRIVATE KEY-----'\n"
     assert re.sub(pattern, rep, blob) == b"key = '***REMOVED-private-key***'\n"
+
+
+def test_a_token_inside_a_key_block_does_not_break_the_block_regex() -> None:
+    """filter-repo replaces literals before regexes: the block's regex must expect the token's placeholder."""
+    import re
+
+    token = "tok_" + "Ab1" * 10
+    block = f"-----BEGIN PRIVATE KEY-----\nAAAA{token}BBBB\nCCCC\n-----END PRIVATE KEY-----"
+    lines = replacement_lines([Leak(token, "acme-token"), Leak(block, "private-key")])
+    assert lines[0] == f"{token}==>***REMOVED-acme-token***" and lines[1].startswith("regex:")
+    blob = f"x = '{block}'\n".encode()
+    blob = blob.replace(token.encode(), b"***REMOVED-acme-token***")  # what filter-repo does first
+    pattern, _, rep = lines[1].removeprefix("regex:").rpartition("==>")
+    assert re.sub(pattern.encode(), rep.encode(), blob) == b"x = '***REMOVED-private-key***'\n"
+
+
+def test_short_values_and_archive_members_are_pointed_out_without_the_secret() -> None:
+    from scanner.remediate import plan_text
+
+    short = Leak("pw-9x2Lq", "database-url-password", places=[("app.env", 1, "a" * 40)], encodings={"plain"})
+    zipped = Leak("ghp_" + "Zz9" * 12, "github-token", places=[("dist/release.zip!conf/.env", 2, "b" * 40)],
+                  encodings={"plain"})
+    encoded = Leak("sk_live_" + "Qq7" * 9, "stripe-live-key", places=[("k8s/secret.yaml", 3, "c" * 40)],
+                   encodings={"base64"})
+    text = plan_text([short, zipped, encoded], "/tmp/out.txt", "repo", None, 0, {})
+    assert "short value (8 characters)" in text
+    assert "inside an archive (dist/release.zip!conf/.env)" in text
+    assert "found only base64-encoded" in text
+    assert "git clone --mirror <URL> repo.git" in text
+    for leak in (short, zipped, encoded):
+        assert leak.secret not in text
