@@ -8,6 +8,9 @@ confirmed on a public sample.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 import re
 import zlib
@@ -173,6 +176,24 @@ def private_key_block(secret: str) -> bool:
     return shannon_entropy(body) >= 4.5 and not low_information(body)
 
 
+def _jwt_payload(token: str) -> dict | None:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        payload = json.loads(raw)
+    except (ValueError, binascii.Error):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def supabase_service_role(secret: str) -> bool:
+    """A Supabase API key is a JWT; only role service_role is secret (the anon key is meant for browsers)."""
+    payload = _jwt_payload(secret)
+    return payload is not None and payload.get("iss") == "supabase" and payload.get("role") == "service_role"
+
+
 FILTERS: dict[str, Callable[[str], bool]] = {
     "not-placeholder": not_placeholder,
     "not-hex": not_hex,
@@ -180,6 +201,7 @@ FILTERS: dict[str, Callable[[str], bool]] = {
     "has-digit": has_digit,
     "not-identifier": not_identifier,
     "private-key-block": private_key_block,
+    "supabase-service-role": supabase_service_role,
 }
 
 

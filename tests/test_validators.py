@@ -68,3 +68,17 @@ def test_bech32_bip173_vectors_and_age_keys():
         assert key.startswith("AGE-SECRET-KEY-1") and len(key) == 74
         assert v.bech32_valid(key)
         assert not v.bech32_valid(age_secret_key(seed, valid=False))
+
+
+def test_supabase_service_role_reads_the_jwt_payload():
+    import base64
+    import json
+
+    def jwt(payload: dict) -> str:
+        enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+        return f"{enc({'alg': 'HS256'})}.{enc(payload)}.c2lnbmF0dXJl"
+
+    assert v.supabase_service_role(jwt({"iss": "supabase", "role": "service_role"}))
+    assert not v.supabase_service_role(jwt({"iss": "supabase", "role": "anon"}))
+    assert not v.supabase_service_role(jwt({"iss": "other", "role": "service_role"}))
+    assert not v.supabase_service_role("not.a.jwt")
