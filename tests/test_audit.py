@@ -309,3 +309,65 @@ def test_cli_memory_datastore_is_throwaway(org, tmp_path):
     r = cli("audit", str(org["alpha"]), "--datastore", ":memory:", "--format", "json")
     assert r.returncode == 1 and json.loads(r.stdout)["summary"]["findings"] == 2
     assert not Path(":memory:").exists()
+
+
+# --- verification and progress -------------------------------------------------------------------------------
+
+def test_verify_asks_once_per_secret_across_repositories_and_stores_the_status(org, tmp_path):
+    from cfserver import FakeCloudflare
+
+    from scanner.app import exit_code
+    from scanner.verify.options import VerifyOptions
+
+    cf = FakeCloudflare().start()
+    try:
+        t1 = org["secrets"][0]
+        cf.user_tokens[t1] = {"status": "active"}
+        store = Datastore(str(tmp_path / "ds.db"))
+        audit([org["alpha"]], store, tmp_path)  # an earlier audit without secrets in the datastore
+        result = audit([org["alpha"], org["fork"]], store, tmp_path,
+                       verify=VerifyOptions(cloudflare_api_base=cf.base, timeout=2.0, budget=30.0))
+        asked = [r for r in cf.requests if r.path.endswith("/user/tokens/verify") and t1 in str(r.headers)]
+        assert len(asked) == 1  # in two repositories, verified once
+        live = {f.verification.status for f in result.findings if f.secret == t1 or f.fingerprint == _fp(t1)}
+        assert live == {"live"}
+        assert store.db.execute("SELECT verification FROM findings WHERE fingerprint = ?",
+                                (_fp(t1),)).fetchone()[0] == "live"
+        by = by_target(result)
+        assert len(by[os.path.realpath(org["alpha"])].record.blobs_read) == 2  # only blobs holding findings
+        assert exit_code(gate_report(result), "live") == 1
+        assert not any(f.secret == t1 for f in result.findings)  # secrets dropped once verified
+    finally:
+        cf.stop()
+
+
+def _fp(secret: str) -> str:
+    from scanner.findings import fingerprint
+
+    return fingerprint(secret)
+
+
+def test_progress_line_counts_repositories_findings_and_eta():
+    import io
+
+    from scanner.audit.runner import AuditProgress
+
+    out = io.StringIO()
+    p = AuditProgress(4, out)
+    p(1, 3, "/org/alpha")
+    p(2, 5, "/org/beta")
+    p.close()
+    text = out.getvalue()
+    assert "audit: 2/4 repositories, 5 findings, ETA " in text and text.endswith("\r\033[K")
+
+
+def test_two_audits_at_once_on_one_datastore(org, tmp_path):
+    ds = str(tmp_path / "shared.db")
+    procs = [subprocess.Popen([sys.executable, "-m", "scanner", "audit", str(p), "--datastore", ds, "--format", "json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for p in (org["alpha"], org["fork"], org["bare"])]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [1, 1, 1], [e for _, e in outs]
+    store = Datastore(ds)
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert store.counts()["targets"] == 3 and store.counts()["scans"] == 3 and store.counts()["findings"] == 3

@@ -11,7 +11,13 @@ import sys
 
 import pytest
 
-from scanner.audit.datastore import SCHEMA_VERSION, Datastore, ScanRecord, StoredFinding, now
+from scanner.audit.datastore import (
+    SCHEMA_VERSION,
+    Datastore,
+    ScanRecord,
+    StoredFinding,
+    now,
+)
 from scanner.errors import UsageError
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +61,7 @@ class TargetResult:
     notes: list[str] = field(default_factory=list)
     scan_id: int | None = None
     statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    worker: str = ""  # host:pid that scanned it (a Dask worker, or this process)
 
 
 def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> TargetResult:
@@ -69,7 +71,7 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
 
     t0 = time.perf_counter()
     started = now()
-    result = TargetResult(target)
+    result = TargetResult(target, worker=f"{socket.gethostname()}:{os.getpid()}")
     try:
         path, result.action = prepare(target, spec.cache_dir)
     except OSError as exc:
@@ -197,10 +199,10 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
               progress: AuditProgress | None = None, warnings: list[str] | None = None) -> AuditResult:
     """Audits every target and merges each result into the datastore as it arrives. executor: how tasks
     run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed)."""
-    from scanner.app import build_engine
+    from scanner.rules import load_rules
 
     t0 = time.perf_counter()
-    rules, _ = build_engine(replace(opts, progress=None))
+    rules = load_rules(opts.rule_files, extra=opts.extra_rules)  # only to hash them: no engine needed here
     ruleset = ruleset_hash(rules, opts.decode_depth, include_binary)
     audit = AuditResult([], list(warnings or []), ruleset)
     incremental = not paths_matter(rules)
