@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scanner.verify.options import is_loopback_url
 
@@ -68,6 +69,7 @@ class Http:
     def __init__(self, base: str, timeout: float, retries: int, limiter: RateLimiter, deadline: float,
                  max_retry_after: float) -> None:
         self.client = make_client(base, timeout)
+        self.host = urlsplit(base).hostname or ""  # for details: which host answered
         self.retries, self.limiter, self.deadline = retries, limiter, deadline
         self.max_retry_after = max_retry_after
         self.requests = 0

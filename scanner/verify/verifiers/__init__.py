@@ -6,6 +6,16 @@ import importlib
 
 MODULES = (
     "cloudflare",
+    "github",
+    "gitlab",
+    "slack",
+    "stripe",
+    "npm",
+    "huggingface",
+    "openai",
+    "anthropic",
+    "sendgrid",
+    "digitalocean",
 )
 
 
