@@ -371,3 +371,11 @@ def test_two_audits_at_once_on_one_datastore(org, tmp_path):
     store = Datastore(ds)
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert store.counts()["targets"] == 3 and store.counts()["scans"] == 3 and store.counts()["findings"] == 3
+
+
+def test_cli_broken_targets_fail_only_with_fail_on_incomplete(org, tmp_path):
+    listing = f"{tmp_path / 'gone'}\n"
+    base = ["audit", str(org["clean"]), "--targets-file", "-", "--datastore", ":memory:"]
+    assert cli(*base, stdin=listing).returncode == 0
+    run = cli(*base, "--fail-on-incomplete", stdin=listing)
+    assert run.returncode == 1 and "gone" in run.stdout

@@ -70,3 +70,16 @@ def test_without_distributed_the_dask_options_exit_2_naming_the_extra(tmp_path):
                              env={**os.environ, "PYTHONPATH": str(blocker)})
         assert run.returncode == 2
         assert "tokenscan[dask]" in run.stderr and option[0] in run.stderr
+
+
+def test_an_unreachable_scheduler_exits_2_naming_it(tmp_path):
+    pytest.importorskip("distributed")
+    import socket as s
+
+    with s.socket() as sock:  # a port nothing listens on: bound, never accepting
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "scanner", "audit", str(tmp_path), "--datastore", ":memory:",
+                              "--dask-scheduler", f"tcp://127.0.0.1:{port}"], capture_output=True, text=True,
+                             check=False, timeout=120)
+    assert run.returncode == 2 and f"tcp://127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr

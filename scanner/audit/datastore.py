@@ -257,7 +257,7 @@ class Datastore:
             target_id = db.execute("SELECT id FROM targets WHERE key = ?", (rec.target_key,)).fetchone()[0]
             db.execute("INSERT OR IGNORE INTO rulesets (hash, rules, first_used) VALUES (?, ?, ?)",
                        (rec.ruleset, rec.rules, rec.started_at))
-            scan_id = db.execute(
+            scan_id: int = db.execute(  # type: ignore[assignment]  # an INSERT always has a lastrowid
                 "INSERT INTO scans (target_id, ruleset, started_at, finished_at, refs, blobs_planned, blobs_read, "
                 "bytes_scanned, findings, warnings, status, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (target_id, rec.ruleset, rec.started_at, rec.finished_at, json.dumps(rec.refs, sort_keys=True),
@@ -294,7 +294,7 @@ class Datastore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return int(scan_id)
+        return scan_id
 
     def record_failure(self, target_key: str, kind: str, ruleset: str, rules: int, error: str) -> None:
         """A broken target is remembered (with why) so the next audit's summary can say it failed before."""

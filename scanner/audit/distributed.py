@@ -44,7 +44,7 @@ class DaskExecutor:
         cluster = None
         try:
             if self.scheduler:
-                client = d.Client(self.scheduler, timeout="30s")
+                client = d.Client(self.scheduler, timeout="10s")
             else:
                 cluster = d.LocalCluster(n_workers=self.local_workers or 1, threads_per_worker=1, processes=True,
                                          host="127.0.0.1", dashboard_address=None, silence_logs=40)

@@ -113,14 +113,9 @@ def _refs(path: str) -> dict[str, str]:
     git = shutil.which("git")
     if git is None:
         return {}
-    proc = subprocess.run([git, "--git-dir", _git_dir(path), "for-each-ref", "--format=%(refname) %(objectname)"],
+    proc = subprocess.run([git, "-C", path, "for-each-ref", "--format=%(refname) %(objectname)"],
                           capture_output=True, text=True, check=False)
     return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
-
-
-def _git_dir(path: str) -> str:
-    dot = os.path.join(path, ".git")
-    return dot if os.path.exists(dot) else path
 
 
 def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> None:
@@ -130,7 +125,7 @@ def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> No
     git = shutil.which("git")
     if git is None or not any(f.source == "blob" for f in findings):
         return
-    proc = subprocess.run([git, "--git-dir", _git_dir(path), "ls-tree", "-r", "-z", "HEAD"],
+    proc = subprocess.run([git, "-C", path, "ls-tree", "-r", "-z", "HEAD"],
                           capture_output=True, check=False)
     head: dict[str, str] = {}
     if proc.returncode == 0:
