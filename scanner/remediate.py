@@ -161,12 +161,16 @@ def _inside(path: str, folder: str | None) -> bool:
     return os.path.commonpath([os.path.realpath(path), folder]) == folder
 
 
-def check_output(output: str, workdir: str | None, git_dir: str) -> None:
-    """The file of secrets must not be inside the repository: `git add -A` would commit it, and the scanner
-    never writes into what it scans."""
+def check_output(output: str, workdir: str | None, git_dir: str, force: bool = False) -> None:
+    """Checked before the scan, so a wrong --output costs nothing. The file of secrets must not be inside the
+    repository (`git add -A` would commit it, and the scanner never writes into what it scans), and an earlier
+    run's file is not silently replaced."""
     folder = os.path.dirname(os.path.abspath(output))
     if os.path.isdir(output):
         raise UsageError(f"--output {output}: is a directory")
+    if os.path.lexists(output) and not force:
+        raise UsageError(f"--output {output}: exists (it may hold secrets from an earlier run: delete it with "
+                         f"`shred -u`, or give --force)")
     if not os.path.isdir(folder):
         raise UsageError(f"--output {output}: folder {folder} does not exist")
     if _inside(output, workdir) or _inside(output, git_dir):
@@ -175,7 +179,7 @@ def check_output(output: str, workdir: str | None, git_dir: str) -> None:
 
 
 def plan_text(leaks: list[Leak], output: str, repo_label: str, url: str | None, skipped: int,
-              suppressed: dict[str, int]) -> str:
+              suppressed: dict[str, int], incomplete: int = 0) -> str:
     """The ordered steps, for a person: rotate, rewrite, push, re-clone, purge caches, delete the file.
     Holds no secret: each credential appears redacted, by rule and place."""
     from scanner.findings import redact
@@ -223,6 +227,10 @@ def plan_text(leaks: list[Leak], output: str, repo_label: str, url: str | None, 
     if suppressed:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(suppressed.items()))
         out.append(f"   (suppressed, not in the file: {counts}; --no-suppress includes them)")
+    if incomplete:
+        out.append(f"   WARNING: {incomplete} part{'s' if incomplete != 1 else ''} of the history could not be scanned "
+                   f"(shallow clone, missing or corrupt objects: see `tokenscan history`); secrets there are not in "
+                   f"the file")
     clone_url = shlex.quote(public_url(url)) if url else "<URL>"
     out += ["",
             ("2) REWRITE HISTORY, after every credential above is rotated, in a fresh mirror clone (never in your "
@@ -262,7 +270,7 @@ def run(repo: str, output: str, rule_files: tuple[str, ...] = (), no_suppress: b
     from scanner.sources.git import open_repo
 
     repository = open_repo(repo)
-    check_output(output, repository.workdir, repository.path)
+    check_output(output, repository.workdir, repository.path, force)
     opts = ScanOptions(rule_files=rule_files, no_suppress=no_suppress)
     if jobs:
         opts.jobs = min(jobs, opts.jobs)
@@ -273,7 +281,8 @@ def run(repo: str, output: str, rule_files: tuple[str, ...] = (), no_suppress: b
         return f"tokenscan remediate: no credentials in the history of {label}: nothing to do; {output} not written\n", 0
     # No comment lines: filter-repo's --replace-text has none; a `#` line would be one more literal to replace.
     write_secret_file(output, "\n".join(replacement_lines(leaks)) + "\n", force)
-    return plan_text(leaks, output, label, remote_url(repository), skipped, report.suppressed), len(leaks)
+    return (plan_text(leaks, output, label, remote_url(repository), skipped, report.suppressed,
+                      len(report.incomplete)), len(leaks))
 
 
 @click.command("remediate")

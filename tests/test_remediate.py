@@ -219,3 +219,11 @@ def test_short_values_and_archive_members_are_pointed_out_without_the_secret() -
     assert "git clone --mirror <URL> repo.git" in text
     for leak in (short, zipped, encoded):
         assert leak.secret not in text
+
+
+def test_an_incomplete_scan_is_said() -> None:
+    from scanner.remediate import plan_text
+
+    leak = Leak("ghp_" + "Yy8" * 12, "github-token", places=[("a.env", 1, "d" * 40)], encodings={"plain"})
+    assert "could not be scanned" in plan_text([leak], "/tmp/o.txt", "repo", None, 0, {}, incomplete=1)
+    assert "could not be scanned" not in plan_text([leak], "/tmp/o.txt", "repo", None, 0, {})
