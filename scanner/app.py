@@ -199,7 +199,7 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     try:
         result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
         if plan.missing_check is not None:
-            plan.warnings.extend(plan.missing_check.collect(list(plan.tips.values()), plan.hidden))
+            plan.warnings.extend(plan.missing_check.collect(list(plan.tips.values()), plan.hidden, plan.warnings))
     finally:  # no git process outlives the scan, whatever happened
         reader.close()
         if plan.missing_check is not None:

@@ -122,3 +122,37 @@ def test_deleted_object_is_a_missing_object_warning_with_its_path(tmp_path, use_
     named = [(w.kind, w.path) for w in rep.warnings if lost in w.message]
     assert named == [("missing-object", "lost.txt")], [(w.kind, w.message) for w in rep.warnings]
     assert [f.secret for f in rep.findings] == [tok]
+
+
+SCAN_IN_CHILD = """
+import json, sys
+from scanner.app import ScanOptions, history_scan
+rep = history_scan(sys.argv[1], ScanOptions(jobs=1), branch=sys.argv[2] or None, use_git=sys.argv[3] == "1")
+print(json.dumps({"warnings": [[w.kind, w.message] for w in rep.warnings], "secrets": [f.secret for f in rep.findings]}))
+"""
+
+
+@pytest.mark.parametrize("what", ["commit", "tree"])
+@pytest.mark.parametrize("use_git", [True, False])
+@pytest.mark.parametrize("branch", ["", "main"])
+def test_truncated_loose_commit_or_tree_does_not_hang(tmp_path, what, use_git, branch):
+    """libgit2 1.9 never returns from inflating a truncated loose object; the scan runs in a child with a
+    deadline so a regression fails instead of hanging the suite."""
+    import json
+    import sys
+
+    r = Repo(tmp_path / "t")
+    r.commit("one", **{"a.txt": "1\n"})
+    r.commit("two", **{"b.txt": "2\n"})
+    late = cloudflare("cfut_", 34)
+    r.commit("three", **{"s.env": f"T={late}\n"})
+    victim = r.git("rev-parse", "HEAD~1" if what == "commit" else "HEAD~1^{tree}")
+    p = _loose_path(r, victim)
+    p.chmod(0o644)
+    p.write_bytes(p.read_bytes()[:-6])
+    res = subprocess.run([sys.executable, "-c", SCAN_IN_CHILD, str(r.path), branch, "1" if use_git else "0"],
+                         check=False, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert any(kind == "corrupt-object" and victim in msg for kind, msg in out["warnings"]), out["warnings"]
+    assert late in out["secrets"]

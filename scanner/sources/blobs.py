@@ -58,7 +58,7 @@ class CatFile:
             raise OSError("git not found")
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [git, "--git-dir", git_dir, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, env={**os.environ, "GIT_NO_LAZY_FETCH": "1"})  # promised objects: fetched up front
         self.queued: deque[str] = deque()  # not yet sent
         self.pending: deque[str] = deque()  # sent, answer not yet read
 
@@ -151,15 +151,68 @@ def repo_at(path: str) -> Any:
         import pygit2
 
         allow_partial_clone_extension()
-        _REPOS[key] = pygit2.Repository(path)
+        _REPOS[key] = checked_loose_objects(pygit2.Repository(path))
     return _REPOS[key]
+
+
+def checked_loose_objects(repo: Any) -> Any:
+    """Gives libgit2 loose objects only through read_loose (checked in Python), packs through its own
+    backend: libgit2 1.9 loops forever inflating a truncated loose object, commit and tree included, so a
+    walk over a damaged history would never end. Read-only: history never writes objects. Returns repo."""
+    import pygit2
+
+    types = {"commit": pygit2.enums.ObjectType.COMMIT, "tree": pygit2.enums.ObjectType.TREE,
+             "blob": pygit2.enums.ObjectType.BLOB, "tag": pygit2.enums.ObjectType.TAG}
+    git_dir = repo.path
+
+    class CheckedLoose(pygit2.OdbBackend):  # type: ignore[misc]
+        def _get(self, oid: Any) -> tuple[Any, bytes]:
+            got = read_loose(git_dir, str(oid))
+            if got is None or got[0] not in types:
+                raise KeyError(str(oid))
+            return types[got[0]], got[1]
+
+        def read_cb(self, oid: Any) -> tuple[Any, bytes]:
+            return self._get(oid)
+
+        def read_prefix_cb(self, oid: Any) -> tuple[Any, Any, bytes]:
+            kind, data = self._get(oid)
+            return oid, kind, data
+
+        def read_header_cb(self, oid: Any) -> tuple[Any, int]:
+            kind, data = self._get(oid)
+            return kind, len(data)
+
+        def exists_cb(self, oid: Any) -> bool:
+            return any(os.path.exists(os.path.join(d, str(oid)[:2], str(oid)[2:])) for d in _object_dirs(git_dir))
+
+        def refresh_cb(self) -> None:
+            pass
+
+    try:
+        odb = pygit2.Odb()
+        for objects in _object_dirs(git_dir):
+            if os.path.isdir(os.path.join(objects, "pack")):
+                odb.add_backend(pygit2.OdbBackendPack(objects), 2)
+        odb.add_backend(CheckedLoose(), 1)
+        repo.set_odb(odb)
+    except (AttributeError, TypeError, ValueError, pygit2.GitError):  # pragma: no cover - older pygit2
+        pass
+    return repo
 
 
 # --- the object store, read directly: loose objects and pack indexes ------------------------------------
 
 def _object_dirs(git_dir: str) -> list[str]:
-    """The repository's object directory and its alternates (one level)."""
-    main = os.environ.get("GIT_OBJECT_DIRECTORY") or os.path.join(git_dir, "objects")
+    """The repository's object directory (a linked worktree's is in its common dir) and its alternates."""
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8", errors="replace") as fh:
+            named = fh.read().strip()
+        common = named if os.path.isabs(named) else os.path.normpath(os.path.join(git_dir, named))
+    except OSError:
+        pass
+    main = os.environ.get("GIT_OBJECT_DIRECTORY") or os.path.join(common, "objects")
     dirs = [main]
     try:
         with open(os.path.join(main, "info", "alternates"), encoding="utf-8", errors="replace") as fh:
@@ -172,7 +225,7 @@ def _object_dirs(git_dir: str) -> list[str]:
     return dirs
 
 
-class CorruptObject(Exception):
+class CorruptObject(ValueError):
     """The store holds the object, but its bytes are not a valid object with that id."""
 
 

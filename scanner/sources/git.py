@@ -27,6 +27,7 @@ from scanner.sources.blobs import (
     BlobItem,
     MessageItem,
     allow_partial_clone_extension,
+    checked_loose_objects,
     unreadable,
 )
 
@@ -118,6 +119,9 @@ def ref_tips(repo: pygit2.Repository, branch: str | None, since: str | None = No
             continue
         try:
             ref = repo.references[name]
+        except (pygit2.GitError, KeyError, ValueError):
+            continue
+        try:
             target = ref.peel()
         except (pygit2.GitError, KeyError, ValueError) as exc:
             if warnings is not None and ref.type == pygit2.enums.ReferenceType.DIRECT:
@@ -497,8 +501,12 @@ class MissingCheck:
         except OSError:
             self.close()
 
-    def collect(self, tips: list[str], hidden: list[str]) -> list[Warning]:
-        """Waits for the check and turns what it found into warnings."""
+    def collect(self, tips: list[str], hidden: list[str], known: list[Warning] | None = None) -> list[Warning]:
+        """Waits for the check and turns what it found into warnings (those not already in known)."""
+        seen = {(w.kind, w.message, w.path) for w in known or ()}
+        return [w for w in self._collect(tips, hidden) if (w.kind, w.message, w.path) not in seen]
+
+    def _collect(self, tips: list[str], hidden: list[str]) -> list[Warning]:
         if len(self.procs) != 2:
             self.close()
             return []
@@ -509,7 +517,13 @@ class MissingCheck:
         missing = [ln[1:].decode("ascii", "replace").strip() for ln in self.out.read().split(b"\n")
                    if ln.startswith(b"?")]
         self.close()
-        return _missing_warnings(self.repo, missing, tips, hidden) if rc == 0 else []
+        if rc == 0:
+            return _missing_warnings(self.repo, missing, tips, hidden)
+        # git could not walk the trees (a damaged commit or tree): pygit2's walk steps over and names them
+        warnings: list[Warning] = []
+        commits = _walk_commits(self.repo, tips, hidden, None, warnings)
+        _enumerate_pygit2(self.repo, commits, hidden, [], warnings)
+        return warnings
 
     def close(self) -> None:
         for p in self.procs:
@@ -527,6 +541,7 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
     With since, the history is `since..HEAD` (or `since..branch`): what the change under review adds."""
     warnings: list[Warning] = []
     notes: list[str] = []
+    checked_loose_objects(repo)  # read-only from here on: no libgit2 hang on a truncated loose object
     if repo.head_is_unborn and not list(repo.references):
         warnings.append(Warning("empty", "repository has no commits"))
         return HistoryPlan([], [], {}, warnings=warnings)
@@ -757,6 +772,17 @@ def _at_head(repo: pygit2.Repository, head_tree: pygit2.Tree | None, path: str, 
     return data is not None and secret.encode() in data
 
 
+def _reachable_paths(repo: pygit2.Repository, plan: HistoryPlan) -> dict[str, str]:
+    """blob -> a path, for every blob the plan's history reaches: git's walk, else pygit2's (which steps over
+    damaged commits and trees, so the readable rest of a damaged history is still attributed)."""
+    tips = list(plan.tips.values())
+    found = _enumerate_git(repo, tips, plan.hidden, plan.loose, None)
+    if found is not None:
+        return {b: p for b, (p, _) in found.items()}
+    commits = _walk_commits(repo, tips, plan.hidden, None, [])
+    return _enumerate_pygit2(repo, commits, plan.hidden, plan.loose, [])[0]
+
+
 def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan) -> list[Finding]:
     """Places blob findings at every path their blob was introduced at, with the introducing commit, and
     fills author, date, refs and at_head. Enumeration names a blob once; a copied file is found again here.
@@ -766,13 +792,11 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     tips, hidden = list(plan.tips.values()), plan.hidden
     blob_findings = [f for f in findings if f.source == "blob" and f.blob]
     intro = _introductions_git(repo, tips, hidden, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
-    if intro is None:
-        intro = _introductions_pygit2(repo, plan, {(f.blob, f.path) for f in blob_findings if f.blob})
+    intro = intro if intro is not None else {}  # git unusable (or the history is damaged): pygit2 below
     missing = {f.blob: f.path for f in blob_findings if f.blob and f.blob not in intro}
     if missing:  # no diff adds them: introduced by a merge's own resolution, only tagged, or unreachable
-        reachable = (_enumerate_git(repo, tips, hidden, plan.loose, None) or {}
-                     if not all(missing.values()) else {})
-        wanted = {(b, p or reachable[b][0]) for b, p in missing.items() if p or b in reachable}
+        reachable = _reachable_paths(repo, plan) if not all(missing.values()) else {}
+        wanted = {(b, p or reachable[b]) for b, p in missing.items() if p or b in reachable}
         intro.update(_introductions_pygit2(repo, plan, wanted))
         for b, path in wanted:
             intro.setdefault(b, {path: None})  # reachable, but no single introducing commit was found
