@@ -177,9 +177,11 @@ def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on
 
 def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, include_binary: bool = False, use_git: bool = True,
-                 blob_cache: Any = None) -> Report:
+                 blob_cache: Any = None, built: tuple[list[Rule], Engine] | None = None) -> Report:
     """blob_cache (scanner.audit.cache.BlobCache, for `audit`): blobs it knows were scanned under these rules
-    are not read again, their stored findings are attributed like fresh ones, and it records what was read."""
+    are not read again, their stored findings are attributed like fresh ones, and it records what was read.
+    built: build_engine(opts) done once by the caller; an audit reuses it for every repository (building
+    one is most of a small repository's scan)."""
     import time
 
     from scanner import scan
@@ -188,7 +190,7 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
 
     started = time.perf_counter()  # the summary's duration is the whole run's, attribution included
     repo = open_repo(repo_path)
-    rules, engine = build_engine(opts)
+    rules, engine = built or build_engine(opts)
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)

@@ -105,3 +105,21 @@ def test_read_at_reads_the_base_not_the_change(review):
     assert read_at(str(r.path), "main", "no/such/dir/file") is None
     with pytest.raises(UsageError, match="nope"):
         read_at(str(r.path), "nope", ".tokenscanignore")
+
+
+def test_duration_covers_attribution(review, monkeypatch):
+    """The summary's time is the whole run's: attribution (minutes on big histories before) included."""
+    import time
+
+    import scanner.sources.git as gitsrc
+
+    real = gitsrc.attribute
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gitsrc, "attribute", slow)
+    r, _ = review
+    rep = history_scan(str(r.path), ScanOptions(jobs=1, no_suppress=True))
+    assert rep.findings and rep.duration_s >= 0.5

@@ -76,7 +76,7 @@ def read_at(repo_path: str, rev: str, relpath: str) -> bytes | None:
     `git show REV:relpath`; None when rev has no such file. `history --since REV` reads its configuration,
     ignore file and baseline from the base REV, so a change under review cannot relax its own gate.
     An unknown rev, or a file whose object cannot be read, is a UsageError naming it."""
-    repo = open_repo(repo_path)
+    repo = checked_loose_objects(open_repo(repo_path))
     commit = _resolve_commit(repo, rev, "--since")
     try:
         entry = commit.tree[relpath.strip("/")]
