@@ -62,3 +62,52 @@ def test_rules_ship_with_package():
     names = [n for n, _ in builtin_rule_files()]
     assert "rules/cloudflare.toml" in names
     assert Path(__file__).parent.parent.joinpath("rules", "cloudflare.toml").exists()
+
+
+CONTEXT_RULE = '''
+[[rules]]
+id = "ctx"
+description = "an unprefixed value owned by its name"
+keywords = ["acme"]
+regex = '(?P<secret>[a-f0-9]{37})'
+examples = ["ACME_KEY=656cf2d133187c8df95247f2866028de71159"]
+negative_examples = ["ACME_COMMIT=656cf2d133187c8df95247f2866028de71159"]
+[rules.context]
+run = '[A-Za-z0-9_-]{37}'
+names = ['(?i)acme.*key']
+'''
+
+
+def test_context_table_makes_a_candidate_first_rule(tmp_path):
+    f = tmp_path / "ctx.toml"
+    f.write_text(CONTEXT_RULE)
+    [rule] = load_rule_file(f)
+    assert rule.context is None and rule.context_spec is not None
+    assert rule.context_spec.run == ("A-Za-z0-9_-", 37, 37)
+    assert check_rules([rule], accelerated=False) == []
+
+
+def test_string_context_still_means_a_line_regex(tmp_path):
+    f = tmp_path / "r.toml"
+    f.write_text(GOOD.replace('regex = ', "context = '(?i)demo'\nregex = "))
+    [rule] = load_rule_file(f)
+    assert rule.context == "(?i)demo" and rule.context_spec is None
+
+
+@pytest.mark.parametrize("mutation,message", [
+    (lambda t: t.replace("run = ", "colour = 1\nrun = "), "unknown context field(s) colour"),
+    (lambda t: t.replace("'[A-Za-z0-9_-]{37}'", "'[A-Za-z0-9_-]+'"), "context.run"),
+    (lambda t: t.replace("'[A-Za-z0-9_-]{37}'", "'[A-Za-z0-9_-]{45,37}'"), "context.run lengths"),
+    (lambda t: t.replace("names = ['(?i)acme.*key']", "names = []"), "context.names"),
+    (lambda t: t.replace("names = ['(?i)acme.*key']", "names = ['(?i)acme(']"), "does not compile"),
+    (lambda t: t.replace("names = ", "generic_names = ['key']\nnames = "), "need context.scopes"),
+    (lambda t: t.replace("names = ", "lines_above = -1\nnames = "), "lines_above"),
+    (lambda t: GOOD.replace('"demo"', '"ctx"').replace("regex = ", "context = 3\nregex = "),
+     "'context' must be a regex string or a table"),
+])
+def test_bad_context_table_names_file_and_rule(tmp_path, mutation, message):
+    f = tmp_path / "bad.toml"
+    f.write_text(mutation(CONTEXT_RULE))
+    with pytest.raises(UsageError) as exc:
+        load_rule_file(f)
+    assert str(f) in str(exc.value) and "'ctx'" in str(exc.value) and message in str(exc.value)
