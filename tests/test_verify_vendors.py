@@ -208,3 +208,43 @@ def test_env_override_sends_to_the_stand_in_only(server: VendorServer, monkeypat
     f = Finding("r", "d", "high", tok, "fp90", "p", 1, 1, verify_kind="github-token")
     verify_findings([f], VerifyOptions(timeout=2.0, budget=10.0))
     assert f.verification.status == "live" and server.routes_of(tok) == {"/user"}
+
+
+# --- end to end: a rule naming a kind, a scan, the vendor's base from the environment ------------------------
+
+E2E_RULE = """
+[[rules]]
+id = "e2e-github-verified"
+description = "a made-up token shape no shipped rule claims, checked by the GitHub verifier (test rule)"
+severity = "critical"
+keywords = ["tsgh_"]
+regex = '''(tsgh_[A-Za-z0-9]{36})(?![A-Za-z0-9])'''
+verify = "github-token"
+"""
+
+
+@pytest.mark.parametrize("server", ["github"], indirect=True)
+def test_scan_with_a_rule_naming_a_vendor_kind(server: VendorServer, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    from scanner.app import ScanOptions, scan_paths
+
+    live, dead = vendorserver.token("tsgh_", 1), vendorserver.token("tsgh_", 2)
+    server.known[live] = LIVE_INFO["github"]
+    rules = tmp_path / "rules.toml"
+    rules.write_text(E2E_RULE)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.env").write_text(f"GITHUB_TOKEN={dead}\n")
+    opts = ScanOptions(jobs=1, rule_files=(str(rules),), verify=VerifyOptions(api_bases={"github": server.base}))
+    [f] = [f for f in scan_paths([str(tree)], opts).findings if f.rule_id == "e2e-github-verified"]
+    assert f.verification.status == "invalid"
+    monkeypatch.setenv("TOKENSCAN_GITHUB_API_BASE", server.base)
+    cmd = [sys.executable, "-m", "scanner", "scan", str(tree), "--rules", str(rules), "--verify", "--fail-on", "live"]
+    assert subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+    (tree / "b.env").write_text(f"GITHUB_TOKEN={live}\n")
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert live not in res.stdout + res.stderr
+    assert server.routes_of(live) == {"/user"}

@@ -7,8 +7,22 @@ to ask and how to read the answer (scanner/verify/verifiers/, one module per ven
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import check_verify_kind, known_kinds
-from scanner.verify.scheduler import VerifyStats, verify_findings
+
+if TYPE_CHECKING:
+    from scanner.verify.scheduler import VerifyStats, verify_findings
 
 __all__ = ["VerifyOptions", "VerifyStats", "check_verify_kind", "known_kinds", "verify_findings"]
+
+
+def __getattr__(name: str) -> Any:
+    """The scheduler (thread pool, HTTP) loads on first use: rule loading imports this package for
+    known_kinds() and must stay cheap."""
+    if name in ("verify_findings", "VerifyStats"):
+        from scanner.verify import scheduler
+
+        return getattr(scheduler, name)
+    raise AttributeError(name)

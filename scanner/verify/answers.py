@@ -6,8 +6,12 @@ codes the vendor documents, and fields the verifier picked out.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
-from scanner.verify.http import Answer
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Answer
 
 
 def no_answer(a: Answer) -> Verification | None:

@@ -8,11 +8,15 @@ any 5xx.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import malformed, no_answer, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 ANTHROPIC = vendor("anthropic", "https://api.anthropic.com/v1", ("api.anthropic.com",), rate_requests=50,
                    rate_window=60.0, docs="https://docs.anthropic.com/en/api/errors")

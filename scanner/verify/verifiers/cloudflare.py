@@ -8,10 +8,14 @@ Only GET requests are made, and only to read-only endpoints.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
-from scanner.verify.http import Answer, Http
 from scanner.verify.options import DEFAULT_CLOUDFLARE_API, VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Answer, Http
 
 CLOUDFLARE = vendor("cloudflare", DEFAULT_CLOUDFLARE_API, ("api.cloudflare.com",), rate_requests=1000,
                     rate_window=300.0, docs="https://developers.cloudflare.com/fundamentals/api/")

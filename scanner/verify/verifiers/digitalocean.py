@@ -7,11 +7,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import bearer, malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 DIGITALOCEAN = vendor("digitalocean", "https://api.digitalocean.com/v2", ("api.digitalocean.com",),
                       rate_requests=200, rate_window=60.0,

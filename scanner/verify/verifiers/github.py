@@ -10,11 +10,15 @@ not prove them dead, so they are not sent.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import bearer, malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 GITHUB = vendor("github", "https://api.github.com", ("api.github.com",), rate_requests=1000, rate_window=3600.0,
                 docs="https://docs.github.com/en/rest/users/users#get-the-authenticated-user")

@@ -10,11 +10,15 @@ only when the operator points TOKENSCAN_GITLAB_API_BASE at it (a host is never t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 GITLAB = vendor("gitlab", "https://gitlab.com/api/v4", ("gitlab.com",), rate_requests=600, rate_window=60.0,
                 docs="https://docs.gitlab.com/api/personal_access_tokens/")

@@ -6,11 +6,15 @@ for instance) proves nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import bearer, malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 NPM = vendor("npm", "https://registry.npmjs.org", ("registry.npmjs.org",), rate_requests=300, rate_window=60.0,
              docs="https://docs.npmjs.com/cli/commands/npm-whoami")

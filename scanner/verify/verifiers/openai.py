@@ -8,11 +8,15 @@ A deactivated account's key is inactive. 403 (unsupported region, scopes) is rea
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import bearer, malformed, no_answer, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 OPENAI = vendor("openai", "https://api.openai.com/v1", ("api.openai.com",), rate_requests=100, rate_window=60.0,
                 docs="https://platform.openai.com/docs/guides/error-codes")

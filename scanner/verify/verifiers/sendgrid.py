@@ -7,11 +7,15 @@ api.eu.sendgrid.com: point TOKENSCAN_SENDGRID_API_BASE there to check one). 403 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scanner.findings import Verification
 from scanner.verify.answers import bearer, malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 SENDGRID = vendor("sendgrid", "https://api.sendgrid.com/v3", ("api.sendgrid.com", "api.eu.sendgrid.com"),
                   rate_requests=300, rate_window=60.0,

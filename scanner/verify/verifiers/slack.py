@@ -9,12 +9,15 @@ not allow; the detail says so), `token_revoked`, `token_expired` and `account_in
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from scanner.findings import Verification
 from scanner.verify.answers import bearer, malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 SLACK = vendor("slack", "https://slack.com/api", ("slack.com",), rate_requests=50, rate_window=60.0,
                docs="https://api.slack.com/methods/auth.test")

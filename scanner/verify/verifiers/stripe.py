@@ -8,12 +8,15 @@ account: live. 429 is retried honouring Retry-After.
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from scanner.findings import Verification
 from scanner.verify.answers import malformed, no_answer, text, undecided
-from scanner.verify.http import Http
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
+
+if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when rules are
+    from scanner.verify.http import Http
 
 STRIPE = vendor("stripe", "https://api.stripe.com", ("api.stripe.com",), rate_requests=20, rate_window=1.0,
                 docs="https://docs.stripe.com/api/authentication")
