@@ -10,6 +10,7 @@ fills in steadily and a lost worker costs only its own repositories (reported as
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -46,8 +47,11 @@ class DaskExecutor:
             if self.scheduler:
                 client = d.Client(self.scheduler, timeout="10s")
             else:
-                cluster = d.LocalCluster(n_workers=self.local_workers or 1, threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None, silence_logs=40)
+                with warnings.catch_warnings():  # "port 8787 in use, using another": loopback either way
+                    warnings.simplefilter("ignore", UserWarning)
+                    cluster = d.LocalCluster(n_workers=self.local_workers or 1, threads_per_worker=1,
+                                             processes=True, host="127.0.0.1", dashboard_address=None,
+                                             silence_logs=40)
                 client = d.Client(cluster)
         except (OSError, TimeoutError, ValueError) as exc:
             if cluster is not None:
