@@ -98,19 +98,24 @@ def server(request: pytest.FixtureRequest) -> Iterator[VendorServer]:
 
 @pytest.mark.parametrize("server", ["github"], indirect=True)
 def test_github_scopes_expiry_installation_rate_limit_and_refresh_tokens(server: VendorServer) -> None:
-    classic, fine, inst, limited, dead = (make("github", i) for i in (10, 11, 12, 13, 14))
+    classic, fine, inst, limited, dead, second = (make("github", i) for i in (10, 11, 12, 13, 14, 16))
     refresh = vendorserver.token("ghr_", 15)
     server.known[classic] = {"login": "octo", "scopes": "repo, admin:org"}
     server.known[fine] = {"login": "octo", "expires": "2026-12-31 00:00:00 UTC"}
     server.known[inst] = {"installation": True}
     server.known[limited] = {"exhausted": True}
-    v = run("github", server, classic, fine, inst, limited, dead, refresh)
+    server.known[second] = {"login": "octo", "secondary": 1}
+    started = time.monotonic()
+    v = run("github", server, classic, fine, inst, limited, dead, refresh, second)
+    assert time.monotonic() - started < 10  # an hour-long reset is not waited for
     assert v[classic].verification.reach["scopes"] == ["repo", "admin:org"]
     assert "scopes: repo, admin:org" in v[classic].verification.detail
     assert v[fine].verification.status == "live" and "scopes" not in v[fine].verification.reach
     assert "2026-12-31" in v[fine].verification.detail
     assert v[inst].verification.status == "live" and "installation" in v[inst].verification.detail
-    assert v[limited].verification.status == "unknown" and "rate limited" in v[limited].verification.detail
+    assert v[limited].verification.status == "unknown" and "rate limited (403)" in v[limited].verification.detail
+    assert v[second].verification.status == "live"  # 403 + Retry-After waited for and retried
+    assert sum(r.headers.get("authorization") == f"Bearer {second}" for r in server.requests) == 2
     assert v[dead].verification.status == "invalid"
     assert v[refresh].verification.status == "unknown" and not server.routes_of(refresh)
     r = next(r for r in server.requests if r.headers.get("authorization") == f"Bearer {classic}")

@@ -138,8 +138,12 @@ def github(method: str, path: str, secret: str, info: dict | None) -> Reply:
         return 401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, {}
     if info.get("installation"):
         return 403, {"message": "Resource not accessible by integration"}, {}
-    if info.get("exhausted"):
-        return 403, {"message": "API rate limit exceeded"}, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}
+    if info.get("exhausted"):  # primary limit: resets in an hour
+        return 403, {"message": "API rate limit exceeded"}, {"X-RateLimit-Remaining": "0",
+                                                             "X-RateLimit-Reset": str(int(time.time()) + 3600)}
+    if info.get("secondary", 0) > 0:  # secondary limit: 403 with Retry-After, then the real answer
+        info["secondary"] -= 1
+        return 403, {"message": "You have exceeded a secondary rate limit."}, {"Retry-After": "1"}
     extra = {"X-RateLimit-Remaining": "4999"}
     if "scopes" in info:
         extra["X-OAuth-Scopes"] = info["scopes"]

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -57,6 +58,9 @@ class RateLimiter:
             time.sleep(min(wait, 1.0))
 
 
+ThrottleTest = Callable[[int, dict[str, str]], bool]  # (status, lower-case headers) -> is a rate limit
+
+
 @dataclass
 class Answer:
     status: int | None  # None: no HTTP answer (network error, timeout, budget)
@@ -78,13 +82,16 @@ class Http:
     def close(self) -> None:
         self.client.close()
 
-    def get(self, path: str, headers: dict[str, str], params: dict | None = None) -> Answer:
-        return self.request("GET", path, headers, params=params)
+    def get(self, path: str, headers: dict[str, str], params: dict | None = None,
+            throttled: ThrottleTest | None = None) -> Answer:
+        return self.request("GET", path, headers, params=params, throttled=throttled)
 
     def request(self, method: str, path: str, headers: dict[str, str], params: dict | None = None,
-                data: dict | None = None) -> Answer:
+                data: dict | None = None, throttled: ThrottleTest | None = None) -> Answer:
         """One request to this client's base, retried on 429 and 5xx. `path` must be a path: a verifier can
-        never aim a credential at a host of its choosing (let alone one taken from scanned content)."""
+        never aim a credential at a host of its choosing (let alone one taken from scanned content).
+        `throttled` lets a vendor that signals rate limits another way (GitHub: 403 with Retry-After or an
+        exhausted X-RateLimit-Remaining) have them treated as a 429: waited for, retried, never a verdict."""
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError("verification request path must start with a single /")
         import httpx
@@ -104,9 +111,14 @@ class Http:
                 delay = self._backoff(attempt)
             else:
                 body = _json(resp)
-                if resp.status_code == 429:
+                limited = resp.status_code == 429 or (
+                    throttled is not None and throttled(resp.status_code, _safe_headers(resp)))
+                if limited:
                     wait = _retry_after(resp)
-                    last = Answer(429, body, "rate limited (429)" + (f", Retry-After {wait:g} s" if wait else ""),
+                    if wait is None:
+                        wait = _ratelimit_reset(resp)
+                    last = Answer(429, body, f"rate limited ({resp.status_code})"
+                                  + (f", Retry-After {wait:g} s" if wait else ""),
                                   headers=_safe_headers(resp))
                     delay = self._backoff(attempt) if wait is None else wait
                     if delay > self.max_retry_after:
@@ -154,3 +166,14 @@ def _retry_after(resp: httpx.Response) -> float | None:
 def _safe_headers(resp: httpx.Response) -> dict[str, str]:
     """Response headers for verifiers to read (scopes, expiry); a response never echoes the credential."""
     return {k.lower(): v for k, v in resp.headers.items()}
+
+
+def _ratelimit_reset(resp: httpx.Response) -> float | None:
+    """Seconds until X-RateLimit-Reset (epoch seconds, GitHub's form) when no Retry-After is given."""
+    value = resp.headers.get("X-RateLimit-Reset")
+    if value is None or resp.headers.get("X-RateLimit-Remaining") != "0":
+        return None
+    try:
+        return max(0.0, float(value) - time.time())
+    except ValueError:
+        return None

@@ -2,8 +2,8 @@
 
 200 is live (login; classic tokens list their scopes in X-OAuth-Scopes, fine-grained ones have none; an
 expiring token names its date in GitHub-Authentication-Token-Expiration). 401 "Bad credentials" is invalid.
-403 is read carefully: an exhausted rate limit (X-RateLimit-Remaining: 0, or Retry-After) proves nothing,
-while "Resource not accessible by integration" means GitHub authenticated the token (an installation
+403 is read carefully: a rate limit (X-RateLimit-Remaining: 0, or Retry-After) is waited for and retried
+like a 429 and never a verdict, while "Resource not accessible by integration" means GitHub authenticated the token (an installation
 token may not read /user), so it is live. Refresh tokens (ghr_) are never accepted by the API: a 401 would
 not prove them dead, so they are not sent.
 """
@@ -25,12 +25,18 @@ GITHUB = vendor("github", "https://api.github.com", ("api.github.com",), rate_re
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 
+def _rate_limited(status: int, headers: dict[str, str]) -> bool:
+    """GitHub's primary and secondary rate limits may answer 403 (or 429) with Retry-After or with
+    X-RateLimit-Remaining: 0 and a reset time."""
+    return status in (403, 429) and ("retry-after" in headers or headers.get("x-ratelimit-remaining") == "0")
+
+
 @verifier("github-token", GITHUB)
 def verify_github_token(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
     if secret.startswith("ghr_"):
         return Verification("unknown", "refresh token: the API accepts it only with the app's client secret, "
                                        "so it cannot be checked (not sent)")
-    a = http.get("/user", {**bearer(secret), **HEADERS})
+    a = http.get("/user", {**bearer(secret), **HEADERS}, throttled=_rate_limited)
     if v := no_answer(a):
         return v
     if a.status == 200:
@@ -50,8 +56,6 @@ def verify_github_token(http: Http, secret: str, hints: dict, opts: VerifyOption
     if a.status == 401:
         return Verification("invalid", "Bad credentials (401)")
     if a.status == 403:
-        if a.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in a.headers:
-            return Verification("unknown", "rate limited (403 with an exhausted rate limit)")
         message = str((a.body or {}).get("message", ""))
         if message.startswith("Resource not accessible by integration"):
             return Verification("live", "authenticated (an app installation token: /user is not readable)")
