@@ -107,3 +107,11 @@ def test_secret_never_in_detail_even_if_a_verifier_echoes_it(monkeypatch: pytest
     verify_findings([f], VerifyOptions(cloudflare_api_base=cf.base))
     assert tok not in f.verification.detail and tok not in str(f.verification.reach)
     assert "[secret]" in f.verification.detail
+
+
+def test_parse_api_bases_option() -> None:
+    assert registry.parse_api_bases(["GitHub=http://127.0.0.1:5/", "gitlab=https://gitlab.example.com/api/v4"]) == {
+        "github": "http://127.0.0.1:5", "gitlab": "https://gitlab.example.com/api/v4"}
+    for bad in ("github", "nosuch=https://x.example", "github=http://198.51.100.1/"):
+        with pytest.raises(UsageError):
+            registry.parse_api_bases([bad])

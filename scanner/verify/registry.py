@@ -110,3 +110,22 @@ def vendors() -> dict[str, Vendor]:
 def hints_for(kind: str | None) -> tuple[str, ...]:
     v = get(kind)
     return v.hints if v else ()
+
+
+def parse_api_bases(values: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`VENDOR=URL` pairs (e.g. from a repeatable --verify-api-base option) checked into VerifyOptions.api_bases:
+    the vendor must be registered, the URL https or loopback http. Explicit, like the environment variables:
+    a base is never taken from scanned content."""
+    from scanner.verify.options import check_api_base
+
+    out: dict[str, str] = {}
+    known = vendors()
+    for value in values:
+        name, sep, url = value.partition("=")
+        name = name.strip().lower()
+        if not sep or not url:
+            raise UsageError(f"--verify-api-base {value}: expected VENDOR=URL")
+        if name not in known:
+            raise UsageError(f"--verify-api-base {value}: unknown vendor {name!r} (known: {', '.join(sorted(known))})")
+        out[name] = check_api_base(url.strip(), f"--verify-api-base {name}=")
+    return out
