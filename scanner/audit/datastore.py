@@ -35,23 +35,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE targets (
             id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, added_at TEXT NOT NULL)""",
         """CREATE TABLE rulesets (
-            hash TEXT PRIMARY KEY, rules INTEGER NOT NULL, first_used TEXT NOT NULL)""",
+            id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, rules INTEGER NOT NULL, first_used TEXT NOT NULL)""",
         """CREATE TABLE scans (
             id INTEGER PRIMARY KEY, target_id INTEGER NOT NULL REFERENCES targets(id),
-            ruleset TEXT NOT NULL REFERENCES rulesets(hash), started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+            ruleset_id INTEGER NOT NULL REFERENCES rulesets(id), started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
             refs TEXT NOT NULL, blobs_planned INTEGER NOT NULL, blobs_read INTEGER NOT NULL,
             bytes_scanned INTEGER NOT NULL, findings INTEGER NOT NULL, warnings TEXT NOT NULL,
             status TEXT NOT NULL, error TEXT)""",
+        # one row per blob per rule set, so kept small: the rule set's number and the binary object id
         """CREATE TABLE scanned_blobs (
-            ruleset TEXT NOT NULL, oid TEXT NOT NULL, findings INTEGER NOT NULL,
-            PRIMARY KEY (ruleset, oid)) WITHOUT ROWID""",
+            ruleset_id INTEGER NOT NULL, oid BLOB NOT NULL, findings INTEGER NOT NULL,
+            PRIMARY KEY (ruleset_id, oid)) WITHOUT ROWID""",
         """CREATE TABLE blob_findings (
-            ruleset TEXT NOT NULL, oid TEXT NOT NULL, rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            ruleset_id INTEGER NOT NULL, oid BLOB NOT NULL, rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
             path_suffix TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL, offset INTEGER NOT NULL,
             encoding TEXT NOT NULL, checksum TEXT NOT NULL, tags TEXT NOT NULL, inline_allowed INTEGER NOT NULL,
             description TEXT NOT NULL, severity TEXT NOT NULL, verify_kind TEXT, prefix TEXT NOT NULL,
             redacted TEXT NOT NULL, secret TEXT,
-            PRIMARY KEY (ruleset, oid, fingerprint, rule_id, path_suffix, line, col, encoding)) WITHOUT ROWID""",
+            PRIMARY KEY (ruleset_id, oid, fingerprint, rule_id, path_suffix, line, col, encoding)) WITHOUT ROWID""",
         """CREATE TABLE findings (
             fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, description TEXT NOT NULL,
             severity TEXT NOT NULL, redacted TEXT NOT NULL, secret TEXT, first_seen TEXT NOT NULL,
@@ -208,40 +209,48 @@ class Datastore:
 
     # --- incremental scanning ------------------------------------------------------------------------------
 
+    def _ruleset_id(self, ruleset: str) -> int | None:
+        row = self.db.execute("SELECT id FROM rulesets WHERE hash = ?", (ruleset,)).fetchone()
+        return None if row is None else int(row[0])
+
     def known_blobs(self, ruleset: str, oids: Sequence[str]) -> dict[str, list[StoredFinding]]:
         """Of oids, those already scanned under ruleset, each with the findings it holds (usually none)."""
         out: dict[str, list[StoredFinding]] = {}
-        with_findings: list[str] = []
+        rid = self._ruleset_id(ruleset)
+        if rid is None:  # a rule set never used: nothing is known, everything is read
+            return out
+        with_findings: list[bytes] = []
         for i in range(0, len(oids), 500):
-            part = list(oids[i:i + 500])
+            part = [bytes.fromhex(o) for o in oids[i:i + 500]]
             marks = ",".join("?" * len(part))
-            for oid, n in self.db.execute(
-                    f"SELECT oid, findings FROM scanned_blobs WHERE ruleset = ? AND oid IN ({marks})",
-                    [ruleset, *part]):
-                out[oid] = []
+            for raw, n in self.db.execute(
+                    f"SELECT oid, findings FROM scanned_blobs WHERE ruleset_id = ? AND oid IN ({marks})",
+                    [rid, *part]):
+                out[raw.hex()] = []
                 if n:
-                    with_findings.append(oid)
+                    with_findings.append(raw)
         for i in range(0, len(with_findings), 500):
             part = with_findings[i:i + 500]
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
                     f"SELECT oid, rule_id, fingerprint, path_suffix, line, col, offset, encoding, checksum, tags, "
                     f"inline_allowed, description, severity, verify_kind, prefix, redacted, secret "
-                    f"FROM blob_findings WHERE ruleset = ? AND oid IN ({marks})", [ruleset, *part]):
-                out[row[0]].append(_stored(row[1:]))
+                    f"FROM blob_findings WHERE ruleset_id = ? AND oid IN ({marks})", [rid, *part]):
+                out[row[0].hex()].append(_stored(row[1:]))
         return out
 
     def snapshot(self, ruleset: str) -> tuple[frozenset[str], dict[str, list[StoredFinding]]]:
         """Every blob known under ruleset: clean ones as a set, the others with their findings. For workers
         of a distributed audit, which never open the datastore (it may not even be on their machine)."""
-        clean = frozenset(r[0] for r in self.db.execute(
-            "SELECT oid FROM scanned_blobs WHERE ruleset = ? AND findings = 0", (ruleset,)))
+        rid = self._ruleset_id(ruleset)
+        clean = frozenset(r[0].hex() for r in self.db.execute(
+            "SELECT oid FROM scanned_blobs WHERE ruleset_id = ? AND findings = 0", (rid,)))
         found: dict[str, list[StoredFinding]] = {}
         for row in self.db.execute(
                 "SELECT oid, rule_id, fingerprint, path_suffix, line, col, offset, encoding, checksum, tags, "
                 "inline_allowed, description, severity, verify_kind, prefix, redacted, secret "
-                "FROM blob_findings WHERE ruleset = ?", (ruleset,)):
-            found.setdefault(row[0], []).append(_stored(row[1:]))
+                "FROM blob_findings WHERE ruleset_id = ?", (rid,)):
+            found.setdefault(row[0].hex(), []).append(_stored(row[1:]))
         return clean, found
 
     # --- merging a scan ------------------------------------------------------------------------------------
@@ -257,19 +266,20 @@ class Datastore:
             target_id = db.execute("SELECT id FROM targets WHERE key = ?", (rec.target_key,)).fetchone()[0]
             db.execute("INSERT OR IGNORE INTO rulesets (hash, rules, first_used) VALUES (?, ?, ?)",
                        (rec.ruleset, rec.rules, rec.started_at))
+            rid = db.execute("SELECT id FROM rulesets WHERE hash = ?", (rec.ruleset,)).fetchone()[0]
             scan_id: int = db.execute(  # type: ignore[assignment]  # an INSERT always has a lastrowid
-                "INSERT INTO scans (target_id, ruleset, started_at, finished_at, refs, blobs_planned, blobs_read, "
+                "INSERT INTO scans (target_id, ruleset_id, started_at, finished_at, refs, blobs_planned, blobs_read, "
                 "bytes_scanned, findings, warnings, status, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (target_id, rec.ruleset, rec.started_at, rec.finished_at, json.dumps(rec.refs, sort_keys=True),
+                (target_id, rid, rec.started_at, rec.finished_at, json.dumps(rec.refs, sort_keys=True),
                  rec.blobs_planned, len(rec.blobs_read), rec.bytes_scanned, len(rec.findings),
                  json.dumps(rec.warnings), rec.status, rec.error)).lastrowid
-            db.executemany("INSERT OR REPLACE INTO scanned_blobs (ruleset, oid, findings) VALUES (?, ?, ?)",
-                           ((rec.ruleset, oid, len(rec.blob_findings.get(oid, ()))) for oid in rec.blobs_read))
+            db.executemany("INSERT OR REPLACE INTO scanned_blobs (ruleset_id, oid, findings) VALUES (?, ?, ?)",
+                           ((rid, bytes.fromhex(oid), len(rec.blob_findings.get(oid, ()))) for oid in rec.blobs_read))
             db.executemany(
-                "INSERT OR REPLACE INTO blob_findings (ruleset, oid, rule_id, fingerprint, path_suffix, line, col, "
+                "INSERT OR REPLACE INTO blob_findings (ruleset_id, oid, rule_id, fingerprint, path_suffix, line, col, "
                 "offset, encoding, checksum, tags, inline_allowed, description, severity, verify_kind, prefix, "
                 "redacted, secret) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ((rec.ruleset, oid, s.rule_id, s.fingerprint, s.path_suffix, s.line, s.col, s.offset, s.encoding,
+                ((rid, bytes.fromhex(oid), s.rule_id, s.fingerprint, s.path_suffix, s.line, s.col, s.offset, s.encoding,
                   s.checksum, json.dumps(list(s.tags)), int(s.inline_allowed), s.description, s.severity,
                   s.verify_kind, s.prefix, s.redacted, s.secret if store_secrets else None)
                  for oid, found in rec.blob_findings.items() for s in found))
