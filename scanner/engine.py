@@ -141,7 +141,6 @@ class Engine:
                     into[i].append(target)
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
-        self._index = {id(r): ri for ri, r in enumerate(rules)}
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
         specs = [r.context_spec.run for r in rules if r.context_spec is not None]
         self.runs = RunFinder(specs)
@@ -184,9 +183,9 @@ class Engine:
             budget = _Budget(self.rule_timeout)
             try:
                 if ri in candidate_first:
-                    self._candidates(rule, data, runs, path, budget, found, taken)
+                    self._candidates(ri, data, runs, path, budget, found, taken)
                 else:
-                    self._windows(rule, data, windows[ri], path, budget, found, taken)
+                    self._windows(ri, data, windows[ri], path, budget, found, taken)
             except RuleTimeout:
                 if warnings is not None:
                     message = (f"rule '{rule.id}' ({rule.source}) ran over its {self.rule_timeout:g} s budget "
@@ -198,9 +197,10 @@ class Engine:
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
 
-    def _windows(self, rule: Rule, data: bytes, spans: list[tuple[int, int]], path: str | None, budget: _Budget,
+    def _windows(self, ri: int, data: bytes, spans: list[tuple[int, int]], path: str | None, budget: _Budget,
                  found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
         """A keyword-anchored rule: its regex in the windows around its keyword hits."""
+        rule = self.rules[ri]
         g = rule.secret_group
         for lo, hi in _merge(spans):
             try:
@@ -208,26 +208,26 @@ class Engine:
                     s, e = m.span(g)
                     if s < 0 or (s, e) in taken:
                         continue
-                    match = self._judge(rule, data, s, e, m.group(g), m, path, budget)
+                    match = self._judge(ri, data, s, e, m.group(g), m, path, budget)
                     if match is not None:
                         found[(s, e, match.secret)] = match
                         taken.add((s, e))
             except TimeoutError:
                 raise RuleTimeout from None
 
-    def _candidates(self, rule: Rule, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
+    def _candidates(self, ri: int, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
                     budget: _Budget, found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
         """A candidate-first rule: every run of its value's class is a candidate; the regex must match the
         whole run, then the value filters, then the name it is assigned to (cheap rejections first).
 
         The candidates are joined one per line and the rule's regex, anchored to whole lines, runs once over
         them: rejecting a commit id costs C time, not a Python call per candidate."""
+        rule = self.rules[ri]
         spec = rule.context_spec
         assert spec is not None
         spans = runs[self._run_index[spec.run]]
         if not spans:
             return
-        ri = self._index[id(rule)]
         anchored = self._anchored.get(ri)
         if anchored is None:
             anchored = self._anchored[ri] = regex.compile(b"(?m)^(?:" + rule.pattern.encode("utf-8") + b")$")
@@ -248,7 +248,7 @@ class Engine:
                 s, e = gs + shift, ge + shift
                 if (s, e) in taken:
                     continue
-                match = self._judge(rule, data, s, e, m.group(g), m, path, budget)
+                match = self._judge(ri, data, s, e, m.group(g), m, path, budget)
                 if match is not None:
                     found[(s, e, match.secret)] = match
                     taken.add((s, e))
@@ -276,13 +276,13 @@ class Engine:
                              m.tags, encoding))
         return out
 
-    def _judge(self, rule: Rule, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None,
+    def _judge(self, ri: int, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None,
                budget: _Budget) -> Match | None:
+        rule = self.rules[ri]
         secret = raw.decode("utf-8", "replace")
         if secret in rule.denylist:
             return None
-        ri = self._index.get(id(rule))
-        for check in self._filters[ri] if ri is not None else (FILTERS[n] for n in rule.filters):
+        for check in self._filters[ri]:
             if not check(secret):
                 return None
         if rule.context_spec is not None and not rule.context_spec.owns(data, s, e, budget.found):

@@ -142,3 +142,12 @@ def test_scan_with_a_catastrophic_rule_file_finishes_and_reports_the_warning(tmp
     assert [f["rule_id"] for f in report["findings"]] == ["cloudflare-user-api-token"]
     [w] = [w for w in report["scan"]["warnings"] if w["kind"] == "rule-timeout"]
     assert "evil-backtracking" in w["message"] and w["path"].endswith("a.env")
+
+
+def test_engine_survives_pickling_for_spawned_workers(rules):
+    """Spawned workers get the engine pickled: rule lookups must not depend on object identity."""
+    import pickle
+    engine = pickle.loads(pickle.dumps(Engine(rules, False)))
+    tok = legacy_token(42)
+    assert [(m.rule.id, m.secret) for m in engine.scan(f"CF_API_TOKEN={tok}\n".encode())] == [
+        ("cloudflare-api-token-legacy", tok)]

@@ -1,17 +1,21 @@
 """Benchmark: a keyword-dense file (every line names Cloudflare, holds hashes, UUIDs and ids, no credential).
 
-    python tests/bench/bench_dense.py [--mb 2.3]
+    python tests/bench/bench_dense.py [--mb 2.3] [--before REV]
 
 Issue 11: a 2.3 MB API reference mentions `cloudflare` ~90,000 times; work per keyword hit made it cost 1.3 s.
 Legacy Cloudflare rules are candidate-first (a credential-shaped value, then its name), so this file should
 cost about what reading it costs. Prints the in-process engine time on both prefilter paths and the CLI wall
 time, each as a ratio against `cat` of the same bytes. Not a test: asserts nothing about time.
+
+With `--before REV` (default 4b59d73, the last commit with keyword-anchored legacy rules) it also times the
+Cloudflare rules alone: REV's rules/cloudflare.toml against today's, on the same engine.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +72,25 @@ def main() -> None:
         label = "with 40-hex commit ids" if sha1 else "no 37-45 character values"
         print(f"dense file ({label}): {len(data) / 1e6:.2f} MB, {data.count(b'cloudflare')} mentions of 'cloudflare'")
         measure(data, rules, Engine, HYPERSCAN_AVAILABLE)
+        before_and_after(data, Engine, HYPERSCAN_AVAILABLE)
+
+
+def before_and_after(data: bytes, engine_class: type, hyperscan: bool) -> None:
+    """The Cloudflare rules alone: an older revision's rule file against today's, on today's engine."""
+    from scanner.rules import load_rule_file, load_rules
+
+    rev = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else "4b59d73"
+    old = subprocess.run(["git", "show", f"{rev}:rules/cloudflare.toml"], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent, check=False)
+    if old.returncode != 0:
+        print(f"  (no rules/cloudflare.toml at {rev}: before/after skipped)")
+        return
+    now = [r for r in load_rules() if r.source == "rules/cloudflare.toml"]
+    for label, rules in ((f"Cloudflare rules at {rev}", load_rule_file("before.toml", old.stdout)),
+                         ("Cloudflare rules now", now)):
+        engine = engine_class(rules, hyperscan)
+        t = best(lambda e=engine: e.scan(data))
+        print(f"  {label:26} {t * 1e3:8.1f} ms")
 
 
 def measure(data: bytes, rules: list, engine_class: type, hyperscan: bool) -> None:
