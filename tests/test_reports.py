@@ -59,12 +59,12 @@ class _Collect(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "tr" and "data-rule" in a:
+        if tag == "tr" and "data-rule" in a and a.get("class") != "fix":
             self.rows += 1
         if tag == "select":
             self.selects += 1
-        for key in ("src", "href"):
-            if a.get(key, "").startswith(("http:", "https:", "//")):
+        for key in ("src", "href"):  # anything the page would fetch; a link a person may follow is not
+            if a.get(key, "").startswith(("http:", "https:", "//")) and not (tag == "a" and key == "href"):
                 self.external.append(a[key])
 
 
@@ -119,3 +119,18 @@ def test_sarif_places_commit_messages_logically_and_html_names_the_repository(tm
     page = render(report, "html", show_secrets=False)
     assert "<title>tokenscan report: history of my-project</title>" in page
     assert "</b>live</div>" not in page  # nothing was verified: no "0 live" card
+
+
+def test_every_format_says_what_to_do(planted):
+    _, _, report = planted
+    cf = next(f for f in report.findings if f.rule_id.startswith("cloudflare-"))
+    url = "https://developers.cloudflare.com/"
+    assert "fix: " in render(report, "text", show_secrets=False)
+    body = json.loads(render(report, "json", show_secrets=False))
+    rem = next(x["remediation"] for x in body["findings"] if x["rule_id"] == cf.rule_id)
+    assert rem["what"] and rem["url"].startswith(url)
+    sarif = json.loads(render(report, "sarif", show_secrets=False))
+    rule = next(d for d in sarif["runs"][0]["tool"]["driver"]["rules"] if d["id"] == cf.rule_id)
+    assert rule["helpUri"].startswith(url) and rule["help"]["text"].startswith(rem["what"])
+    page = render(report, "html", show_secrets=False)
+    assert page.count('class="fix"') == len(report.findings) and f'href="{rem["url"]}"' in page

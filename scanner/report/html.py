@@ -11,6 +11,7 @@ from html import escape
 
 from scanner import __version__
 from scanner.findings import shown
+from scanner.remediation import advice, advice_line
 from scanner.report import Report
 
 _CSS = """
@@ -27,7 +28,7 @@ th{background:#f0f2f6;position:sticky;top:0} code{font:12px ui-monospace,monospa
 .filters{margin:.6rem 0;display:flex;gap:1rem}
 .timeline{border-left:3px solid #c9d1de;margin-left:.6rem;padding-left:1rem}
 .event{margin:.5rem 0}.event .when{color:#5a6475;font-variant-numeric:tabular-nums}
-.head-yes{color:#9b1c1c;font-weight:600}.head-no{color:#2f6f3e}
+.fix td{border-top:none;color:#334;font-size:.9em}.head-yes{color:#9b1c1c;font-weight:600}.head-no{color:#2f6f3e}
 """
 
 _JS = """
@@ -37,7 +38,7 @@ _JS = """
     var rows=document.querySelectorAll('#findings tbody tr'), shown=0;
     rows.forEach(function(r){
       var ok=(!rule.value||r.dataset.rule===rule.value)&&(!st.value||r.dataset.status===st.value);
-      r.style.display=ok?'':'none'; if(ok)shown++;
+      r.style.display=ok?'':'none'; if(ok&&!r.classList.contains('fix'))shown++;
     });
     document.getElementById('shown').textContent=shown;
   }
@@ -48,6 +49,15 @@ _JS = """
 
 def _options(values: list[str]) -> str:
     return "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+
+
+def _fix(rule_id: str) -> str:
+    """One line a person can follow, linking the vendor's own page (a link never leaves the rule's vendor)."""
+    a = advice(rule_id)
+    if a is None:
+        return escape(advice_line(rule_id))
+    link = f' <a href="{escape(a.url)}" rel="noreferrer">{escape(a.url)}</a>' if a.url else ""
+    return escape(a.what) + link
 
 
 def render_html(r: Report, show_secrets: bool, color: bool = False) -> str:
@@ -75,7 +85,9 @@ def render_html(r: Report, show_secrets: bool, color: bool = False) -> str:
             f"<td>{escape(f.checksum)}</td>"
             f'<td><span class="badge st-{escape(status)}">{escape(status)}</span> {escape(f.verification.detail)}'
             f"{'<br>' + escape(reach_text) if reach_text else ''}</td>"
-            f"<td><code>{commit}</code> {escape(f.author or '')}<br>{escape(f.date or '')}</td></tr>")
+            f"<td><code>{commit}</code> {escape(f.author or '')}<br>{escape(f.date or '')}</td></tr>"
+            f'<tr class="fix" data-rule="{escape(f.rule_id)}" data-status="{escape(status)}"><td></td>'
+            f'<td colspan="6">What to do: {_fix(f.rule_id)}</td></tr>')
     timeline = ""
     dated = sorted((f for f in findings if f.date), key=lambda f: f.date or "")
     if dated:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from scanner import __version__
 from scanner.findings import Finding, shown
+from scanner.remediation import advice
 from scanner.report import Report
 
 SCHEMA = "tokenscan.report/1"
@@ -22,7 +23,13 @@ def finding_dict(f: Finding, show_secrets: bool) -> dict:
         "at_head": f.at_head, "source": f.source, "encoding": f.encoding,
         "checksum": f.checksum, "tags": list(f.tags),
         "verification": asdict(f.verification),
+        "remediation": _remediation(f.rule_id),
     }
+
+
+def _remediation(rule_id: str) -> dict | None:
+    a = advice(rule_id)
+    return {"what": a.what, "url": a.url} if a else None
 
 
 def report_dict(r: Report, show_secrets: bool) -> dict:

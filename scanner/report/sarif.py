@@ -8,15 +8,14 @@ from urllib.parse import quote
 
 from scanner import __version__
 from scanner.findings import Finding, shown
+from scanner.remediation import advice, advice_line
 from scanner.report import Report
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
 
 
-# Where the vendor documents rotating a leaked credential (the first word of the rule id names the vendor).
-ROTATE_URI = {"cloudflare": "https://developers.cloudflare.com/fundamentals/api/how-to/roll-token/"}
-HELP_TEXT = ("A credential is in the scanned content. Rotate or revoke it at the vendor first (removing it from the "
+HELP_TEXT = ("Rotate or revoke it at the vendor first (removing it from the "
              "code does not make it safe: it stays in history and in every clone), then remove it from the code and, "
              "for history, purge it with git filter-repo. A false alarm: add the fingerprint to .tokenscanignore or "
              "a `tokenscan:allow` comment on the line.")
@@ -48,8 +47,8 @@ def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
                 "name": "".join(part.capitalize() for part in f.rule_id.split("-")),
                 "shortDescription": {"text": f.description},
                 "fullDescription": {"text": f.description},
-                "help": {"text": HELP_TEXT, "markdown": HELP_TEXT},
-                **({"helpUri": ROTATE_URI[vendor]} if (vendor := f.rule_id.split("-", 1)[0]) in ROTATE_URI else {}),
+                "help": {"text": (help_text := f"{advice_line(f.rule_id)}. {HELP_TEXT}"), "markdown": help_text},
+                **({"helpUri": a.url} if (a := advice(f.rule_id)) and a.url else {}),
                 "defaultConfiguration": {"level": LEVEL.get(f.severity, "warning")},
                 "properties": {"tags": ["security", "secret"], "security-severity": SECURITY_SEVERITY.get(f.severity, "5.0")},
             })

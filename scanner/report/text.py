@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from scanner.findings import shown
+from scanner.remediation import advice_line
 from scanner.report import Report
 
 _SEV_COLOR = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",
@@ -45,6 +46,7 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
             extra.append(f"verification {status}" + (f" ({f.verification.detail})" if f.verification.detail else ""))
         if extra:
             lines.append("    " + "; ".join(extra))
+        lines.append(f"    fix: {advice_line(f.rule_id)}")
         if f.commit:
             lines.append(f"    commit {f.commit[:12]}  {f.author or ''}  {f.date or ''}  source {f.source}")
             if f.refs or f.at_head is not None:
