@@ -210,11 +210,14 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
               progress: AuditProgress | None = None, warnings: list[str] | None = None) -> AuditResult:
     """Audits every target and merges each result into the datastore as it arrives. executor: how tasks
     run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed)."""
-    from scanner.rules import load_rules
+    from scanner.app import build_engine
 
     t0 = time.perf_counter()
-    rules = load_rules(opts.rule_files, extra=opts.extra_rules)  # only to hash them: no engine needed here
+    built = build_engine(replace(opts, progress=None))
+    rules = built[0]
     ruleset = ruleset_hash(rules, opts.decode_depth, include_binary)
+    _ENGINE.clear()
+    _ENGINE[(ruleset, opts.accelerated, opts.rule_files)] = built  # repositories scanned here reuse it
     audit = AuditResult([], list(warnings or []), ruleset)
     incremental = not paths_matter(rules)
     if not incremental:
