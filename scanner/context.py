@@ -42,14 +42,14 @@ _NAME = rb"[A-Za-z0-9_$@.\-]*[A-Za-z0-9_$@](?::[A-Za-z0-9_$@.\-]*[A-Za-z0-9_$@])
 _TAIL = re.compile(rb"""
     (?:
         (?P<name>""" + _NAME + rb""")
-        ["'`\])]{0,3}                                          # "NAME"], 'NAME')
-        (?:\s*:\s*[A-Za-z_][\w.<>\[\]?]*(?=\s*=))?             # type annotation: val NAME: String =
+        (?:\\?["'`\])]){0,3}                                    # "NAME"], 'NAME'), \"NAME\" (escaped JSON)
+        (?:\s*:\s*[&*]?(?:'\w+\s+)?[A-Za-z_][\w.<>\[\]?:]*(?=\s*=))?  # type: val NAME: String =, NAME: &str =
         (?:\s+(?:string|String|str|const|final|readonly)(?=\s*=))?   # Go: var NAME string =
         (?:\s*(?P<op>:::=|::=|:=|\?=|\+=|\.=|=>|->|<-|=|:|,)\s*|\s+)  # operator, or a space (ENV K V, --flag V)
       |
         <(?P<tag>[A-Za-z_][\w.:-]*)(?:\s[^<>]*)?>\s*           # <NAME attr="...">value
     )
-    (?:["'`(\[{]\s*){0,2}                                      # opening quotes and brackets
+    (?:\\?["'`(\[{]\s*){0,2}                                  # opening quotes and brackets, \" too
     (?:(?i:bearer|token|basic)\s+)?                            # Authorization scheme
     \Z""", re.VERBOSE)
 _ALONE = re.compile(rb"[\s\"'`>(\[{,-]*\Z")  # nothing but indentation, quotes, a list dash before the value

@@ -75,6 +75,15 @@ SYNTAXES = [
     ("cli-flag", "deploy --{name} {value}"),
     ("cli-flag-equals", "deploy --{name}={value}"),
     ("url-query", "https://hooks.example.com/deploy?{name}={value}&zone=1"),
+    ("rust-const", 'const {name}: &str = "{value}";'),
+    ("typescript", 'const {name}: string = "{value}";'),
+    ("c-define", '#define {name} "{value}"'),
+    ("ruby-env", "ENV['{name}'] = '{value}'"),
+    ("json-escaped", '"{{\\"{name}\\":\\"{value}\\"}}"'),
+    ("html-input", '<input type="hidden" name="{name}" value="{value}">'),
+    ("spring-placeholder", '@Value("${{{name}:{value}}}")'),
+    ("terraform-var-flag", 'terraform apply -var="{name}={value}"'),
+    ("github-env-file", 'echo "{name}={value}" >> "$GITHUB_ENV"'),
 ]
 
 NAME_FAMILIES = {
