@@ -82,7 +82,9 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     finally:
         store.close()
     gate = gate_report(result)
-    where = datastore or "default datastore"
+    from scanner.audit.datastore import default_path
+
+    where = datastore or default_path()
     if not (kw["quiet"] and not result.findings and kw["fmt"] == "text"):
         text = (render_json if kw["fmt"] == "json" else render_text)(result, kw["show_secrets"], where)
         _write(text, kw["output"], kw["show_secrets"])
