@@ -18,13 +18,14 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import regex
 
 try:  # optional accelerator
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - depends on platform wheels
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 HYPERSCAN_AVAILABLE = _hs is not None
 
@@ -36,20 +37,20 @@ def _cache_dir() -> str:
     return os.path.join(base, "tokenscan")
 
 
-def _compile_database(exprs: list[bytes], flags: list[int]) -> object:
+def _compile_database(exprs: list[bytes], flags: list[int]) -> Any:
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
     db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
     return db
 
 
-def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset()) -> object:
+def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset()) -> Any:
     exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k, _ in literals]
     flags = [(_hs.HS_FLAG_CASELESS if ci else 0) | (_hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
              for i, (_, ci) in enumerate(literals)]
     return _cached_database(exprs, flags)
 
 
-def _cached_database(exprs: list[bytes], flags: list[int]) -> object:
+def _cached_database(exprs: list[bytes], flags: list[int]) -> Any:
     """Compiling ~1,000 literals takes ~50 ms, a third of a pre-commit run; a serialized database loads in
     microseconds. Cached per expression set in the user's cache folder (never in the scanned repository);
     any cache problem just means compiling."""
@@ -89,7 +90,7 @@ class Prefilter:
         if use_hs and not HYPERSCAN_AVAILABLE:
             raise RuntimeError("hyperscan is not installed")
         self.accelerated = bool(use_hs)
-        self._db = None
+        self._db: Any = None
         self._compile()
 
     def _compile(self) -> None:
