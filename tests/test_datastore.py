@@ -123,3 +123,45 @@ def test_two_processes_writing_at_once_do_not_corrupt_it(tmp_path):
     assert counts["scanned_blobs"] == 6 * 50 + 1  # every repository's blobs, the shared one once
     assert store.db.execute("SELECT count(*) FROM triage_log").fetchone()[0] == 30
     assert store.version == SCHEMA_VERSION
+
+
+def test_an_audit_killed_mid_run_leaves_a_sound_datastore_that_the_next_audit_completes(tmp_path):
+    """kill -9 at some point during an audit of many repositories: every merge is one transaction, so the
+    file holds whole repositories only, and the next audit finishes the job, reading only what is missing."""
+    import json
+    import os
+    import signal
+    import time
+
+    from gitrepo import Repo
+    from tokens import cloudflare
+
+    for i in range(12):
+        r = Repo(tmp_path / "org" / f"repo{i:02d}")
+        r.commit("init", **{"app.env": f"CF={cloudflare('cfut_', 500 + i)}\n", "README": f"repo {i}\n"})
+    ds = str(tmp_path / "ds.db")
+    args = [sys.executable, "-m", "scanner", "audit", str(tmp_path / "org"), "--datastore", ds, "-j", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some, but not all, repositories are in
+        if os.path.exists(ds):
+            try:
+                done = sqlite3.connect(ds, timeout=5).execute("SELECT count(*) FROM scans").fetchone()[0]
+            except sqlite3.OperationalError:
+                done = 0
+            if done >= 3:
+                break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = Datastore(ds)
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    merged = store.counts()["scans"]
+    assert 3 <= merged <= 12
+    # every merged scan is whole: its blobs and its finding are all there
+    assert store.counts()["scanned_blobs"] == 2 * merged and store.counts()["places"] == merged
+    store.close()
+    run = subprocess.run([*args, "--format", "json"], capture_output=True, text=True, check=False)
+    doc = json.loads(run.stdout)
+    assert run.returncode == 1 and doc["summary"]["findings"] == 12
+    assert doc["summary"]["blobs_read"] == 2 * (12 - merged)
