@@ -379,3 +379,36 @@ def test_cli_broken_targets_fail_only_with_fail_on_incomplete(org, tmp_path):
     assert cli(*base, stdin=listing).returncode == 0
     run = cli(*base, "--fail-on-incomplete", stdin=listing)
     assert run.returncode == 1 and "gone" in run.stdout
+
+
+def test_a_blob_that_could_not_be_read_is_not_recorded_and_is_tried_again(tmp_path):
+    r = Repo(tmp_path / "damaged")
+    r.commit("init", **{"a.txt": "alpha\n", "b.txt": f"token {cloudflare('cfut_', 77)}\n"})
+    oid = r.git("rev-parse", "HEAD:a.txt")
+    (r.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()  # a loose blob lost
+    store = Datastore(str(tmp_path / "ds.db"))
+    [first] = audit([r.path], store, tmp_path).results
+    assert any(w["kind"] == "missing-object" for w in first.record.warnings)
+    assert oid not in first.record.blobs_read and len(first.findings) == 1
+    assert store.known_blobs(first.record.ruleset, [oid]) == {}
+    [second] = audit([r.path], store, tmp_path).results
+    assert any(w["kind"] == "missing-object" and oid in w["message"] for w in second.record.warnings)  # again
+    assert oid not in second.record.blobs_read and store.known_blobs(first.record.ruleset, [oid]) == {}
+    assert len(second.findings) == 1
+
+
+def test_unreadable_or_timed_out_blobs_are_left_out_of_the_record():
+    from scanner.audit.cache import BlobCache
+    from scanner.findings import Warning
+    from scanner.sources.blobs import BlobItem
+
+    a, b, c = "a" * 40, "b" * 64, "c" * 40  # SHA-1 and SHA-256 ids
+    cache = BlobCache(None)
+    cache.record([BlobItem(a, "x", 1), BlobItem(b, "y", 1), BlobItem(c, "z", 1)], [],
+                 [Warning("missing-object", f"blob {a} is not in the store"),
+                  Warning("corrupt-object", f"cannot read blob {b}: damaged")])
+    assert cache.read == [c] and cache.attempted == 3
+    cache.record([BlobItem(a, "x", 1), BlobItem(c, "z", 1)], [], [Warning("rule-timeout", "out of time", "z")])
+    assert cache.read == [a]
+    cache.record([BlobItem(a, "", 1)], [], [Warning("rule-timeout", "out of time", "")])
+    assert cache.read == []  # which blob is unknown: none is recorded

@@ -27,7 +27,7 @@ from scanner.findings import INCOMPLETE_KINDS, Finding, Warning, redact
 from scanner.rules import Rule
 
 Lookup = Callable[[Sequence[str]], Mapping[str, list[StoredFinding]]]
-_OID = re.compile(r"\b[0-9a-f]{40}\b")
+_OID = re.compile(r"\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b")  # SHA-1 or SHA-256 object ids
 
 
 def _pattern(p: Any) -> Any:
@@ -108,6 +108,7 @@ class BlobCache:
         in a missing/corrupt-object warning, or at a path where a rule ran out of time) is not recorded, so
         the next audit tries it again."""
         self.attempted = len(read)
+        self.read, self.found = [], {}
         bad: set[str] = set()
         bad_paths: set[str] = set()
         for w in warnings:
