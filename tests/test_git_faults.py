@@ -156,3 +156,19 @@ def test_truncated_loose_commit_or_tree_does_not_hang(tmp_path, what, use_git, b
     out = json.loads(res.stdout)
     assert any(kind == "corrupt-object" and victim in msg for kind, msg in out["warnings"]), out["warnings"]
     assert late in out["secrets"]
+
+
+def test_missing_object_is_named_without_grep(tmp_path, monkeypatch):
+    """The background check pipes rev-list through grep; without grep it walks in the foreground."""
+    import shutil
+
+    import scanner.sources.git as gitsrc
+
+    real = shutil.which
+    monkeypatch.setattr(gitsrc.shutil, "which", lambda name: None if name == "grep" else real(name))
+    r = Repo(tmp_path / "nogrep")
+    r.commit("one", **{"lost.txt": "gone\n", "ok.txt": "fine\n"})
+    lost = r.git("rev-parse", "HEAD:lost.txt")
+    _loose_path(r, lost).unlink()
+    rep = history_scan(str(r.path), ScanOptions(jobs=1))
+    assert [(w.kind, w.path) for w in rep.warnings if lost in w.message] == [("missing-object", "lost.txt")]

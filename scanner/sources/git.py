@@ -507,16 +507,19 @@ class MissingCheck:
         return [w for w in self._collect(tips, hidden) if (w.kind, w.message, w.path) not in seen]
 
     def _collect(self, tips: list[str], hidden: list[str]) -> list[Warning]:
-        if len(self.procs) != 2:
+        if len(self.procs) == 2:
+            rl, grep = self.procs
+            rc = rl.wait()
+            grep.wait()
+            self.out.seek(0)
+            missing = [ln[1:].decode("ascii", "replace").strip() for ln in self.out.read().split(b"\n")
+                       if ln.startswith(b"?")]
             self.close()
-            return []
-        rl, grep = self.procs
-        rc = rl.wait()
-        grep.wait()
-        self.out.seek(0)
-        missing = [ln[1:].decode("ascii", "replace").strip() for ln in self.out.read().split(b"\n")
-                   if ln.startswith(b"?")]
-        self.close()
+        else:  # no grep (or it would not start): the same walk, now, in the foreground
+            self.close()
+            git = shutil.which("git")
+            found = _missing_objects(git, self.repo, self.revs) if git is not None else None
+            rc, missing = (0, found) if found is not None else (1, [])
         if rc == 0:
             return _missing_warnings(self.repo, missing, tips, hidden)
         # git could not walk the trees (a damaged commit or tree): pygit2's walk steps over and names them
