@@ -56,6 +56,8 @@ _ALONE = re.compile(rb"[\s\"'`>(\[{,-]*\Z")  # nothing but indentation, quotes, 
 # `value`/`default` are only a slot: the real name is a name=/key= attribute or the enclosing line
 _INDIRECTION = re.compile(rb"(?i)(?:value|default|default_?value|val)")
 _ATTR_NAME = re.compile(rb"""(?i)(?:name|key|id|env|variable)["']?\s*[=:]\s*["']?(""" + _NAME + rb")")
+# top-level YAML keys that hold a manifest's values without naming their owner
+_CONTAINER = re.compile(rb"(?:data|stringData|env|environment|spec|secrets|variables|vars|config)\s*:\s*(?:#.*)?\Z")
 _SECTION = re.compile(rb"\s*\[[^\]\n]{1,100}\]\s*(?:#.*)?\Z")  # [cloudflare], [profile.cf]
 
 
@@ -97,9 +99,9 @@ def surrounding(data: bytes, s: int, e: int, line_lo: int, line_hi: int, lines_a
     neighbours = [data[line_lo:s] + b" " + data[e:line_hi]]
     cur = own
     pos = line_lo
-    for n in range(1, lines_above + 1):
-        if pos <= 0:
-            break
+    n = 0
+    while n < lines_above and pos > 0:
+        n += 1
         start = data.rfind(b"\n", 0, pos - 1) + 1
         text = data[start:pos - 1]
         pos = start
@@ -110,10 +112,21 @@ def surrounding(data: bytes, s: int, e: int, line_lo: int, line_hi: int, lines_a
             enclosing.append(text)
             cur = ind
             if len(enclosing) == 2 or _SECTION.match(text) or cur == 0:
-                break  # a top-level block's siblings are other blocks, not its scope
+                break  # a top-level block's siblings are other blocks, not its scope ...
         elif len(enclosing) == 1 and ind == cur:
             siblings.append(text)
         elif not enclosing and n <= lines_around:
+            neighbours.append(text)
+    if len(enclosing) == 1 and cur == 0 and _CONTAINER.match(enclosing[0]):
+        # ... except for a manifest's anonymous container: a Secret's `stringData:` belongs to the document
+        # whose `metadata: name: cloudflare-api-token` is above it (up to `---`)
+        while n < lines_above and pos > 0:
+            n += 1
+            start = data.rfind(b"\n", 0, pos - 1) + 1
+            text = data[start:pos - 1]
+            pos = start
+            if text.startswith(b"---"):
+                break
             neighbours.append(text)
     pos = line_hi
     for _ in range(lines_around):

@@ -16,6 +16,8 @@ chunk and reported as a `rule-timeout` warning.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import time
 from dataclasses import dataclass
@@ -143,6 +145,8 @@ class Engine:
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
         specs = [r.context_spec.run for r in rules if r.context_spec is not None]
+        if decode_depth > 0:  # the same values base64-encoded under their name (a Kubernetes Secret's data)
+            specs += [_base64_run(r.context_spec.run) for r in rules if r.context_spec is not None]
         self.runs = RunFinder(specs)
         self._run_index = {spec: i for i, spec in enumerate(self.runs.specs)}
 
@@ -184,6 +188,8 @@ class Engine:
             try:
                 if ri in candidate_first:
                     self._candidates(ri, data, runs, path, budget, found, taken)
+                    if depth < self.decode_depth:
+                        self._encoded_candidates(ri, data, runs, path, budget, found, taken)
                 else:
                     self._windows(ri, data, windows[ri], path, budget, found, taken)
             except RuleTimeout:
@@ -255,6 +261,39 @@ class Engine:
         except TimeoutError:
             raise RuleTimeout from None
 
+    def _encoded_candidates(self, ri: int, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
+                            budget: _Budget, found: dict[tuple[int, int, str], Match],
+                            taken: set[tuple[int, int]]) -> None:
+        """A candidate-first rule's values base64-encoded where they are assigned (`CF_API_TOKEN: <base64>`
+        under a Kubernetes Secret's `data:`): each base64 run of the encoded length is decoded (a trailing
+        newline from `echo` dropped), must match the rule's regex whole, and is judged by the name the
+        ENCODED value is assigned to. The finding's place is the encoded text, its encoding `base64`."""
+        rule = self.rules[ri]
+        spec = rule.context_spec
+        assert spec is not None
+        g = rule.secret_group
+        for s, e in runs[self._run_index[_base64_run(spec.run)]]:
+            if (s, e) in taken:
+                continue
+            end = e
+            while end < len(data) and end - e < 2 and data[end] == 0x3D:  # padding
+                end += 1
+            try:
+                value = base64.b64decode(data[s:end] + b"=" * (-(end - s) % 4), validate=True).rstrip(b"\r\n")
+            except (binascii.Error, ValueError):
+                continue
+            try:
+                m = rule.compiled.fullmatch(value, timeout=budget.left())
+            except TimeoutError:
+                raise RuleTimeout from None
+            if m is None or m.span(g)[0] < 0:
+                continue
+            match = self._judge(ri, data, s, end, m.group(g), m, path, budget)
+            if match is not None:
+                match = Match(rule, s, end, match.secret, match.checksum, match.tags, "base64")
+                found[(s, end, match.secret)] = match
+                taken.add((s, e))
+
     def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None,
                       warnings: Warnings | None = None) -> list[Match]:
         """Matches inside an encoded region, placed on the encoded text in the original chunk."""
@@ -306,6 +345,12 @@ class Engine:
             if checksum == "valid" and low_information(secret[construction.body_slice]):
                 tags = tags + ("test-token",)
         return Match(rule, s, e, secret, checksum, tags)
+
+
+def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:
+    """The standard-base64 run that encodes a value of the given lengths, plus up to two newline bytes."""
+    _, lo, hi = run
+    return ("A-Za-z0-9+/", -(-4 * lo // 3), -(-4 * (hi + 2) // 3))
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

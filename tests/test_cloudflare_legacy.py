@@ -114,6 +114,8 @@ CONTEXTS = [
     ("json-pretty", '{{\n  "cloudflare": {{\n    "zone": "example.com",\n    "apiToken": "{value}"\n  }}\n}}\n'),
     ("xml-nested", "<cloudflare>\n  <email>ops@example.com</email>\n  <token>{value}</token>\n</cloudflare>\n"),
     ("xml-attribute-element", '<cloudflare token="{value}" zone="example.com"/>'),
+    ("cert-manager-secret", ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare-api-token-secret\n"
+                             "type: Opaque\nstringData:\n  api-token: {value}\n")),
     ("ini-section-far", "[cloudflare]\n" + "".join(f"opt{i} = {i}\n" for i in range(12)) + "key = {value}\n"),
 ]
 
@@ -258,3 +260,24 @@ def test_several_candidates_on_one_line(engines):
     tok, key = legacy_token(311), legacy_key(312)
     text = f'cloudflare: {{"apiToken": "{tok}", "apiKey": "{key}", "commit": "{"ab" * 20}"}}'
     assert sorted(_found(engines[False], text)) == sorted([(TOKEN_RULE, tok), (KEY_RULE, key)])
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_base64_values_under_a_cloudflare_name(engines, accelerated):
+    """A Kubernetes Secret's `data:` holds the value base64-encoded (with `echo`'s newline, or without)."""
+    import base64
+
+    tok, key = legacy_token(320), legacy_key(321)
+    b64 = lambda v: base64.b64encode(v.encode()).decode()
+    doc = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: dns\ndata:\n"
+           f"  CF_API_TOKEN: {b64(tok)}\n  CLOUDFLARE_API_KEY: {b64(key + chr(10))}\n"
+           f"  GITHUB_TOKEN: {b64(legacy_token(322))}\n  CF_ZONE: {b64('x' * 40)}\n")
+    got = [(m.rule.id, m.secret, m.encoding, doc[m.start:m.end]) for m in engines[accelerated].scan(doc.encode())]
+    assert got == [(TOKEN_RULE, tok, "base64", b64(tok)), (KEY_RULE, key, "base64", b64(key + "\n"))]
+    assert Engine(load_rules(), accelerated, decode_depth=0).scan(doc.encode()) == []
+
+
+def test_a_separate_manifest_does_not_lend_its_name(engines):
+    doc = (f"---\nmetadata:\n  name: cloudflare\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: github\n"
+           f"stringData:\n  api-token: {legacy_token(323)}\n")
+    assert engines[False].scan(doc.encode()) == []
