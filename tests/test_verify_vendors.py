@@ -253,3 +253,19 @@ def test_scan_with_a_rule_naming_a_vendor_kind(server: VendorServer, tmp_path, m
     assert res.returncode == 1, res.stdout + res.stderr
     assert live not in res.stdout + res.stderr
     assert server.routes_of(live) == {"/user"}
+
+
+@pytest.mark.parametrize("server", ["slack"], indirect=True)
+def test_slack_tokens_auth_test_cannot_judge_are_not_sent(server: VendorServer) -> None:
+    odd = [vendorserver.token("xoxr-", 1, 40), vendorserver.token("xoxe-1-", 2, 120),
+           vendorserver.token("xoxe.xoxp-1-", 3, 120), vendorserver.token("xoxc-", 4, 60)]
+    v = run("slack", server, *odd)
+    assert all(f.verification.status == "unknown" for f in v.values())
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("server", ["openai"], indirect=True)
+def test_openai_admin_keys_are_not_sent(server: VendorServer) -> None:
+    admin = "sk-admin-" + vendorserver.token("", 5, 30) + "T3BlbkFJ" + vendorserver.token("", 6, 30)
+    assert run("openai", server, admin)[admin].verification.status == "unknown"
+    assert server.requests == []

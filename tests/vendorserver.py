@@ -257,7 +257,7 @@ def digitalocean(method: str, path: str, secret: str, info: dict | None) -> Repl
 # vendor name -> (base path of the stand-in, answers, verify kind, a synthetic credential of that vendor's shape)
 VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict], Reply], str, Callable[[int], str]]] = {
     "github": ("", github, "github-token", lambda i: token("ghp_", i)),
-    "gitlab": ("/api/v4", gitlab, "gitlab-token", lambda i: token("glpat-", i, 20)),
+    "gitlab": ("/api/v4", gitlab, "gitlab-pat", lambda i: token("glpat-", i, 20)),
     "slack": ("/api", slack, "slack-token", lambda i: f"xoxb-{1000000000 + i}-{2000000000 + i}-" + token("", i, 24)),
     "stripe": ("", stripe, "stripe-key", lambda i: token("sk_live_", i, 24)),
     "npm": ("", npm, "npm-token", lambda i: token("npm_", i)),

@@ -4,7 +4,8 @@
 200 describes the token itself: `active`, `revoked`, `expires_at`, `scopes`, `name`. An active token is
 live; a revoked or expired one inactive. 401 is invalid, except that GitLab says "Token was revoked" or
 "Token has expired" in `error_description` (inactive). 403 `insufficient_scope` means GitLab authenticated
-the token, so it is live. The default base is gitlab.com; a self-managed instance's tokens are checked
+the token, so it is live. Only personal, project and group access tokens (glpat-) can read this endpoint:
+deploy, runner and other GitLab tokens would be refused while live, so they get no verifier. The default base is gitlab.com; a self-managed instance's tokens are checked
 only when the operator points TOKENSCAN_GITLAB_API_BASE at it (a host is never taken from scanned content).
 """
 
@@ -24,7 +25,7 @@ GITLAB = vendor("gitlab", "https://gitlab.com/api/v4", ("gitlab.com",), rate_req
                 docs="https://docs.gitlab.com/api/personal_access_tokens/")
 
 
-@verifier("gitlab-token", GITLAB)
+@verifier("gitlab-pat", GITLAB)
 def verify_gitlab_token(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
     a = http.get("/personal_access_tokens/self", {"PRIVATE-TOKEN": secret})
     if v := no_answer(a):

@@ -3,7 +3,8 @@
 200 is live. Only `invalid_api_key` ("Incorrect API key provided") proves a key dead: OpenAI also answers
 401 for a restricted key lacking a scope ("insufficient permissions ... Missing scopes", which proves the
 key authenticated: live) and for a request from an IP address the project does not allow (proves nothing).
-A deactivated account's key is inactive. 403 (unsupported region, scopes) is read the same way.
+A deactivated account's key is inactive. Admin keys (sk-admin-) work only on the Admin API, so a refusal
+here would not prove them dead: they are not sent. 403 (unsupported region, scopes) is read the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ OPENAI = vendor("openai", "https://api.openai.com/v1", ("api.openai.com",), rate
 
 @verifier("openai-key", OPENAI)
 def verify_openai_key(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
+    if secret.startswith("sk-admin-"):
+        return Verification("unknown", "admin key: accepted only by the Admin API, which this verifier does not "
+                                       "call (not sent)")
     a = http.get("/models", bearer(secret))
     if v := no_answer(a):
         return v

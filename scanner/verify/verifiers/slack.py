@@ -21,11 +21,18 @@ if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when 
 
 SLACK = vendor("slack", "https://slack.com/api", ("slack.com",), rate_requests=50, rate_window=60.0,
                docs="https://api.slack.com/methods/auth.test")
+# Tokens auth.test cannot judge: refresh tokens (xoxr-, xoxe-) are only exchanged, configuration tokens
+# (xoxe.xox*) only call the manifest APIs, client tokens (xoxc-) need the browser's session cookie, and
+# session cookies (xoxd-) are not tokens. A refusal would not prove them dead, so they are not sent.
+NOT_CHECKABLE = ("xoxr-", "xoxe-", "xoxe.", "xoxc-", "xoxd-")
 INACTIVE = {"token_revoked": "revoked", "token_expired": "expired", "account_inactive": "account deactivated"}
 
 
 @verifier("slack-token", SLACK)
 def verify_slack_token(http: Http, secret: str, hints: dict, opts: VerifyOptions) -> Verification:
+    if secret.startswith(NOT_CHECKABLE):
+        return Verification("unknown", "a token auth.test cannot judge (refresh, configuration or client token): "
+                                       "not sent")
     a = http.request("POST", "/auth.test", bearer(secret))
     if v := no_answer(a):
         return v
