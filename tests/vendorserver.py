@@ -51,7 +51,7 @@ def secret_in(headers: dict) -> str:
 class VendorServer:
     """One stand-in: `prefix` is the API base path (e.g. /api/v4), `route` answers (method, path, secret)."""
     prefix: str
-    route: Callable[[str, str, str, dict], Reply]
+    route: Callable[[str, str, str, dict | None], Reply]
     known: dict = field(default_factory=dict)  # secret -> what the vendor knows about it
     throttle: dict = field(default_factory=dict)  # secret -> number of 429 answers first
     failing: dict = field(default_factory=dict)  # secret -> number of 503 answers first
@@ -255,7 +255,7 @@ def digitalocean(method: str, path: str, secret: str, info: dict | None) -> Repl
 
 
 # vendor name -> (base path of the stand-in, answers, verify kind, a synthetic credential of that vendor's shape)
-VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict], Reply], str, Callable[[int], str]]] = {
+VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict | None], Reply], str, Callable[[int], str]]] = {
     "github": ("", github, "github-token", lambda i: token("ghp_", i)),
     "gitlab": ("/api/v4", gitlab, "gitlab-pat", lambda i: token("glpat-", i, 20)),
     "slack": ("/api", slack, "slack-token", lambda i: f"xoxb-{1000000000 + i}-{2000000000 + i}-" + token("", i, 24)),

@@ -2,8 +2,9 @@
 
 Facts relied on (TOKEN_FORMATS.md): user tokens verify at /user/tokens/verify; account tokens only at
 /accounts/{id}/tokens/verify (the user endpoint calls a live account token invalid); global keys at /user
-with X-Auth-Email + X-Auth-Key. Only an explicit authentication failure proves a credential dead.
-Only GET requests are made, and only to read-only endpoints.
+with X-Auth-Email + X-Auth-Key. Only an explicit authentication failure proves a credential dead, and for a
+global key there is none: Cloudflare's refusal (9103) names the pair, not the key, so a key no candidate
+e-mail unlocks is `unknown` (pairing), never `invalid`. Only GET requests are made, to read-only endpoints.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ if TYPE_CHECKING:  # the HTTP machinery is loaded only when verifying, not when 
 CLOUDFLARE = vendor("cloudflare", DEFAULT_CLOUDFLARE_API, ("api.cloudflare.com",), rate_requests=1000,
                     rate_window=300.0, docs="https://developers.cloudflare.com/fundamentals/api/")
 
-# Error codes that are explicit authentication failures (code 1000: "Invalid API Token"; 9103: "Unknown
-# X-Auth-Key or X-Auth-Email"; 9106/9107: missing or malformed auth headers on some endpoints).
+# Error codes that are explicit authentication failures (code 1000: "Invalid API Token"; for the key+e-mail
+# pair 9103: "Unknown X-Auth-Key or X-Auth-Email", 9106/9107: missing or malformed auth headers).
 TOKEN_AUTH_FAILURES = {1000, 1001}
 KEY_AUTH_FAILURES = {9103, 9106, 9107, 10000}
 MALFORMED = {6003, 6103, 6111}
@@ -30,7 +31,7 @@ REACH_NAMES = 5
 
 def _codes(a: Answer) -> set[int]:
     errors = (a.body or {}).get("errors") or []
-    return {e.get("code") for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)}
+    return {e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)}
 
 
 def _unknown(a: Answer, what: str = "") -> Verification:

@@ -41,7 +41,7 @@ def verify_slack_token(http: Http, secret: str, hints: dict, opts: VerifyOptions
     if a.body is None or not isinstance(a.body.get("ok"), bool):
         return malformed(a, "no `ok` field")
     if a.body["ok"]:
-        reach = {k: text(a.body[k]) for k in ("team", "user", "url", "bot_id") if a.body.get(k)}
+        reach: dict[str, object] = {k: text(a.body[k]) for k in ("team", "user", "url", "bot_id") if a.body.get(k)}
         scopes = a.headers.get("x-oauth-scopes")
         if scopes is not None:
             reach["scopes"] = [s.strip() for s in scopes.split(",") if s.strip()]

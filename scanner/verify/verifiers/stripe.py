@@ -28,7 +28,8 @@ def verify_stripe_key(http: Http, secret: str, hints: dict, opts: VerifyOptions)
     a = http.get("/v1/account", {"Authorization": f"Basic {basic}"})
     if v := no_answer(a):
         return v
-    error = (a.body or {}).get("error") if isinstance((a.body or {}).get("error"), dict) else {}
+    raw_error = (a.body or {}).get("error")
+    error: dict = raw_error if isinstance(raw_error, dict) else {}
     if a.status == 200:
         if a.body is None or not a.body.get("id"):
             return malformed(a, "no account id")
