@@ -40,7 +40,9 @@ def test_base64_encoded_token_found_at_the_encoded_text(rules, accelerated, pref
 def test_basic_auth_header_and_urlsafe_alphabet(rules):
     tok = github("ghp_", 3)
     header = b"Authorization: Basic " + base64.b64encode(f"bot:{tok}".encode())
-    assert [m.secret for m in Engine(rules).scan(header)] == [tok]
+    # other rules may report the header itself; this test is about the token inside it
+    assert [(m.secret, m.encoding) for m in Engine(rules).scan(header) if m.rule.id == "github-token"] == [
+        (tok, "base64")]
     urlsafe = base64.urlsafe_b64encode(b"\xfb\xff" + cloudflare("cfk_", 2).encode())
     assert [m.secret for m in Engine(rules).scan(b"v=" + urlsafe)] == [cloudflare("cfk_", 2)]
 
