@@ -8,8 +8,6 @@ must not be able to pass its own gate.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 
 
@@ -36,20 +34,6 @@ class PolicyFiles:
                     return fh.read()
             except FileNotFoundError:
                 return None
-        return _read_at(self.root, self.rev or "HEAD", rel.replace(os.sep, "/"))
+        from scanner.sources.git import read_at  # only a review needs git (and pygit2)
 
-
-def _read_at(root: str, rev: str, rel: str) -> bytes | None:
-    git = shutil.which("git")
-    if git:
-        res = subprocess.run([git, "-C", root, "cat-file", "blob", f"{rev}:{rel}"], capture_output=True)
-        return res.stdout if res.returncode == 0 else None
-    import pygit2
-
-    try:
-        repo = pygit2.Repository(pygit2.discover_repository(root))
-        tree = repo.revparse_single(rev).peel(pygit2.Commit).tree
-        obj = tree[rel]
-        return obj.data if isinstance(obj, pygit2.Blob) else None
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
+        return read_at(self.root, self.rev or "HEAD", rel.replace(os.sep, "/"))
