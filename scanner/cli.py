@@ -386,9 +386,20 @@ def rules_list(rule_files: tuple[str, ...]) -> None:
     """Print every rule: id, severity, checksum validator, keywords."""
     from scanner.rules import load_rules
 
+    click.echo(f"{'rule':40} {'severity':9} {'certainty':16} {'verified by':22} keywords")
     for r in load_rules(rule_files):
         check = r.validator or "shape" + ("+context" if r.context else "")
-        click.echo(f"{r.id:40} {r.severity:9} {check:16} {', '.join(r.keywords)}")
+        click.echo(f"{r.id:40} {r.severity:9} {check:16} {_verified_by(r.verify):22} {', '.join(r.keywords)}")
+
+
+def _verified_by(kind: str | None) -> str:
+    """How `--verify` checks a rule's findings: the vendor's host, or that it is not verified."""
+    if not kind:
+        return "-"
+    from scanner.verify.registry import get
+
+    v = get(kind)
+    return f"{v.vendor.hosts[0]}" if v is not None and v.vendor.hosts else kind
 
 
 @rules.command("check")

@@ -149,6 +149,12 @@ def build_rule(raw: dict, where: str) -> Rule:
     lines_after = raw.get("lines_after", 0)
     if not isinstance(lines_after, int) or not 0 <= lines_after <= 10:
         raise _fail(where, rid, "'lines_after' must be a whole number from 0 to 10")
+    verify = raw.get("verify")
+    if verify is not None:
+        from scanner.verify.registry import known_kinds  # the registry only: no HTTP client at rule load
+
+        if verify not in known_kinds():  # a typo would load and silently verify nothing
+            raise _fail(where, rid, f"'verify' names no verifier: {verify!r} (known: {', '.join(sorted(known_kinds()))})")
     return Rule(
         id=rid,
         description=raw["description"],
@@ -160,7 +166,7 @@ def build_rule(raw: dict, where: str) -> Rule:
         min_entropy=float(min_entropy),
         context=context,
         denylist=frozenset(_str_list(where, rid, raw, "denylist")),
-        verify=raw.get("verify"),
+        verify=verify,
         examples=_str_list(where, rid, raw, "examples"),
         negative_examples=_str_list(where, rid, raw, "negative_examples"),
         tags=_str_list(where, rid, raw, "tags"),

@@ -1,0 +1,29 @@
+"""A rule's `verify` must name a registered verifier; `rules list` says which rules are verified and where."""
+
+import subprocess
+import sys
+
+import pytest
+
+from scanner.errors import UsageError
+from scanner.rules import load_rules
+
+RULE = '[[rules]]\nid = "x"\ndescription = "x"\nseverity = "low"\nkeywords = ["ab"]\nregex = "(ab[0-9]+)"\n'
+
+
+def test_a_misspelt_verify_kind_is_refused_at_load(tmp_path):
+    p = tmp_path / "r.toml"
+    p.write_text(RULE + 'verify = "githb-token"\n')
+    with pytest.raises(UsageError, match=r"r.toml: rule 'x' 'verify' names no verifier: 'githb-token'"):
+        load_rules([str(p)])
+    p.write_text(RULE + 'verify = "github-token"\n')
+    assert any(r.id == "x" and r.verify == "github-token" for r in load_rules([str(p)]))
+
+
+def test_rules_list_names_the_vendor_host_each_verified_rule_is_checked_at():
+    out = subprocess.run([sys.executable, "-m", "scanner", "rules", "list"], capture_output=True, text=True,
+                         check=True).stdout
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "api.cloudflare.com" in rows["cloudflare-user-api-token"]
+    assert "api.github.com" in rows["github-token"]
+    assert " - " in rows["aws-access-key-id"] or rows["aws-access-key-id"].split()[3] == "-"
