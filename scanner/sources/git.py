@@ -13,6 +13,7 @@ Nothing is silently dropped: a partial clone's promised objects are fetched from
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -412,6 +413,9 @@ def _missing_objects(git: str, repo: pygit2.Repository, revs: list[str]) -> list
     return [ln[1:].decode("ascii", "replace").strip() for ln in proc.stdout.split(b"\n") if ln.startswith(b"?")]
 
 
+FETCH_TIMEOUT = 900  # seconds per batch of promised objects
+
+
 def _fetch(git: str, repo: pygit2.Repository, remotes: list[str], oids: list[str], failures: list[str]) -> bool:
     """One promisor fetch of oids, from the first remote that answers; git's own lazy-fetch command."""
     for remote in remotes:
@@ -424,14 +428,20 @@ def _fetch(git: str, repo: pygit2.Repository, remotes: list[str], oids: list[str
                      "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
                      "--no-auto-maintenance", "--quiet", "--stdin"],
                     input="".join(f"{o}\n" for o in batch).encode(), check=False, capture_output=True,
-                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, timeout=FETCH_TIMEOUT)
+            except subprocess.TimeoutExpired:  # a hung remote must not hang the scan
+                failures.append(f"{remote}: no answer within {FETCH_TIMEOUT} s")
+                ok = False
+                break
             except OSError as exc:
                 failures.append(f"{remote}: {exc}")
                 ok = False
                 break
             if proc.returncode != 0:
                 err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-                failures.append(f"{remote}: {err[-1] if err else f'git fetch exit {proc.returncode}'}")
+                # a remote URL may carry user:token@: never repeat it in a report
+                last = re.sub(r"://[^/@\s]+@", "://", err[-1]) if err else f"git fetch exit {proc.returncode}"
+                failures.append(f"{remote}: {last}")
                 ok = False
                 break
         if ok:
