@@ -178,8 +178,9 @@ def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on
 def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, since: str | None = None,
                  max_commits: int | None = None, include_binary: bool = False, use_git: bool = True,
                  blob_cache: Any = None, built: tuple[list[Rule], Engine] | None = None) -> Report:
-    """blob_cache (scanner.audit.cache.BlobCache, for `audit`): blobs it knows were scanned under these rules
-    are not read again, their stored findings are attributed like fresh ones, and it records what was read.
+    """blob_cache (scanner.audit.cache.BlobCache, for `audit`): blobs and commit messages it knows were scanned
+    under these rules are not read again, their stored findings are attributed like fresh ones, and it records
+    what was read.
     built: build_engine(opts) done once by the caller; an audit reuses it for every repository (building
     one is most of a small repository's scan)."""
     import time
@@ -194,9 +195,9 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
-    known = blob_cache.known(plan.blobs) if blob_cache is not None else {}  # audit: scanned before, not read
-    fresh = [b for b in plan.blobs if b.oid not in known] if known else plan.blobs
-    items: list = [*fresh, *plan.messages]
+    items: list = [*plan.blobs, *plan.messages]
+    if blob_cache is not None:  # audit: blobs and messages scanned before under these rules are not read again
+        items = blob_cache.fresh(items)
     reader = GitReader(repo.path, include_binary, use_git)
     try:
         result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
@@ -207,9 +208,8 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
         if plan.missing_check is not None:
             plan.missing_check.close()
     result.warnings[:0] = plan.warnings
-    if blob_cache is not None:
-        blob_cache.record(fresh, result.findings, result.warnings)
-        result.findings.extend(f for found in known.values() for f in found)
+    if blob_cache is not None:  # what was read goes to the datastore; what was not comes back from it
+        result.findings.extend(blob_cache.record(items, result.findings, result.warnings))
 
     def attributed(found: list[Finding]) -> list[Finding]:
         return collapse(attribute(repo, found, plan))

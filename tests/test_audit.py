@@ -104,7 +104,8 @@ def test_second_audit_reads_no_blob_and_reports_the_same_findings(org, tmp_path)
     second = audit([org["alpha"]], store, tmp_path)
     [r2] = second.results
     assert r2.record.blobs_read == [] and r2.skipped_blobs == r1.record.blobs_planned
-    assert r2.record.bytes_scanned < r1.record.bytes_scanned  # only commit messages were read
+    assert r2.record.bytes_scanned == 0 and r2.record.messages_read == []  # not even a commit message
+    assert r2.skipped_messages == len(r1.record.messages_read) == 4
     # the same findings, at the same places, with the same attribution
     key = lambda f: (f.fingerprint, f.path, f.line, f.commit, f.author, f.at_head)
     assert sorted(map(key, r2.findings)) == sorted(map(key, r1.findings))
@@ -412,3 +413,17 @@ def test_unreadable_or_timed_out_blobs_are_left_out_of_the_record():
     assert cache.read == [a]
     cache.record([BlobItem(a, "", 1)], [], [Warning("rule-timeout", "out of time", "")])
     assert cache.read == []  # which blob is unknown: none is recorded
+
+
+def test_commit_messages_are_cached_by_commit_id_and_still_reported(tmp_path):
+    r = Repo(tmp_path / "msg")
+    tok = cloudflare("cfut_", 88)
+    r.commit("init", README="x\n")
+    intro = r.commit(f"deploy with {tok} for now")
+    store = Datastore(str(tmp_path / "ds.db"))
+    [first] = audit([r.path], store, tmp_path).results
+    [second] = audit([r.path], store, tmp_path).results
+    assert len(first.record.messages_read) == 2 and second.record.messages_read == []
+    [f1], [f2] = first.findings, second.findings
+    assert f2.source == "commit-message" and f2.commit == intro == f1.commit and f2.path == f1.path
+    assert f2.author == "Ada Dev <ada@example.com>" and f2.fingerprint == _fp(tok)

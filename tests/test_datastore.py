@@ -159,7 +159,7 @@ def test_an_audit_killed_mid_run_leaves_a_sound_datastore_that_the_next_audit_co
     merged = store.counts()["scans"]
     assert 3 <= merged <= 12
     # every merged scan is whole: its blobs and its finding are all there
-    assert store.counts()["scanned_blobs"] == 2 * merged and store.counts()["places"] == merged
+    assert store.counts()["scanned_blobs"] == 3 * merged and store.counts()["places"] == merged  # 2 blobs, 1 message
     store.close()
     run = subprocess.run([*args, "--format", "json"], capture_output=True, text=True, check=False)
     doc = json.loads(run.stdout)

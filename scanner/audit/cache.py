@@ -75,62 +75,91 @@ class Snapshot:
         return out
 
 
+def _key(item: Any) -> str:
+    """A planned item's content address: a blob's id, or for a commit message the commit's id."""
+    oid = getattr(item, "oid", None)
+    return oid if oid is not None else item.commit
+
+
 @dataclass
 class BlobCache:
-    """One repository's view of the blob cache: what to skip, and what was read (for the datastore)."""
+    """One repository's view of the cache of scanned objects: what to skip, and what was read (for the
+    datastore). Commit messages are cached by commit id like blobs by blob id: both are content addresses."""
 
     lookup: Lookup | None  # None: read everything (a changed rule set is simply a lookup that knows nothing)
-    need_secrets: bool = False  # --verify / --show-secrets: blobs whose findings' secrets were not kept are read
+    need_secrets: bool = False  # --verify / --show-secrets: objects whose findings' secrets were not kept are read
     store_secrets: bool = False
-    skipped: int = 0
+    skipped: int = 0  # blobs not read: scanned before
+    messages_skipped: int = 0
     attempted: int = 0  # blobs handed to the reader
-    read: list[str] = field(default_factory=list)  # ids read and fully scanned
+    read: list[str] = field(default_factory=list)  # blob ids read and fully scanned
+    messages_read: list[str] = field(default_factory=list)  # commit ids whose messages were read
     found: dict[str, list[StoredFinding]] = field(default_factory=dict)  # of those, the ones with findings
-    reused: dict[str, list[StoredFinding]] = field(default_factory=dict)  # skipped blobs' stored findings
+    reused: dict[str, list[StoredFinding]] = field(default_factory=dict)  # skipped objects' stored findings
+    rebuilt: list[Finding] = field(default_factory=list)  # their findings, as the engine would give them here
 
-    def known(self, blobs: Sequence[Any]) -> dict[str, list[Finding]]:
-        """Blob id -> findings, for each planned blob scanned before; history_scan does not read these."""
-        if self.lookup is None or not blobs:
-            return {}
-        stored = self.lookup([b.oid for b in blobs])
-        out: dict[str, list[Finding]] = {}
-        for b in blobs:
-            found = stored.get(b.oid)
+    def fresh(self, items: Sequence[Any]) -> list[Any]:
+        """The planned items (blobs, commit messages) to read: those not scanned before under these rules.
+        The others' findings are rebuilt from the datastore, placed at the planned path."""
+        self.skipped = self.messages_skipped = 0
+        self.reused, self.rebuilt = {}, []
+        if self.lookup is None or not items:
+            return list(items)
+        stored = self.lookup([_key(i) for i in items])
+        out = []
+        for item in items:
+            key = _key(item)
+            found = stored.get(key)
             if found is None or (self.need_secrets and any(s.secret is None for s in found)):
+                out.append(item)
                 continue
-            out[b.oid] = [_finding(s, b.oid, b.path) for s in found]
-            self.reused[b.oid] = list(found)
-        self.skipped = len(out)
+            self.reused[key] = list(found)
+            self.rebuilt.extend(_finding(s, key, getattr(item, "path", "")) for s in found)
+            if hasattr(item, "oid"):
+                self.skipped += 1
+            else:
+                self.messages_skipped += 1
         return out
 
-    def record(self, read: Sequence[Any], findings: Sequence[Finding], warnings: Sequence[Warning]) -> None:
-        """The blobs history_scan read, with their raw findings. A blob that could not be read whole (named
-        in a missing/corrupt-object warning, or at a path where a rule ran out of time) is not recorded, so
-        the next audit tries it again."""
-        self.attempted = len(read)
-        self.read, self.found = [], {}
+    def record(self, read: Sequence[Any], findings: Sequence[Finding], warnings: Sequence[Warning]
+               ) -> list[Finding]:
+        """Takes what history_scan read, with the raw findings (before suppression or collapsing: what an
+        object holds must not depend on one repository's ignore file), and returns the skipped objects'
+        findings to report with them. What could not be read whole (named in a missing/corrupt-object
+        warning, or at a path where a rule ran out of time) is not recorded, so the next audit tries again."""
+        blobs = [i for i in read if hasattr(i, "oid")]
+        messages = [i.commit for i in read if not hasattr(i, "oid")]
+        self.attempted = len(blobs)
+        self.read, self.messages_read, self.found = [], [], {}
         bad: set[str] = set()
         bad_paths: set[str] = set()
         for w in warnings:
             if w.kind in INCOMPLETE_KINDS:
                 bad.update(_OID.findall(w.message))
                 if w.kind == "rule-timeout":
-                    if not w.path:  # cannot tell which blob: record nothing rather than something false
-                        return
+                    if not w.path:  # cannot tell which object: record nothing rather than something false
+                        return self.rebuilt
                     bad_paths.add(w.path)
-        paths = {b.oid: b.path for b in read}
+        paths = {b.oid: b.path for b in blobs}
+        wanted = set(messages)
         found: dict[str, list[StoredFinding]] = {}
         for f in findings:
-            if f.source != "blob" or not f.blob or f.blob not in paths:
+            if f.source == "blob" and f.blob and f.blob in paths:
+                key, base = f.blob, paths[f.blob]
+                suffix = f.path[len(base):] if base and f.path.startswith(base) else ""
+            elif f.source == "commit-message" and f.commit is not None and f.commit in wanted:
+                key, suffix = f.commit, f.path  # "(commit message 1a2b3c4d5e6f)": kept whole
+            else:
                 continue
-            base = paths[f.blob]
-            suffix = f.path[len(base):] if base and f.path.startswith(base) else ""
-            found.setdefault(f.blob, []).append(StoredFinding(
+            found.setdefault(key, []).append(StoredFinding(
                 f.rule_id, f.fingerprint, suffix, f.line, f.column, f.offset, f.encoding, f.checksum, tuple(f.tags),
                 f.inline_allowed, f.description, f.severity, f.verify_kind, f.prefix, redact(f.secret, f.prefix),
-                f.secret if self.store_secrets else None))
-        self.read = [b.oid for b in read if b.oid not in bad and not (b.path and b.path in bad_paths)]
-        self.found = {oid: v for oid, v in found.items() if oid in set(self.read)}
+                f.secret if self.store_secrets else None, f.source))
+        self.read = [b.oid for b in blobs if b.oid not in bad and not (b.path and b.path in bad_paths)]
+        self.messages_read = [c for c in messages if c not in bad and f"(commit message {c[:12]})" not in bad_paths]
+        kept_ids = {*self.read, *self.messages_read}
+        self.found = {key: v for key, v in found.items() if key in kept_ids}
+        return self.rebuilt
 
     def fingerprints_in(self, oid: str) -> set[str]:
         return {s.fingerprint for s in (*self.found.get(oid, ()), *self.reused.get(oid, ()))}
@@ -151,9 +180,12 @@ def kept(f: Finding) -> bool:
     return not f.secret.startswith(PLACEHOLDER[:12])
 
 
-def _finding(s: StoredFinding, oid: str, path: str) -> Finding:
-    """A stored blob finding as the engine would have produced it there. Without the secret (not kept
-    unless --show-secrets) it carries a placeholder; the audit shows the stored redaction instead."""
+def _finding(s: StoredFinding, key: str, path: str) -> Finding:
+    """A stored finding as the engine would have produced it there (in blob `key` at `path`, or in the
+    message of commit `key`). Without the secret (not kept unless --show-secrets) it carries a placeholder;
+    the audit shows the stored redaction instead."""
+    message = s.source == "commit-message"
     return Finding(s.rule_id, s.description, s.severity, s.secret or PLACEHOLDER.format(s.redacted), s.fingerprint,
-                   path + s.path_suffix, s.line, s.col, s.offset, "blob", s.encoding, s.checksum, tuple(s.tags),
-                   blob=oid, verify_kind=s.verify_kind, prefix=s.prefix, inline_allowed=s.inline_allowed)
+                   s.path_suffix if message else path + s.path_suffix, s.line, s.col, s.offset, s.source, s.encoding,
+                   s.checksum, tuple(s.tags), commit=key if message else None, blob=None if message else key,
+                   verify_kind=s.verify_kind, prefix=s.prefix, inline_allowed=s.inline_allowed)

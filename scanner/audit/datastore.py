@@ -22,7 +22,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from scanner.errors import UsageError
@@ -51,7 +51,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             path_suffix TEXT NOT NULL, line INTEGER NOT NULL, col INTEGER NOT NULL, offset INTEGER NOT NULL,
             encoding TEXT NOT NULL, checksum TEXT NOT NULL, tags TEXT NOT NULL, inline_allowed INTEGER NOT NULL,
             description TEXT NOT NULL, severity TEXT NOT NULL, verify_kind TEXT, prefix TEXT NOT NULL,
-            redacted TEXT NOT NULL, secret TEXT,
+            redacted TEXT NOT NULL, secret TEXT, source TEXT NOT NULL DEFAULT 'blob',
             PRIMARY KEY (ruleset_id, oid, fingerprint, rule_id, path_suffix, line, col, encoding)) WITHOUT ROWID""",
         """CREATE TABLE findings (
             fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, description TEXT NOT NULL,
@@ -105,6 +105,7 @@ class StoredFinding:
     prefix: str
     redacted: str
     secret: str | None  # only when an audit ran with --show-secrets
+    source: str = "blob"  # blob | commit-message (then the key is the commit's id)
 
 
 @dataclass
@@ -119,13 +120,14 @@ class ScanRecord:
     finished_at: str
     refs: dict[str, str]
     blobs_planned: int
-    blobs_read: list[str]  # object ids read and fully scanned this time
-    blob_findings: dict[str, list[StoredFinding]]  # for blobs_read that hold findings
+    blobs_read: list[str]  # blob ids read and fully scanned this time
+    blob_findings: dict[str, list[StoredFinding]]  # for blobs and messages read that hold findings
     bytes_scanned: int
     findings: list[dict]  # reported findings (see runner.place_dict): fingerprint, place, redacted, secret?
     warnings: list[dict]
     status: str = "ok"  # ok | failed
     error: str | None = None
+    messages_read: list[str] = field(default_factory=list)  # commits whose messages were read (cached like blobs)
 
 
 class Datastore:
@@ -234,7 +236,7 @@ class Datastore:
             marks = ",".join("?" * len(part))
             for row in self.db.execute(
                     f"SELECT oid, rule_id, fingerprint, path_suffix, line, col, offset, encoding, checksum, tags, "
-                    f"inline_allowed, description, severity, verify_kind, prefix, redacted, secret "
+                    f"inline_allowed, description, severity, verify_kind, prefix, redacted, secret, source "
                     f"FROM blob_findings WHERE ruleset_id = ? AND oid IN ({marks})", [rid, *part]):
                 out[row[0].hex()].append(_stored(row[1:]))
         return out
@@ -248,7 +250,7 @@ class Datastore:
         found: dict[str, list[StoredFinding]] = {}
         for row in self.db.execute(
                 "SELECT oid, rule_id, fingerprint, path_suffix, line, col, offset, encoding, checksum, tags, "
-                "inline_allowed, description, severity, verify_kind, prefix, redacted, secret "
+                "inline_allowed, description, severity, verify_kind, prefix, redacted, secret, source "
                 "FROM blob_findings WHERE ruleset_id = ?", (rid,)):
             found.setdefault(row[0].hex(), []).append(_stored(row[1:]))
         return clean, found
@@ -274,14 +276,15 @@ class Datastore:
                  rec.blobs_planned, len(rec.blobs_read), rec.bytes_scanned, len(rec.findings),
                  json.dumps(rec.warnings), rec.status, rec.error)).lastrowid
             db.executemany("INSERT OR REPLACE INTO scanned_blobs (ruleset_id, oid, findings) VALUES (?, ?, ?)",
-                           ((rid, bytes.fromhex(oid), len(rec.blob_findings.get(oid, ()))) for oid in rec.blobs_read))
+                           ((rid, bytes.fromhex(oid), len(rec.blob_findings.get(oid, ())))
+                            for oid in (*rec.blobs_read, *rec.messages_read)))
             db.executemany(
                 "INSERT OR REPLACE INTO blob_findings (ruleset_id, oid, rule_id, fingerprint, path_suffix, line, col, "
                 "offset, encoding, checksum, tags, inline_allowed, description, severity, verify_kind, prefix, "
-                "redacted, secret) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "redacted, secret, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 ((rid, bytes.fromhex(oid), s.rule_id, s.fingerprint, s.path_suffix, s.line, s.col, s.offset, s.encoding,
                   s.checksum, json.dumps(list(s.tags)), int(s.inline_allowed), s.description, s.severity,
-                  s.verify_kind, s.prefix, s.redacted, s.secret if store_secrets else None)
+                  s.verify_kind, s.prefix, s.redacted, s.secret if store_secrets else None, s.source)
                  for oid, found in rec.blob_findings.items() for s in found))
             for f in rec.findings:
                 secret = f.get("secret") if store_secrets else None
@@ -395,6 +398,6 @@ class Datastore:
 
 def _stored(row: Sequence) -> StoredFinding:
     (rule_id, fp, suffix, line, col, offset, encoding, checksum, tags, inline, description, severity, verify_kind,
-     prefix, redacted, secret) = row
+     prefix, redacted, secret, source) = row
     return StoredFinding(rule_id, fp, suffix, line, col, offset, encoding, checksum, tuple(json.loads(tags)),
-                         bool(inline), description, severity, verify_kind, prefix, redacted, secret)
+                         bool(inline), description, severity, verify_kind, prefix, redacted, secret, source)

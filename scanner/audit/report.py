@@ -27,6 +27,7 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
             "error": r.error, "action": r.action or None,
             "blobs_planned": rec.blobs_planned if rec else 0, "blobs_read": len(rec.blobs_read) if rec else 0,
             "blobs_skipped": r.skipped_blobs, "bytes_scanned": rec.bytes_scanned if rec else 0,
+            "messages_read": len(rec.messages_read) if rec else 0, "messages_skipped": r.skipped_messages,
             "findings": len(r.findings), "open": open_n, "seconds": round(r.seconds, 3), "scan_id": r.scan_id,
             "refs": len(rec.refs) if rec else 0, "warnings": warnings, "suppressed": r.suppressed,
         })

@@ -57,6 +57,7 @@ class TargetResult:
     action: str = ""  # cloned | fetched | ""
     seconds: float = 0.0
     skipped_blobs: int = 0
+    skipped_messages: int = 0
     suppressed: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     scan_id: int | None = None
@@ -96,10 +97,12 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
     result.suppressed = report.suppressed
     result.notes = report.notes
     result.skipped_blobs = cache.skipped
+    result.skipped_messages = cache.messages_skipped
     result.record = ScanRecord(
         target_key=target.key, target_kind=target.kind, ruleset=spec.ruleset, rules=spec.rules,
         started_at=started, finished_at=now(), refs=_refs(path), blobs_planned=cache.skipped + cache.attempted,
-        blobs_read=cache.read, blob_findings=cache.found, bytes_scanned=report.bytes_scanned, findings=[],
+        blobs_read=cache.read, messages_read=cache.messages_read, blob_findings=cache.found,
+        bytes_scanned=report.bytes_scanned, findings=[],
         warnings=[{"kind": w.kind, "message": w.message, "path": w.path} for w in report.warnings])
     result.seconds = time.perf_counter() - t0
     return result
@@ -159,8 +162,8 @@ def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> No
 def finding_dict(f: Finding) -> dict:
     """A reported finding as the datastore keeps it (the secret only goes in with --show-secrets)."""
     return {"fingerprint": f.fingerprint, "rule_id": f.rule_id, "description": f.description,
-            "severity": f.severity, "redacted": shown_secret(f), "secret": f.secret if kept(f) else None, "commit": f.commit,
-            "path": f.path, "line": f.line, "column": f.column, "source": f.source, "author": f.author,
+            "severity": f.severity, "redacted": shown_secret(f), "secret": f.secret if kept(f) else None,
+            "commit": f.commit, "path": f.path, "line": f.line, "column": f.column, "source": f.source, "author": f.author,
             "date": f.date, "at_head": f.at_head, "verification": f.verification.status,
             "checksum": f.checksum, "tags": list(f.tags), "gating": f.gating}
 
