@@ -72,6 +72,8 @@ VENDORS: dict[str, Advice] = {
     "age": _a("age", "Generate a new identity (age-keygen), re-encrypt every file encrypted to the old recipient, "
               "and remove the old recipient everywhere (e.g. .sops.yaml): whoever holds the old key can decrypt "
               "every copy ever made of those files"),
+    "http": _a("HTTP basic auth", "Change the password of the account in the URL at the service it logs in to, and "
+               "take credentials out of URLs (use the client's credential store or a secrets manager)"),
     "database": _a("database", "Change the database user's password (ALTER USER ... PASSWORD / the provider's "
                    "console), update every client, and check the server's logs for logins you do not expect"),
     "github": _a("GitHub", "Revoke the token at GitHub: Settings > Developer settings > Personal access tokens > "
