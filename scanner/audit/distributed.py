@@ -5,7 +5,7 @@ blobs already scanned under this rule set travel once to every worker as a broad
 task returns its TargetResult. The client merges results as they complete, so a long audit's datastore
 fills in steadily and a lost worker costs only its own repositories (reported as broken targets).
 
-`distributed` is an optional extra (`pip install 'tokenscan[dask]'`); without it the options exit 2.
+`distributed` is an optional extra (`pip install '.[dask]'`); without it the options exit 2.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from scanner.audit.runner import AuditSpec, TargetResult, scan_target
 from scanner.audit.targets import Target
 from scanner.errors import UsageError
 
-EXTRA_HINT = "install the optional extra: pip install 'tokenscan[dask]' (it brings distributed>=2024.1)"
+EXTRA_HINT = ("install the optional extra: pip install '.[dask]' in tokenscan's checkout, "
+              "or pip install 'distributed>=2024.1'")
 
 
 def require_distributed(option: str) -> Any:
