@@ -52,6 +52,7 @@ _TAIL = re.compile(rb"""
     (?:\\?["'`(\[{]\s*){0,2}                                  # opening quotes and brackets, \" too
     (?:(?i:bearer|token|basic)\s+)?                            # Authorization scheme
     \Z""", re.VERBOSE)
+_WORD_START = re.compile(rb"(?<![A-Za-z0-9_$@.\-])[A-Za-z0-9_$@.\-]|<")
 _ALONE = re.compile(rb"[\s\"'`>(\[{,-]*\Z")  # nothing but indentation, quotes, a list dash before the value
 # `value`/`default` are only a slot: the real name is a name=/key= attribute or the enclosing line
 _INDIRECTION = re.compile(rb"(?i)(?:value|default|default_?value|val)")
@@ -70,10 +71,11 @@ def assigned_name(data: bytes, s: int, line_lo: int) -> tuple[bytes | None, int]
     prefix = data[lo:s]
     if _ALONE.match(prefix):
         return b"", s
-    m = _TAIL.search(prefix)
-    if m is None:
-        return None, -1
-    return (m.group("name") or m.group("tag")), lo + m.start()
+    for start in _WORD_START.finditer(prefix):  # leftmost first, as search would, but only at word starts:
+        m = _TAIL.match(prefix, start.start())  # search would retry inside every word (quadratic per word)
+        if m is not None:
+            return (m.group("name") or m.group("tag")), lo + m.start()
+    return None, -1
 
 
 def _indent(line: bytes) -> int:
@@ -181,7 +183,7 @@ class ContextSpec:
             return False
         block: Block | None = None
         if not name or _INDIRECTION.fullmatch(name):
-            attrs = _ATTR_NAME.findall(data, line_lo, clause) if name else []
+            attrs = _ATTR_NAME.findall(data, max(line_lo, clause - PREFIX_REACH), clause) if name else []
             if attrs:
                 name = attrs[-1]
             else:

@@ -281,3 +281,23 @@ def test_a_separate_manifest_does_not_lend_its_name(engines):
     doc = (f"---\nmetadata:\n  name: cloudflare\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: github\n"
            f"stringData:\n  api-token: {legacy_token(323)}\n")
     assert engines[False].scan(doc.encode()) == []
+
+
+def test_adversarial_prefixes_cost_linear_time(engines):
+    """Each candidate reads at most 256 bytes before it for its name. A 256-byte word there (no operator
+    after it) must cost about what 256 spaces cost: a regex search retrying inside the word made it ~23x
+    dearer; trying word starts only, ~4x."""
+    import time
+
+    engine = engines[PATHS[-1]]  # Hyperscan where present: the fallback prefilter's own cost is not the point
+
+    def cost(prefix: str) -> float:
+        data = ("cloudflare\n" + (prefix + "!3f2a9c1d8b7e6f5a4c3b2a1d0e9f8a7b6c5d4e3f1\n") * 4000).encode()
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            assert engine.scan(data) == []
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    assert cost("qz" * 128) < 10 * cost("q" + " " * 255)
