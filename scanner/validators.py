@@ -194,6 +194,40 @@ def supabase_service_role(secret: str) -> bool:
     return payload is not None and payload.get("iss") == "supabase" and payload.get("role") == "service_role"
 
 
+_PLACEHOLDER_PASSWORDS = frozenset({
+    "password", "passwd", "pass", "secret", "changeme", "changeit", "letmein", "example", "test", "testing",
+    "admin", "root", "guest", "demo", "pwd", "mypassword", "yourpassword", "password123", "12345678", "123456",
+})
+
+
+# Published examples copied into countless docs: RFC 6749 section 2.3.1's client, RFC 7617 / RFC 2617's Aladdin.
+_DOCUMENTED_BASIC_CREDENTIALS = frozenset({"s6BhdRkqt3:gX1fBat3bV", "Aladdin:open sesame"})
+
+
+def basic_auth_b64(secret: str) -> bool:
+    """base64 of `user:password` (HTTP Basic, .npmrc _auth, a Docker config's "auth") with a real-looking password:
+    printable, 6+ characters, not a documentation placeholder (user:password, username:password, ${VAR})."""
+    try:
+        text = base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    if text in _DOCUMENTED_BASIC_CREDENTIALS:
+        return False
+    user, sep, password = text.partition(":")
+    if not sep or not user or len(password) < 6 or not text.isprintable():
+        return False
+    return password.lower() not in _PLACEHOLDER_PASSWORDS and not_placeholder(password) and not_placeholder(user)
+
+
+_PASSWORD_WORDS = re.compile(r"(?i)pa?s+w(?:or)?d|p(?:[@#$]|%2[34]|%40)ss|^pass|mypass|secret|changeme|example|^test|^demo")
+
+
+def not_password_word(secret: str) -> bool:
+    """Rejects a password that is the word itself (password, p@ssw0rd, mypassword, p%23ssword!, secret123):
+    documentation writes these in connection strings; a leaked real password is random."""
+    return _PASSWORD_WORDS.search(secret) is None
+
+
 FILTERS: dict[str, Callable[[str], bool]] = {
     "not-placeholder": not_placeholder,
     "not-hex": not_hex,
@@ -202,6 +236,8 @@ FILTERS: dict[str, Callable[[str], bool]] = {
     "not-identifier": not_identifier,
     "private-key-block": private_key_block,
     "supabase-service-role": supabase_service_role,
+    "basic-auth-b64": basic_auth_b64,
+    "not-password-word": not_password_word,
 }
 
 

@@ -82,3 +82,26 @@ def test_supabase_service_role_reads_the_jwt_payload():
     assert not v.supabase_service_role(jwt({"iss": "supabase", "role": "anon"}))
     assert not v.supabase_service_role(jwt({"iss": "other", "role": "service_role"}))
     assert not v.supabase_service_role("not.a.jwt")
+
+
+@pytest.mark.parametrize("plain,ok", [
+    ("ci-bot:6lnEVEjS2CbVk7AjzQkg", True),
+    ("username:password", False),
+    ("admin:admin", False),
+    ("user:${PASSWORD}", False),
+    ("no-colon-here", False),
+    (":emptyuser123", False),
+])
+def test_basic_auth_b64(plain, ok):
+    import base64
+
+    assert v.basic_auth_b64(base64.b64encode(plain.encode()).decode()) is ok
+    assert not v.basic_auth_b64("not base64!")
+
+
+@pytest.mark.parametrize("secret,ok", [
+    ("mypassword", False), ("p%23ssword!", False), ("P@ssw0rd2024", False), ("secret123", False),
+    ("Tr4x9LqZ2mWv8KpB", True),
+])
+def test_not_password_word(secret, ok):
+    assert v.not_password_word(secret) is ok
