@@ -36,6 +36,7 @@ class Finding:
     refs: tuple[str, ...] = ()
     at_head: bool | None = None
     blob: str | None = None
+    member: str = ""  # `!inner/path` when the secret is inside an archive (the path then ends with it)
     verify_kind: str | None = None
     prefix: str = ""  # the vendor prefix redacted output may show
     context_hints: dict = field(default_factory=dict)  # e.g. emails / account ids near the secret

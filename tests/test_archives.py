@@ -79,3 +79,20 @@ def test_broken_and_hostile_archives_are_warnings(tmp_path):
     assert ("archive-limit", "bomb.zip") in kinds
     assert ("archive-limit", "deep.zip") in kinds
     assert [os.path.basename(f["path"]) for f in body["findings"]] == ["ok.zip!a.env"]
+
+
+def test_archives_and_binary_blobs_in_history(tmp_path):
+    from gitrepo import Repo
+
+    from scanner.app import history_scan
+
+    tok = cloudflare("cfut_", 70)
+    r = Repo(tmp_path / "repo")
+    (r.path / "lib").mkdir(parents=True)
+    (r.path / "lib" / "app.jar").write_bytes(_zip({"conf/app.properties": f"cf.api.token={tok}\n".encode()}))
+    (r.path / "logo.bin").write_bytes(b"\0\1\2binary")
+    r.commit("vendor a jar")
+    rep = history_scan(str(r.path), ScanOptions(jobs=1))
+    (f,) = rep.findings
+    assert f.path == "lib/app.jar!conf/app.properties" and f.commit and f.at_head is True
+    assert rep.skipped == {"binary": 1}

@@ -15,11 +15,14 @@ import lzma
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+from scanner.decoders import utf16_text
 from scanner.findings import Warning
+from scanner.sources import Chunk
 
+BINARY_SNIFF = 8192  # as for files: a NUL in the first 8 KiB is binary
 SEP = "!"  # between an archive's path and a member's, as in jar: URLs
 
 
@@ -165,3 +168,19 @@ def _tar(data: bytes, path: str, warnings: list[Warning], limits: Limits, budget
             fh = tf.extractfile(member)
             if fh is not None:
                 yield name, fh.read()
+
+
+def archive_chunks(data: bytes, path: str, warnings: list[Warning], include_binary: bool,
+                   source: str = "file", meta: dict | None = None) -> Iterator[Chunk]:
+    """Chunks of an archive's members; binary members are skipped (and counted) as binary files are."""
+    for name, content in members(data, path, warnings):
+        where = {**(meta or {}), "member": name[len(path):]}
+        if b"\0" in content[:BINARY_SNIFF]:
+            text = utf16_text(content)
+            if text is not None:
+                yield Chunk(text, name, source, encoding="utf-16", meta=where)
+                continue
+            if not include_binary:
+                warnings.append(Warning("binary", "binary archive member skipped", name))
+                continue
+        yield Chunk(content, name, source, meta=where)

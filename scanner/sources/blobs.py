@@ -25,6 +25,8 @@ from typing import Any
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
 from scanner.sources import Chunk
+from scanner.sources.archives import archive_chunks
+from scanner.sources.archives import kind_of as archive_kind
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,7 @@ class GitReader:
     repo_path: str
     include_binary: bool = False
     use_git: bool = True
+    archives: bool = True  # open archive blobs (jar, whl, zip, docx, tar.gz, ...) and scan their members
 
     def _key(self) -> str:
         return f"{os.getpid()}:{self.repo_path}"
@@ -441,11 +444,16 @@ class GitReader:
         data = self._blob(item, warnings)
         if data is None:
             return
+        if self.archives and archive_kind(data[:512]) is not None:  # a jar, a wheel, a docx committed
+            yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", {"blob": item.oid})
+            return
         if b"\0" in data[:8192]:
             text = utf16_text(data)
             if text is not None:
                 yield Chunk(text, item.path, "blob", encoding="utf-16", meta={"blob": item.oid})
                 return
-            if not self.include_binary:
+            if not self.include_binary:  # counted in the summary like binary files, named with --list-skipped
+                warnings.append(Warning("binary", f"binary blob {item.oid[:12]} skipped (--include-binary scans it)",
+                                        item.path or None))
                 return
         yield Chunk(data, item.path, "blob", meta={"blob": item.oid})

@@ -17,7 +17,7 @@ from scanner.decoders import utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Warning
 from scanner.sources import Chunk
-from scanner.sources.archives import Limits, members
+from scanner.sources.archives import Limits, archive_chunks
 from scanner.sources.archives import kind_of as archive_kind
 
 BINARY_SNIFF = 8192
@@ -156,21 +156,6 @@ def _walk_dir(root: str, exclude: pathspec.PathSpec | None, gitignore: bool, war
                 warnings.append(Warning("unreadable", f"cannot stat: {exc.strerror}", shown_root + rel))
         for sub, subrel in reversed(subdirs):
             stack.append((sub, subrel, specs))
-
-
-def archive_chunks(data: bytes, path: str, warnings: list[Warning], include_binary: bool,
-                   source: str = "file", meta: dict | None = None) -> Iterator[Chunk]:
-    """Chunks of an archive's members; binary members are skipped (and counted) as binary files are."""
-    for name, content in members(data, path, warnings):
-        if is_binary(content):
-            text = utf16_text(content)
-            if text is not None:
-                yield Chunk(text, name, source, encoding="utf-16", meta=dict(meta or {}))
-                continue
-            if not include_binary:
-                warnings.append(Warning("binary", "binary archive member skipped", name))
-                continue
-        yield Chunk(content, name, source, meta=dict(meta or {}))
 
 
 def _kind(mode: int) -> str:

@@ -773,12 +773,16 @@ def _refs_containing(repo: pygit2.Repository, commit: str, tips: dict[str, str],
     return tuple(sorted(out))
 
 
-def _at_head(repo: pygit2.Repository, head_tree: pygit2.Tree | None, path: str, secret: str) -> bool:
+def _at_head(repo: pygit2.Repository, head_tree: pygit2.Tree | None, path: str, secret: str,
+             blob: str | None = None) -> bool:
+    """The same blob at HEAD (an archive's bytes hold no plain secret), or a HEAD file still holding it."""
     if head_tree is None:
         return False
     oid = _entry_id(head_tree, path)
     if oid is None:
         return False
+    if blob is not None and str(oid) == blob:
+        return True
     from scanner.sources.blobs import read_object
 
     data = read_object(repo.path, str(oid), "blob", path, [])
@@ -816,8 +820,8 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     placed: list[Finding] = [f for f in findings if not (f.source == "blob" and f.blob)]
     for f in blob_findings:
         places = intro.get(f.blob or "") or ({f.path: None} if f.path else {})  # no path, no place: unreachable
-        for path, commit in places.items():
-            placed.append(replace(f, path=path, commit=commit))
+        for path, commit in places.items():  # a member of an archive blob keeps its `!member` after the path
+            placed.append(replace(f, path=path + f.member, commit=commit))
     try:
         head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     except (KeyError, ValueError, pygit2.GitError):
@@ -837,5 +841,5 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
             contains[f.commit] = _refs_containing(repo, f.commit, plan.tips, bits)
         f.refs = contains[f.commit]
         if f.source == "blob":
-            f.at_head = _at_head(repo, head_tree, f.path, f.secret)
+            f.at_head = _at_head(repo, head_tree, f.path[:len(f.path) - len(f.member)], f.secret, f.blob)
     return placed
