@@ -151,7 +151,8 @@ def build_rule(raw: dict, where: str) -> Rule:
         raise _fail(where, rid, "'lines_after' must be a whole number from 0 to 10")
     verify = raw.get("verify")
     if verify is not None:
-        from scanner.verify.registry import known_kinds  # the registry only: no HTTP client at rule load
+        # the registry only: no HTTP client at rule load
+        from scanner.verify.registry import known_kinds
 
         if verify not in known_kinds():  # a typo would load and silently verify nothing
             raise _fail(where, rid, f"'verify' names no verifier: {verify!r} (known: {', '.join(sorted(known_kinds()))})")
