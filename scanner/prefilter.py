@@ -124,10 +124,15 @@ class Prefilter:
         # ones: with thousands of literals (keywords and their encoded forms) this is ~35x faster than one
         # alternation regex, which tries every branch at every position. Every occurrence is reported,
         # overlapping ones included, as Hyperscan does; presence-only literals at their first only.
+        # Before searching a literal of 4+ bytes, its first four are looked up in the set of the chunk's
+        # 4-byte grams (one pass, ~10x cheaper than thousands of finds): most literals are absent.
         found: list[Hit] = []
         lowered = data.lower()
+        grams = {False: _grams(data), True: _grams(lowered)}
         presence = self.presence
         for kid, (k, ci) in enumerate(self.literals):
+            if len(k) >= 4 and k[:4] not in grams[ci]:
+                continue
             hay = lowered if ci else data
             i = hay.find(k)
             while i >= 0:
@@ -136,6 +141,10 @@ class Prefilter:
                     break
                 i = hay.find(k, i + 1)
         return found
+
+
+def _grams(data: bytes) -> set[bytes]:
+    return {data[i:i + 4] for i in range(len(data) - 3)}
 
 
 RunSpec = tuple[str, int, int]  # (character class body as in [..], shortest, longest)
