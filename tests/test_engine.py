@@ -151,3 +151,30 @@ def test_engine_survives_pickling_for_spawned_workers(rules):
     tok = legacy_token(42)
     assert [(m.rule.id, m.secret) for m in engine.scan(f"CF_API_TOKEN={tok}\n".encode())] == [
         ("cloudflare-api-token-legacy", tok)]
+
+
+@pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+def test_prefilter_paths_report_identical_hits_on_random_keyword_soup(rules):
+    """Every literal (keywords, their encoded forms) at every position, overlapping ones included; the
+    presence-only literals of candidate-first rules once each. The fallback skips literals whose first four
+    bytes are not in the chunk: that must never lose a hit."""
+    import base64
+    import random
+    fast, slow = Engine(rules, True).prefilter, Engine(rules, False).prefilter
+    assert fast.presence and fast.presence == slow.presence
+    kws = sorted({k for r in rules for k in r.keywords})
+    rng = random.Random(4)
+    for _ in range(150):
+        parts = []
+        for _ in range(rng.randrange(1, 30)):
+            c = rng.random()
+            if c < 0.3:
+                k = rng.choice(kws)
+                parts.append(k.upper() if rng.random() < 0.3 else k)
+            elif c < 0.5:
+                parts.append(base64.b64encode(rng.choice(kws).encode() * 2).decode())
+            else:
+                parts.append("".join(rng.choice("abcXYZ_-:= \n01") for _ in range(rng.randrange(1, 20))))
+        data = "".join(parts).encode()
+        a, b = sorted(fast.hits(data)), sorted(slow.hits(data))
+        assert a == b, data
