@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pygit2
 
@@ -236,7 +237,7 @@ def _enumerate_pygit2(repo: pygit2.Repository, commits: list[pygit2.Commit], hid
 
     def visit(tree: pygit2.Tree | None, prefix: str, record: bool) -> None:
         nonlocal submodules
-        stack = [(tree, prefix)]
+        stack: list[tuple[Any, str]] = [(tree, prefix)]
         while stack:
             t, pre = stack.pop()
             if t is None or t.id in seen_trees:
@@ -250,7 +251,7 @@ def _enumerate_pygit2(repo: pygit2.Repository, commits: list[pygit2.Commit], hid
                 elif mode == GITLINK:
                     submodules += record
                 elif record:
-                    blobs.setdefault(str(e.id), pre + e.name)
+                    blobs.setdefault(str(e.id), pre + (e.name or ""))
                 else:
                     blobs.setdefault(str(e.id), "")
 
@@ -312,8 +313,8 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
     paths = {ln[:40].decode("ascii", "replace"): ln[41:].decode("utf-8", "surrogateescape") for ln in listed}
     out: dict[str, tuple[str, int]] = {}
     bad: list[str] = []
-    for line in cf.stdout.decode("utf-8", "surrogateescape").splitlines():
-        parts = line.split(" ", 3)
+    for row in cf.stdout.decode("utf-8", "surrogateescape").splitlines():
+        parts = row.split(" ", 3)
         if len(parts) >= 3 and parts[1] == "blob" and parts[2].isdigit():
             path = parts[3] if len(parts) == 4 else f"(tagged blob {parts[0][:12]})"
             out.setdefault(parts[0], (path, int(parts[2])))
@@ -601,7 +602,7 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
 def _has_submodules(repo: pygit2.Repository, commits: list[pygit2.Commit]) -> bool:
     try:
         for c in commits:
-            stack = [c.tree]
+            stack: list[Any] = [c.tree]
             while stack:
                 for e in stack.pop():
                     if e.filemode == GITLINK:
@@ -745,11 +746,11 @@ def containment(repo: pygit2.Repository, tips: dict[str, str], hidden: list[str]
         for h in hidden:
             walker.hide(pygit2.Oid(hex=h))
         for commit in walker:
-            c = str(commit.id)
-            b = bits.get(c, 0) | bit_of.get(c, 0)
-            bits[c] = b
-            for p in commit.parent_ids:
-                bits[str(p)] = bits.get(str(p), 0) | b
+            cid = str(commit.id)
+            b = bits.get(cid, 0) | bit_of.get(cid, 0)
+            bits[cid] = b
+            for parent in commit.parent_ids:
+                bits[str(parent)] = bits.get(str(parent), 0) | b
         return bits
     except (KeyError, ValueError, pygit2.GitError):
         pass
@@ -808,13 +809,14 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     """
     tips, hidden = list(plan.tips.values()), plan.hidden
     blob_findings = [f for f in findings if f.source == "blob" and f.blob]
-    intro = _introductions_git(repo, tips, hidden, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
-    intro = intro if intro is not None else {}  # git unusable (or the history is damaged): pygit2 below
+    found = _introductions_git(repo, tips, hidden, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
+    # git unusable (or the history is damaged): pygit2 below; a place may have no introducing commit (None)
+    intro: dict[str, dict[str, str | None]] = {b: dict(p) for b, p in (found or {}).items()}
     missing = {f.blob: f.path for f in blob_findings if f.blob and f.blob not in intro}
     if missing:  # no diff adds them: introduced by a merge's own resolution, only tagged, or unreachable
         reachable = _reachable_paths(repo, plan) if not all(missing.values()) else {}
         wanted = {(b, p or reachable[b]) for b, p in missing.items() if p or b in reachable}
-        intro.update(_introductions_pygit2(repo, plan, wanted))
+        intro.update({b: dict(p) for b, p in _introductions_pygit2(repo, plan, wanted).items()})
         for b, path in wanted:
             intro.setdefault(b, {path: None})  # reachable, but no single introducing commit was found
     placed: list[Finding] = [f for f in findings if not (f.source == "blob" and f.blob)]
@@ -832,9 +834,9 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
         if not f.commit:
             continue
         try:
-            commit = repo[f.commit]
-            f.author = f"{commit.author.name} <{commit.author.email}>"
-            f.date = _iso(commit.author)
+            obj = repo[f.commit]
+            f.author = f"{obj.author.name} <{obj.author.email}>"  # type: ignore[attr-defined]
+            f.date = _iso(obj.author)  # type: ignore[attr-defined]
         except (KeyError, ValueError, pygit2.GitError):
             pass  # named by the walk that could not read it
         if f.commit not in contains:
