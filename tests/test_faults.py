@@ -14,7 +14,6 @@ from tokens import cloudflare
 from scanner.report.formats import FORMATS
 
 
-
 def cli(*args, cwd=None, env=None, stdout=subprocess.PIPE):
     return subprocess.run([sys.executable, "-m", "scanner", *args], stdout=stdout, stderr=subprocess.PIPE,
                           text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120)
