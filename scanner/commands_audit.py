@@ -9,11 +9,15 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from scanner.audit.datastore import SHOWN_STATUSES, STATUSES
 from scanner.cli import _check_output, _scan_options, _write, cli, report_options
 from scanner.errors import UsageError
 
@@ -28,6 +32,21 @@ def _open_store(path: str | None) -> Any:
     from scanner.audit.datastore import Datastore, default_path
 
     return Datastore(path or default_path())
+
+
+@contextmanager
+def _store(path: str | None) -> Iterator[Any]:
+    """The datastore for one command, closed afterwards; a file damaged past what opening it checks (a
+    corrupt page met later) is exit 2 naming it, never a traceback."""
+    from scanner.audit.datastore import default_path
+
+    store = _open_store(path)
+    try:
+        yield store
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"--datastore {path or default_path()}: {exc} (a damaged datastore?)") from None
+    finally:
+        store.close()
 
 
 @cli.command()
@@ -73,14 +92,11 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     resolved = resolve(targets, listed, warnings)
     kw["progress_label"] = None
     opts = _scan_options(kw)
-    store = _open_store(datastore)
     progress = AuditProgress(len(resolved)) if sys.stderr.isatty() and not kw["quiet"] else None
-    try:
+    with _store(datastore) as store:
         result = run_audit(resolved, opts, store, cache_dir=cache_dir or default_cache_dir(),
                            include_binary=include_binary, show_secrets=kw["show_secrets"], verify=opts.verify,
                            executor=executor, progress=progress, warnings=warnings)
-    finally:
-        store.close()
     gate = gate_report(result)
     from scanner.audit.datastore import default_path
 
@@ -98,17 +114,14 @@ def triage() -> None:
 
 @triage.command("list")
 @_datastore_option
-@click.option("--status", type=click.Choice(["open", "false-positive", "revoked", "accepted-risk", "fixed"]),
-              help="Only findings with this status.")
+@click.option("--status", type=click.Choice(SHOWN_STATUSES),
+              help="Only findings with this status (revoked-but-live: marked revoked, verified live since).")
 @click.option("--repository", metavar="TEXT", help="Only findings in a repository whose name contains TEXT.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def triage_list(datastore: str | None, status: str | None, repository: str | None, fmt: str) -> None:
     """Every finding (redacted), its status and note, and the repositories holding it at their last scan."""
-    store = _open_store(datastore)
-    try:
+    with _store(datastore) as store:
         rows = store.triage_list(status, repository)
-    finally:
-        store.close()
     if fmt == "json":
         click.echo(json.dumps({"schema": "tokenscan.triage/1", "findings": rows}, indent=2, ensure_ascii=False))
         return
@@ -128,17 +141,95 @@ def triage_list(datastore: str | None, status: str | None, repository: str | Non
 @_datastore_option
 def triage_set(fingerprint: str, status: str, note: str | None, datastore: str | None) -> None:
     """Set a finding's status: FINGERPRINT is the 16 hex characters reports print (or all 64)."""
-    store = _open_store(datastore)
-    try:
-        who = os.environ.get("TOKENSCAN_USER") or _user()
-        found = store.triage_set(fingerprint, status, note, who)
-    finally:
-        store.close()
+    with _store(datastore) as store:
+        found = store.triage_set(fingerprint, status, note, _who())
     click.echo(f"{found[0][:16]}: {status}")
 
 
-def _user() -> str:
+def _who() -> str:
+    """Who made a triage decision, for the log: TOKENSCAN_USER (a CI job names itself), else the login."""
+    if os.environ.get("TOKENSCAN_USER"):
+        return os.environ["TOKENSCAN_USER"]
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+@triage.command("export")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
+              help="Baseline file to write (schema tokenscan.baseline/1; no secrets).")
+@click.option("--repository", metavar="TEXT", help="Only places in repositories whose name contains TEXT (one "
+              "repository's CI gate then reports no stale entries for the others).")
+@_datastore_option
+def triage_export(output: str, repository: str | None, datastore: str | None) -> None:
+    """Write every triage decision (every status but open) as a baseline: `history --baseline FILE` in CI
+    then suppresses what the audit's triage settled. Decisions a later verification contradicts
+    (revoked-but-live) are left out: they must keep failing."""
+    from scanner.findings import Finding
+    from scanner.suppress import baseline_document
+
+    _check_output(output)
+    with _store(datastore) as store:
+        rows = store.findings_view(repository=repository)
+    decided = [r for r in rows if r["status"] in STATUSES and r["status"] != "open"]
+    contradicted = [r for r in rows if r["status"].endswith("-but-live")]
+    findings = [Finding(r["rule_id"], r["description"], r["severity"], "", r["fingerprint"], p["path"], p["line"],
+                        p["column"], source=p["source"], commit=p["commit"])
+                for r in decided for p in r["places"] if not repository or repository in p["repository"]]
+    _write(baseline_document(findings), output, secret_bearing=False)
+    left = f"; {len(contradicted)} left out: marked revoked/fixed/false-positive but verified live since" \
+        if contradicted else ""
+    click.echo(f"triage export: {len(decided)} decisions, {len(findings)} places, written to {output}{left}", err=True)
+
+
+@triage.command("import")
+@click.argument("baseline_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--status", type=click.Choice([s for s in STATUSES if s != "open"]), default="accepted-risk",
+              show_default=True, help="The decision each fingerprint in FILE gets.")
+@click.option("--note", default=None, help="Kept with each decision (default: where it came from).")
+@_datastore_option
+def triage_import(baseline_file: str, status: str, note: str | None, datastore: str | None) -> None:
+    """Read a baseline (`baseline create`, `triage export`) as triage decisions: its fingerprints become
+    `--status` (default accepted-risk), also for secrets no audit has seen yet. Findings already decided
+    keep their decision."""
+    from scanner.suppress import load_baseline
+
+    try:
+        base = load_baseline(baseline_file)
+    except UsageError as exc:
+        raise UsageError(str(exc).replace("--baseline ", "triage import: ", 1)) from None
+    fps = {e["fingerprint"]: e["rule_id"] for e in base.entries}
+    with _store(datastore) as store:
+        counts = store.triage_import(fps, status, note if note is not None else f"imported from {baseline_file}",
+                                     _who())
+    click.echo(f"triage import: {len(fps)} fingerprints from {baseline_file}: {counts['set']} set to {status}, "
+               f"{counts['added']} not seen yet (recorded), {counts['kept']} already decided (kept)", err=True)
+
+
+@cli.command("findings")
+@_datastore_option
+@click.option("--status", type=click.Choice(SHOWN_STATUSES), help="Only secrets with this status.")
+@click.option("--rule", metavar="RULE", help="Only secrets found by this rule id.")
+@click.option("--repository", metavar="TEXT", help="Only secrets in a repository whose name contains TEXT.")
+@click.option("--verification", type=click.Choice(["live", "inactive", "invalid", "unknown", "not-checked"]),
+              help="Only secrets whose last verification said this.")
+@click.option("--since", metavar="DATE", help="Only secrets first committed on or after DATE (ISO, e.g. 2026-03-01).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "html"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to FILE.")
+@click.option("--show-secrets", is_flag=True,
+              help="Secrets in full where an audit stored them (--show-secrets audits); redacted otherwise.")
+def findings(datastore: str | None, status: str | None, rule: str | None, repository: str | None,
+             verification: str | None, since: str | None, fmt: str, output: str | None, show_secrets: bool) -> None:
+    """Every secret in the datastore across all audited repositories: one entry per secret with all its
+    places, live credentials first. Reads only the datastore (run `audit` first); exit 0."""
+    from scanner.audit.datastore import default_path, parse_since
+    from scanner.audit.views import render
+
+    when = parse_since(since) if since else None
+    _check_output(output)
+    with _store(datastore) as store:
+        rows = store.findings_view(status=status, rule=rule, repository=repository, verification=verification,
+                                   since=when, show_secrets=show_secrets)
+    _write(render(rows, fmt, datastore or default_path()), output, secret_bearing=show_secrets)

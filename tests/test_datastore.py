@@ -60,7 +60,7 @@ def test_an_older_datastore_is_upgraded_keeping_its_data(tmp_path):
     path = str(tmp_path / "old.db")
     old = Datastore(path, upto=1)
     assert old.version == 1
-    old.merge(record("/repo/a", 2), store_secrets=False)
+    _write_v1(old, record("/repo/a", 2))  # as a tokenscan of schema 1 wrote it (no verified_at yet)
     with pytest.raises(sqlite3.OperationalError):
         old.db.execute("SELECT * FROM triage_log")
     old.close()
@@ -69,7 +69,28 @@ def test_an_older_datastore_is_upgraded_keeping_its_data(tmp_path):
     assert new.counts()["scanned_blobs"] == 3 and new.counts()["findings"] == 1
     new.triage_set("f" * 16, "revoked", "rotated", "ada")  # uses the table version 2 added
     assert new.db.execute("SELECT count(*) FROM triage_log").fetchone()[0] == 1
+    # version 3: a live verification from before the upgrade has no time, so it contradicts no decision
+    assert new.statuses(["f" * 64]) == {"f" * 64: ("revoked", "rotated")}
+    assert [r["places"] for r in new.findings_view()][0][0]["path"] == "conf/app.env"
     assert new.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _write_v1(store: Datastore, rec: ScanRecord) -> None:
+    """The rows a schema-1 tokenscan wrote for one scan, with schema 1's columns only."""
+    db = store.db
+    db.execute("INSERT INTO targets (key, kind, added_at) VALUES (?, 'path', ?)", (rec.target_key, rec.started_at))
+    db.execute("INSERT INTO rulesets (hash, rules, first_used) VALUES (?, ?, ?)", (rec.ruleset, rec.rules, now()))
+    db.execute("INSERT INTO scans (target_id, ruleset_id, started_at, finished_at, refs, blobs_planned, blobs_read, "
+               "bytes_scanned, findings, warnings, status) VALUES (1, 1, ?, ?, '{}', 3, 3, 10, 1, '[]', 'ok')",
+               (now(), now()))
+    db.executemany("INSERT INTO scanned_blobs (ruleset_id, oid, findings) VALUES (1, ?, 0)",
+                   [(bytes.fromhex(o),) for o in rec.blobs_read])
+    f = rec.findings[0]
+    db.execute("INSERT INTO findings (fingerprint, rule_id, description, severity, redacted, first_seen, last_seen, "
+               "verification) VALUES (?, ?, ?, ?, ?, ?, ?, 'live')",
+               (f["fingerprint"], f["rule_id"], f["description"], f["severity"], f["redacted"], now(), now()))
+    db.execute("INSERT INTO places (fingerprint, target_id, commit_id, path, line, col, source, first_scan, last_scan) "
+               "VALUES (?, 1, ?, ?, 3, 7, 'blob', 1, 1)", (f["fingerprint"], f["commit"], f["path"]))
 
 
 def test_a_newer_datastore_is_refused_and_left_untouched(tmp_path):

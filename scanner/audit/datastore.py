@@ -28,6 +28,11 @@ from datetime import datetime, timezone
 from scanner.errors import UsageError
 
 STATUSES = ("open", "false-positive", "revoked", "accepted-risk", "fixed")
+# A decision that says the credential is dead or harmless is contradicted when a later verification finds it
+# live: shown as e.g. revoked-but-live, and it fails the gate like an open finding. accepted-risk is not: a
+# live credential whose risk was accepted is what that status means.
+CONTRADICTED_BY_LIVE = ("revoked", "fixed", "false-positive")
+SHOWN_STATUSES = (*STATUSES, *(f"{s}-but-live" for s in CONTRADICTED_BY_LIVE))
 BUSY_TIMEOUT_MS = 60_000  # a concurrent audit's merge is short; a minute of waiting means something is wrong
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -71,12 +76,37 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at TEXT NOT NULL, by TEXT NOT NULL)""",
         "CREATE INDEX places_by_scan ON places (target_id, last_scan)",
     ),
+    (  # 3: when the verification status was last set, so a revocation that did not take can be told apart
+        # from one made after the last check (triaged_at is compared with it)
+        "ALTER TABLE findings ADD COLUMN verified_at TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+OUR_TABLES = frozenset({"targets", "rulesets", "scans", "scanned_blobs", "blob_findings", "findings", "places"})
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def stamp() -> str:
+    """now() to the microsecond: triage and verification times are compared with each other, and a test (or
+    a script) may triage and re-verify within the same second."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def effective_status(status: str, verification: str, verified_at: str | None, triaged_at: str | None) -> str:
+    """The status to show and gate on: the triage decision, unless it says the credential is dead and a
+    verification made after the decision found it live (then `revoked-but-live`: the rotation did not take)."""
+    if (status in CONTRADICTED_BY_LIVE and verification == "live" and verified_at
+            and (triaged_at is None or verified_at > triaged_at)):
+        return f"{status}-but-live"
+    return status
+
+
+def gates(status: str) -> bool:
+    """Whether a finding with this (shown) status fails an audit's gate: open ones, and contradicted ones."""
+    return status == "open" or status.endswith("-but-live")
 
 
 def default_path() -> str:
@@ -149,6 +179,7 @@ class Datastore:
                                       check_same_thread=False)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             version = self._version()
+            self._refuse_foreign(version)  # before anything below writes (WAL switch, migrations)
             if version > SCHEMA_VERSION:
                 self.db.close()
                 raise UsageError(f"--datastore {path}: schema version {version} is newer than this tokenscan "
@@ -159,7 +190,25 @@ class Datastore:
             self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
             self._migrate(upto if upto is not None else SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
-            raise UsageError(f"--datastore {path}: not a tokenscan datastore ({exc})") from None
+            if hasattr(self, "db"):
+                self.db.close()
+            raise UsageError(f"--datastore {path}: not a tokenscan datastore ({exc}); the file was not changed"
+                             ) from None
+
+    def _refuse_foreign(self, version: int) -> None:
+        """Another program's SQLite file (or ours from a newer tokenscan, checked after this) is never
+        touched: migrating it would add our tables to someone else's database, and even switching it to
+        WAL rewrites its header. An empty file is a new datastore."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables and version == 0:
+            return
+        if version > SCHEMA_VERSION and "findings" in tables:
+            return  # ours, from a newer tokenscan: the caller says so
+        if not OUR_TABLES <= tables:
+            self.db.close()
+            names = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "") if tables else "none"
+            raise UsageError(f"--datastore {self.path}: an SQLite database but not a tokenscan datastore "
+                             f"(tables: {names}; user_version {version}); the file was not changed")
 
     def _version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
@@ -290,12 +339,18 @@ class Datastore:
                 secret = f.get("secret") if store_secrets else None
                 db.execute(
                     "INSERT INTO findings (fingerprint, rule_id, description, severity, redacted, secret, first_seen, "
-                    "last_seen, verification) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (fingerprint) DO UPDATE SET "
-                    "last_seen = excluded.last_seen, secret = COALESCE(excluded.secret, findings.secret), "
+                    "last_seen, verification, verified_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (fingerprint) "
+                    "DO UPDATE SET last_seen = excluded.last_seen, "
+                    "secret = COALESCE(excluded.secret, findings.secret), "
+                    # a decision imported before any audit saw the secret has no description yet
+                    "description = excluded.description, severity = excluded.severity, "
+                    "redacted = excluded.redacted, "
                     "verification = CASE WHEN excluded.verification = 'not-checked' THEN findings.verification "
-                    "ELSE excluded.verification END",
+                    "ELSE excluded.verification END, "
+                    "verified_at = COALESCE(excluded.verified_at, findings.verified_at)",
                     (f["fingerprint"], f["rule_id"], f["description"], f["severity"], f["redacted"], secret,
-                     rec.finished_at, rec.finished_at, f["verification"]))
+                     rec.finished_at, rec.finished_at, f["verification"],
+                     None if f["verification"] == "not-checked" else stamp()))
                 db.execute(
                     "INSERT INTO places (fingerprint, target_id, commit_id, path, line, col, source, author, date, "
                     "at_head, first_scan, last_scan) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET "
@@ -318,8 +373,9 @@ class Datastore:
         """Verification ran after the merge (once over the whole audit): its statuses go in afterwards."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.executemany("UPDATE findings SET verification = ? WHERE fingerprint = ?",
-                                ((f["verification"], f["fingerprint"]) for f in findings
+            at = stamp()
+            self.db.executemany("UPDATE findings SET verification = ?, verified_at = ? WHERE fingerprint = ?",
+                                ((f["verification"], at, f["fingerprint"]) for f in findings
                                  if f["verification"] != "not-checked"))
             self.db.execute("COMMIT")
         except BaseException:
@@ -329,38 +385,41 @@ class Datastore:
     # --- reading -------------------------------------------------------------------------------------------
 
     def statuses(self, fingerprints: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """fingerprint -> (status, note)."""
+        """fingerprint -> (shown status, note): the triage decision, or e.g. revoked-but-live when a
+        verification after the decision found the credential live (see effective_status)."""
         fps = list(fingerprints)
         out: dict[str, tuple[str, str]] = {}
         for i in range(0, len(fps), 500):
             part = fps[i:i + 500]
             marks = ",".join("?" * len(part))
-            for fp, status, note in self.db.execute(
-                    f"SELECT fingerprint, status, note FROM findings WHERE fingerprint IN ({marks})", part):
-                out[fp] = (status, note)
+            for fp, status, note, verification, verified_at, triaged_at in self.db.execute(
+                    f"SELECT fingerprint, status, note, verification, verified_at, triaged_at FROM findings "
+                    f"WHERE fingerprint IN ({marks})", part):
+                out[fp] = (effective_status(status, verification, verified_at, triaged_at), note)
         return out
 
     def triage_list(self, status: str | None = None, target: str | None = None) -> list[dict]:
         """Findings with their status, repositories and place count (latest scan of each repository)."""
         sql = ("SELECT f.fingerprint, f.rule_id, f.severity, f.redacted, f.status, f.note, f.last_seen, "
-               "f.verification, group_concat(DISTINCT t.key), count(p.fingerprint) FROM findings f "
+               "f.verification, f.verified_at, f.triaged_at, group_concat(DISTINCT t.key), count(p.fingerprint) "
+               "FROM findings f "
                "LEFT JOIN places p ON p.fingerprint = f.fingerprint "
                "AND p.last_scan = (SELECT max(id) FROM scans s WHERE s.target_id = p.target_id AND s.status = 'ok') "
                "LEFT JOIN targets t ON t.id = p.target_id")
-        where, args = [], []
-        if status:
-            where.append("f.status = ?")
-            args.append(status)
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY f.fingerprint"
+        sql += " GROUP BY f.fingerprint"
         rows = []
-        for fp, rule, severity, redacted, st, note, last, verification, targets, places in self.db.execute(sql, args):
+        for (fp, rule, severity, redacted, decided, note, last, verification, verified_at, triaged_at, targets,
+             places) in self.db.execute(sql):
+            st = effective_status(decided, verification, verified_at, triaged_at)
+            if status and st != status:
+                continue
             repos = sorted(targets.split(",")) if targets else []
             if target and not any(target in r for r in repos):
                 continue
             rows.append({"fingerprint": fp, "rule_id": rule, "severity": severity, "secret": redacted,
                          "status": st, "note": note, "last_seen": last, "verification": verification,
                          "repositories": repos, "places": places})
-        return sorted(rows, key=lambda r: (r["status"] != "open", r["rule_id"], r["fingerprint"]))
+        return sorted(rows, key=lambda r: (not gates(r["status"]), r["rule_id"], r["fingerprint"]))
 
     def triage_set(self, fingerprint: str, status: str, note: str | None, by: str) -> list[str]:
         """Sets the status of the findings whose fingerprint starts with `fingerprint` (the 16 hex characters
@@ -382,7 +441,7 @@ class Datastore:
             old_note = db.execute("SELECT note FROM findings WHERE fingerprint = ?", found).fetchone()[0]
             new_note = old_note if note is None else note
             db.execute("UPDATE findings SET status = ?, note = ?, triaged_at = ? WHERE fingerprint = ?",
-                       (status, new_note, now(), found[0]))
+                       (status, new_note, stamp(), found[0]))
             db.execute("INSERT INTO triage_log (fingerprint, status, note, at, by) VALUES (?,?,?,?,?)",
                        (found[0], status, new_note, now(), by))
             db.execute("COMMIT")
@@ -391,9 +450,123 @@ class Datastore:
             raise
         return found
 
+    def current_places(self) -> dict[str, list[dict]]:
+        """fingerprint -> its places at the latest successful scan of each repository (a place a later scan
+        no longer found, e.g. after a history rewrite, is not current)."""
+        latest = "SELECT target_id, max(id) AS scan FROM scans WHERE status = 'ok' GROUP BY target_id"
+        out: dict[str, list[dict]] = {}
+        for fp, repo, commit, path, line, col, source, author, date, at_head in self.db.execute(
+                f"SELECT p.fingerprint, t.key, p.commit_id, p.path, p.line, p.col, p.source, p.author, p.date, "
+                f"p.at_head FROM places p JOIN ({latest}) l ON l.target_id = p.target_id AND p.last_scan = l.scan "
+                f"JOIN targets t ON t.id = p.target_id"):
+            out.setdefault(fp, []).append({
+                "repository": repo, "commit": commit or None, "path": path, "line": line, "column": col,
+                "source": source, "author": author, "date": date,
+                "at_head": None if at_head is None else bool(at_head)})
+        return out
+
+    def findings_view(self, *, status: str | None = None, rule: str | None = None, repository: str | None = None,
+                      verification: str | None = None, since: datetime | None = None,
+                      show_secrets: bool = False) -> list[dict]:
+        """One row per secret (fingerprint) across every audited repository, with all its current places and
+        when and where it was first committed; live credentials first. The secret itself only with
+        show_secrets, and only when an audit stored it (--show-secrets); otherwise its redaction."""
+        places = self.current_places()
+        rows = []
+        for (fp, rule_id, description, severity, redacted, secret, first_seen, last_seen, checked, verified_at,
+             decided, note, triaged_at) in self.db.execute(
+                "SELECT fingerprint, rule_id, description, severity, redacted, secret, first_seen, last_seen, "
+                "verification, verified_at, status, note, triaged_at FROM findings"):
+            shown = effective_status(decided, checked, verified_at, triaged_at)
+            if (status and shown != status) or (rule and rule_id != rule) or (verification and checked != verification):
+                continue
+            where = sorted(places.get(fp, []), key=lambda p: (_when(p["date"]) or _FAR, p["repository"], p["path"],
+                                                              p["line"]))
+            repos = sorted({p["repository"] for p in where})
+            if repository and not any(repository in r for r in repos):
+                continue
+            first = where[0] if where else None
+            first_at = _when(first["date"]) if first else None
+            if since is not None and (first_at or _when(first_seen) or _FAR) < since:
+                continue
+            rows.append({
+                "fingerprint": fp, "rule_id": rule_id, "description": description, "severity": severity,
+                "secret": secret if show_secrets and secret else redacted, "status": shown, "decision": decided,
+                "note": note, "triaged_at": triaged_at, "verification": checked, "verified_at": verified_at,
+                "first_seen": first_seen, "last_seen": last_seen, "repositories": repos,
+                "first_committed": None if first is None else {
+                    "date": first["date"], "repository": first["repository"], "commit": first["commit"],
+                    "path": first["path"]},
+                "places": where})
+        return sorted(rows, key=_view_order)
+
+    def triage_import(self, fingerprints: dict[str, str], status: str, note: str, by: str) -> dict[str, int]:
+        """Decisions from a baseline (fingerprint -> rule id), in one transaction: an open finding takes
+        `status`, one never seen yet is recorded with it (an audit that finds it later keeps the decision),
+        and an existing decision is left alone (a baseline must not undo a revocation someone recorded)."""
+        if status not in STATUSES or status == "open":
+            raise UsageError(f"triage import: --status {status}: give a decision (not open)")
+        counts = {"set": 0, "added": 0, "kept": 0}
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            at = stamp()
+            for fp, rule_id in sorted(fingerprints.items()):
+                row = db.execute("SELECT status FROM findings WHERE fingerprint = ?", (fp,)).fetchone()
+                if row is not None and row[0] != "open":
+                    counts["kept"] += 1
+                    continue
+                if row is None:
+                    db.execute("INSERT INTO findings (fingerprint, rule_id, description, severity, redacted, "
+                               "first_seen, last_seen) VALUES (?, ?, '', '', '…', ?, ?)", (fp, rule_id, now(), now()))
+                    counts["added"] += 1
+                else:
+                    counts["set"] += 1
+                db.execute("UPDATE findings SET status = ?, note = ?, triaged_at = ? WHERE fingerprint = ?",
+                           (status, note, at, fp))
+                db.execute("INSERT INTO triage_log (fingerprint, status, note, at, by) VALUES (?,?,?,?,?)",
+                           (fp, status, note, at, by))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return counts
+
     def counts(self) -> dict[str, int]:
         tables = ("targets", "scans", "scanned_blobs", "blob_findings", "findings", "places")
         return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+
+
+_FAR = datetime.max.replace(tzinfo=timezone.utc)
+_LIVE_FIRST = {"live": 0, "unknown": 1, "not-checked": 2, "inactive": 3, "invalid": 4}
+_SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def _view_order(row: dict) -> tuple:
+    """Live credentials first (a contradicted decision before anything else), then what gates, then by
+    severity and by how widely the secret is spread."""
+    return (_LIVE_FIRST.get(row["verification"], 2), not row["status"].endswith("-but-live"),
+            not gates(row["status"]), _SEVERITY.get(row["severity"], 5), -len(row["repositories"]),
+            row["rule_id"], row["fingerprint"])
+
+
+def _when(text: str | None) -> datetime | None:
+    """An ISO date or time as an aware UTC datetime (a bare date is midnight UTC); None when not one."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def parse_since(text: str) -> datetime:
+    """--since DATE: an ISO date (2026-03-01) or time (2026-03-01T12:00:00+02:00)."""
+    value = _when(text.strip())
+    if value is None:
+        raise UsageError(f"--since {text}: not a date (ISO: 2026-03-01, or 2026-03-01T12:00:00+00:00)")
+    return value
 
 
 def _stored(row: Sequence) -> StoredFinding:

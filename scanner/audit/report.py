@@ -9,6 +9,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.audit.cache import kept, shown_secret
+from scanner.audit.datastore import gates
 from scanner.audit.runner import AuditResult
 from scanner.findings import SKIPPED_KINDS
 
@@ -20,7 +21,7 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
     grouped: dict[str, dict[str, Any]] = {}
     for r in audit.results:
         rec = r.record
-        open_n = sum(1 for f in r.findings if r.statuses.get(f.fingerprint, ("open", ""))[0] == "open")
+        open_n = sum(1 for f in r.findings if gates(r.statuses.get(f.fingerprint, ("open", ""))[0]))
         warnings = [w for w in (rec.warnings if rec else []) if w["kind"] not in SKIPPED_KINDS]
         repos.append({
             "target": r.target.key, "kind": r.target.kind, "status": "failed" if r.error else "ok",
@@ -41,7 +42,8 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
             g["places"].append({"repository": r.target.key, "commit": f.commit, "path": f.path, "line": f.line,
                                 "column": f.column, "source": f.source, "at_head": f.at_head,
                                 "author": f.author, "date": f.date})
-    findings = sorted(grouped.values(), key=lambda g: (g["status"] != "open", g["rule_id"], g["fingerprint"]))
+    findings = sorted(grouped.values(), key=lambda g: (not g["status"].endswith("-but-live"), not gates(g["status"]),
+                                                       g["rule_id"], g["fingerprint"]))
     failed = sum(1 for r in audit.results if r.error)
     return {
         "schema": SCHEMA, "tool": {"name": "tokenscan", "version": __version__},
@@ -52,6 +54,7 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
             "blobs_skipped": sum(r["blobs_skipped"] for r in repos),
             "findings": len(findings), "places": sum(len(g["places"]) for g in findings),
             "open": sum(1 for g in findings if g["status"] == "open"),
+            "live_again": sum(1 for g in findings if g["status"].endswith("-but-live")),
             "by_status": _count(g["status"] for g in findings),
         },
         "repositories": repos, "findings": findings, "warnings": audit.warnings, "notes": audit.notes,
@@ -101,6 +104,8 @@ def render_text(audit: AuditResult, show_secrets: bool, datastore: str) -> str:
         out.extend(f"  {w}" for w in d["warnings"])
     for n in d["notes"]:
         out.append(f"note: {n}")
+    if s["live_again"]:
+        out.append(live_again_line(s["live_again"]))
     statuses = ", ".join(f"{k} {v}" for k, v in s["by_status"].items()) or "none"
     failed = f" ({s['failed']} failed)" if s["failed"] else ""
     out.append(f"audit: {s['repositories']} repositor{'ies' if s['repositories'] != 1 else 'y'}"
@@ -108,3 +113,10 @@ def render_text(audit: AuditResult, show_secrets: bool, datastore: str) -> str:
                f"({statuses}); {s['blobs_read']} of {s['blobs_planned']} blobs read, {s['blobs_skipped']} already "
                f"scanned; {d['duration_s']:.1f} s; datastore {datastore}")
     return "\n".join(out) + "\n"
+
+
+def live_again_line(n: int) -> str:
+    """The loud line: a credential someone marked revoked, fixed or a false positive answers as live."""
+    return (f"ALERT: {n} finding{'s' if n != 1 else ''} marked revoked, fixed or false-positive verif"
+            f"{'y' if n != 1 else 'ies'} live again (status *-but-live): the credential still works; rotate it at "
+            f"the vendor now. These fail the gate.")

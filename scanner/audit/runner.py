@@ -27,7 +27,7 @@ from scanner.audit.cache import (
     ruleset_hash,
     shown_secret,
 )
-from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, now
+from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, gates, now
 from scanner.audit.targets import Target, prepare
 from scanner.errors import UsageError
 from scanner.findings import INCOMPLETE_KINDS, Finding, printable
@@ -163,8 +163,8 @@ def finding_dict(f: Finding) -> dict:
     """A reported finding as the datastore keeps it (the secret only goes in with --show-secrets)."""
     return {"fingerprint": f.fingerprint, "rule_id": f.rule_id, "description": f.description,
             "severity": f.severity, "redacted": shown_secret(f), "secret": f.secret if kept(f) else None,
-            "commit": f.commit, "path": f.path, "line": f.line, "column": f.column, "source": f.source, "author": f.author,
-            "date": f.date, "at_head": f.at_head, "verification": f.verification.status,
+            "commit": f.commit, "path": f.path, "line": f.line, "column": f.column, "source": f.source,
+            "author": f.author, "date": f.date, "at_head": f.at_head, "verification": f.verification.status,
             "checksum": f.checksum, "tags": list(f.tags), "gating": f.gating}
 
 
@@ -288,11 +288,12 @@ def _verify(audit: AuditResult, verify: Any, store: Datastore, show_secrets: boo
 
 
 def gate_report(audit: AuditResult) -> Any:
-    """A Report holding only the findings still open, for app.exit_code: triaged ones never fail the gate."""
+    """A Report holding only the findings still open, for app.exit_code: triaged ones never fail the gate,
+    except a decision a later verification contradicts (revoked-but-live: the rotation did not take)."""
     from scanner.findings import Warning
     from scanner.report import Report
 
-    open_ = [f for r in audit.results for f in r.findings if r.statuses.get(f.fingerprint, ("open", ""))[0] == "open"]
+    open_ = [f for r in audit.results for f in r.findings if gates(r.statuses.get(f.fingerprint, ("open", ""))[0])]
     warnings = [Warning("unreadable", w) for w in audit.warnings]
     warnings += [Warning(w["kind"], w["message"], w["path"]) for r in audit.results if r.record
                  for w in r.record.warnings if w["kind"] in INCOMPLETE_KINDS]
