@@ -44,6 +44,12 @@ _COLLECTORS: dict[str, tuple[regex.Pattern, int, bool]] = {
 }
 
 
+def register(name: str, pattern: bytes, limit: int, fold: bool = False) -> None:
+    """A verifier module declares a pairing hint its vendor needs (AWS key ids near a secret key, Shopify shop
+    hosts near a token), so adding a vendor never means editing this module."""
+    _COLLECTORS.setdefault(name, (regex.compile(pattern), limit, fold))
+
+
 def collect(verify_kind: str | None, data: bytes, start: int, end: int) -> dict:
     """The hints the kind's verifier declared it needs (registry), each nearest first; {} for the rest."""
     if not verify_kind:

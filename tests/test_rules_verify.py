@@ -26,4 +26,5 @@ def test_rules_list_names_the_vendor_host_each_verified_rule_is_checked_at():
     rows = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert "api.cloudflare.com" in rows["cloudflare-user-api-token"]
     assert "api.github.com" in rows["github-token"]
-    assert " - " in rows["aws-access-key-id"] or rows["aws-access-key-id"].split()[3] == "-"
+    assert "sts.amazonaws.com" in rows["aws-access-key-id"] and "sts.amazonaws.com" in rows["aws-secret-access-key"]
+    assert rows["age-secret-key"].split()[3] == "-"

@@ -4,6 +4,7 @@ and a deadline for the whole run. Errors are described without the request's hea
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -67,13 +68,22 @@ class Answer:
     body: dict | None  # None also when the body is not a JSON object (a malformed answer)
     problem: str = ""  # why there is no usable answer
     headers: dict[str, str] = field(default_factory=dict)  # the answer's headers, lower-case names
+    raw: str = ""  # the body as text (first RAW_LIMIT characters), for vendors that answer in XML (AWS STS)
+    reason: str = ""  # the status line's reason phrase (PyPI puts its error message there)
+
+
+RAW_LIMIT = 65536
 
 
 class Http:
     def __init__(self, base: str, timeout: float, retries: int, limiter: RateLimiter, deadline: float,
                  max_retry_after: float) -> None:
-        self.client = make_client(base, timeout)
+        self.client = make_client("" if "{host}" in base else base, timeout)
+        self.base = base
         self.host = urlsplit(base).hostname or ""  # for details: which host answered
+        self.netloc = urlsplit(base).netloc  # what a signed request (AWS SigV4) names as its Host
+        self.path_prefix = urlsplit(base).path.rstrip("/")
+        self.host_pattern: re.Pattern[str] | None = None  # vendors with one host per customer (Shopify shops)
         self.retries, self.limiter, self.deadline = retries, limiter, deadline
         self.max_retry_after = max_retry_after
         self.requests = 0
@@ -87,13 +97,15 @@ class Http:
         return self.request("GET", path, headers, params=params, throttled=throttled)
 
     def request(self, method: str, path: str, headers: dict[str, str], params: dict | None = None,
-                data: dict | None = None, throttled: ThrottleTest | None = None) -> Answer:
+                data: dict | None = None, throttled: ThrottleTest | None = None, content: bytes | None = None,
+                host: str | None = None) -> Answer:
         """One request to this client's base, retried on 429 and 5xx. `path` must be a path: a verifier can
         never aim a credential at a host of its choosing (let alone one taken from scanned content).
         `throttled` lets a vendor that signals rate limits another way (GitHub: 403 with Retry-After or an
         exhausted X-RateLimit-Remaining) have them treated as a 429: waited for, retried, never a verdict."""
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError("verification request path must start with a single /")
+        url, headers = self._target(path, headers, host)
         import httpx
         last = Answer(None, None, "not attempted")
         for attempt in range(self.retries + 1):
@@ -102,7 +114,7 @@ class Http:
             with self._lock:
                 self.requests += 1
             try:
-                resp = self.client.request(method, path, headers=headers, params=params, data=data)
+                resp = self.client.request(method, url, headers=headers, params=params, data=data, content=content)
             except httpx.TimeoutException:
                 last = Answer(None, None, "timeout")
                 delay = self._backoff(attempt)
@@ -111,6 +123,7 @@ class Http:
                 delay = self._backoff(attempt)
             else:
                 body = _json(resp)
+                raw, reason = resp.text[:RAW_LIMIT], "".join(c for c in resp.reason_phrase if c.isprintable())[:200]
                 limited = resp.status_code == 429 or (
                     throttled is not None and throttled(resp.status_code, _safe_headers(resp)))
                 if limited:
@@ -127,11 +140,25 @@ class Http:
                     last = Answer(resp.status_code, body, f"server error ({resp.status_code})")
                     delay = self._backoff(attempt)
                 else:
-                    return Answer(resp.status_code, body, headers=_safe_headers(resp))
+                    return Answer(resp.status_code, body, headers=_safe_headers(resp), raw=raw, reason=reason)
             if attempt == self.retries or time.monotonic() + delay >= self.deadline:
                 break
             time.sleep(delay)
         return last
+
+    def _target(self, path: str, headers: dict[str, str], host: str | None) -> tuple[str, dict[str, str]]:
+        """The URL to request. A vendor with one host per customer (a Shopify shop) declares the pattern its
+        hosts must match (set by the scheduler from the registry): `host` is checked against it, put into the
+        vendor's base (`https://{host}/...`), or, for a loopback override, sent as the Host header only."""
+        if host is None:
+            if "{host}" in self.base:
+                raise ValueError("this vendor's requests need a host")
+            return path, headers
+        if self.host_pattern is None or not self.host_pattern.fullmatch(host):
+            raise ValueError("host not allowed for this vendor")
+        if "{host}" in self.base:
+            return self.base.replace("{host}", host) + path, headers
+        return path, {**headers, "Host": host}
 
     @staticmethod
     def _backoff(attempt: int) -> float:

@@ -35,6 +35,7 @@ class Vendor:
     rate_requests: int = 1000  # client-side ceiling, below the vendor's documented limit
     rate_window: float = 300.0
     docs: str = ""  # where the request and its answers are documented
+    host_pattern: str = ""  # one host per customer (Shopify shops): the base is https://{host}/..., hosts must match
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ def vendor(name: str, default_base: str, hosts: tuple[str, ...] = (), **kw: obje
     """Declare a vendor once. Its default base must be HTTPS to one of its documented hosts."""
     parts = urlsplit(default_base)
     hosts = hosts or (parts.hostname or "",)
-    if parts.scheme != "https" or parts.hostname not in hosts:
+    if kw.get("host_pattern"):
+        if not default_base.startswith("https://{host}/"):
+            raise ValueError(f"vendor {name}: a per-customer base must be https://{{host}}/...")
+    elif parts.scheme != "https" or parts.hostname not in hosts:
         raise ValueError(f"vendor {name}: default base must be https:// on a documented host")
     v = Vendor(name, default_base.rstrip("/"), hosts, **kw)  # type: ignore[arg-type]
     if name in _VENDORS and _VENDORS[name] != v:

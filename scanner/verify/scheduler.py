@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,9 @@ def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats
     clients = {v.name: Http(bases[v.name], opts.timeout, opts.retries,
                             RateLimiter(min(v.rate_requests, opts.rate_requests), max(v.rate_window, opts.rate_window)),
                             deadline, opts.max_retry_after) for v in used}
+    for v in used:
+        if v.host_pattern:
+            clients[v.name].host_pattern = re.compile(v.host_pattern)
 
     def run(key: tuple[str, str]) -> tuple[tuple[str, str], Verification]:
         members = groups[key]

@@ -16,6 +16,7 @@ MODULES = (
     "anthropic",
     "sendgrid",
     "digitalocean",
+    "aws",
 )
 
 
