@@ -1,6 +1,6 @@
 """Loopback stand-ins for the vendors' verification endpoints, answering with each vendor's documented
 statuses, bodies and headers (GitHub, GitLab, Slack, Stripe, npm, Hugging Face, OpenAI, Anthropic, SendGrid,
-DigitalOcean).
+DigitalOcean, Notion, Netlify, Postman; AWS STS is in awsserver.py).
 
 A test registers credentials (token -> what the vendor knows about it) and misbehaviours keyed by the
 credential (429 with or without Retry-After, 5xx, slow, malformed answers), and reads back every request,
@@ -261,6 +261,34 @@ def digitalocean(method: str, path: str, secret: str, info: dict | None) -> Repl
                              "team": {"uuid": "5df3", "name": "My Team"}}}, {}
 
 
+def notion(method: str, path: str, secret: str, info: dict | None) -> Reply:
+    if method != "GET" or path != "/users/me":
+        return 400, {"object": "error", "status": 400, "code": "invalid_request_url", "message": "Invalid request URL."}, {}
+    if info is None:
+        return 401, {"object": "error", "status": 401, "code": "unauthorized", "message": "API token is invalid."}, {}
+    return 200, {"object": "user", "id": "16d84278", "name": info.get("name", "ci-bot"), "avatar_url": None,
+                 "type": "bot", "bot": {"owner": {"type": "workspace", "workspace": True},
+                                        "workspace_name": "Acme"}}, {}
+
+
+def netlify(method: str, path: str, secret: str, info: dict | None) -> Reply:
+    if method != "GET" or path != "/user":
+        return 404, {"code": 404, "message": "Not Found"}, {}
+    if info is None:
+        return 401, {"code": 401, "message": "Access Denied: Invalid token"}, {}
+    return 200, {"id": "5f0c", "uid": None, "full_name": "Ada", "slug": info.get("slug", "ada"),
+                 "email": "ada@example.com"}, {}
+
+
+def postman(method: str, path: str, secret: str, info: dict | None) -> Reply:
+    if method != "GET" or path != "/me":
+        return 404, {"error": {"name": "notFound", "message": "Requested resource not found"}}, {}
+    if info is None:
+        return 401, {"error": {"name": "AuthenticationError", "message": "Invalid API Key. Every request requires a valid API Key to be sent."}}, {}
+    return 200, {"user": {"id": 12345678, "username": info.get("username", "taylor"), "email": "t@example.com",
+                          "fullName": "Taylor", "teamName": "Acme", "isPublic": False}}, {}
+
+
 # vendor name -> (base path of the stand-in, answers, verify kind, a synthetic credential of that vendor's shape)
 VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict | None], Reply], str, Callable[[int], str]]] = {
     "github": ("", github, "github-token", lambda i: token("ghp_", i)),
@@ -273,13 +301,18 @@ VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict | None], Reply], str
     "anthropic": ("/v1", anthropic, "anthropic-key", lambda i: token("sk-ant-api03-", i, 93) + "AA"),
     "sendgrid": ("/v3", sendgrid, "sendgrid-key", lambda i: "SG." + token("", i, 22) + "." + token("", i + 1, 43)),
     "digitalocean": ("/v2", digitalocean, "digitalocean-token", lambda i: token("dop_v1_", i, 64, "0123456789abcdef")),
+    "notion": ("/v1", notion, "notion-token", lambda i: token("ntn_", i, 46)),
+    "netlify": ("/api/v1", netlify, "netlify-token", lambda i: token("nfp_", i, 36)),
+    "postman": ("", postman, "postman-key", lambda i: "PMAK-" + token("", i, 24, "0123456789abcdef") + "-"
+                + token("", i + 1, 34, "0123456789abcdef")),
 }
 
 # what each vendor's stand-in needs to know to call a credential live
 LIVE_INFO: dict[str, dict] = {
     "github": {"login": "octocat", "scopes": "repo, read:org"}, "gitlab": {"name": "ci"}, "slack": {"user": "bot"},
     "stripe": {}, "npm": {"username": "npmuser"}, "huggingface": {"name": "hfuser"}, "openai": {},
-    "anthropic": {}, "sendgrid": {}, "digitalocean": {},
+    "anthropic": {}, "sendgrid": {}, "digitalocean": {}, "notion": {"name": "ci-bot"}, "netlify": {"slug": "ada"},
+    "postman": {"username": "taylor"},
 }
 
 

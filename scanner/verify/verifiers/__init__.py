@@ -17,6 +17,9 @@ MODULES = (
     "sendgrid",
     "digitalocean",
     "aws",
+    "notion",
+    "netlify",
+    "postman",
 )
 
 
