@@ -430,4 +430,4 @@ def main() -> None:
     cli(prog_name="tokenscan")
 
 
-import scanner.commands_audit  # noqa: F401  -- registers `audit` and `triage` on cli (scanner/audit/)
+import scanner.commands_audit  # noqa: E402, F401  -- registers `audit` and `triage` on cli (scanner/audit/)

@@ -20,7 +20,8 @@ h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin-top:2rem}
 .meta{color:#5a6475} .cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
 .card{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:.7rem 1rem;min-width:9rem}
 .card b{display:block;font-size:1.5rem}
-table{border-collapse:collapse;width:100%;background:#fff} th,td{border-bottom:1px solid #e6e9ef;padding:.4rem .5rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border-bottom:1px solid #e6e9ef;padding:.4rem .5rem;text-align:left;vertical-align:top}
 th{background:#f0f2f6;position:sticky;top:0} code{font:12px ui-monospace,monospace;word-break:break-all}
 .sev-critical{color:#b00020;font-weight:600}.sev-high{color:#d0342c}.sev-medium{color:#b26a00}
 .st-live{background:#fde2e1;color:#9b1c1c;font-weight:600}.st-inactive{background:#fff4d6}.st-invalid{background:#e3f6e8}
