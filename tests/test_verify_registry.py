@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -41,7 +42,11 @@ def test_every_shipped_rule_names_a_registered_kind() -> None:
 def test_every_vendor_declares_an_https_base_on_a_documented_host() -> None:
     for name, v in registry.vendors().items():
         parts = urlsplit(v.default_base)
-        assert parts.scheme == "https" and parts.hostname in v.hosts, name
+        if v.host_pattern:  # one host per customer (Shopify): only hosts matching the pattern are ever asked
+            assert v.default_base.startswith("https://{host}/"), name
+            assert re.fullmatch(v.host_pattern, "acme.myshopify.com") and not re.fullmatch(v.host_pattern, "a.example")
+        else:
+            assert parts.scheme == "https" and parts.hostname in v.hosts, name
         assert env_var_for(name) == f"TOKENSCAN_{name.upper()}_API_BASE"
 
 

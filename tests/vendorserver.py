@@ -319,3 +319,49 @@ LIVE_INFO: dict[str, dict] = {
 def start(vendor: str) -> VendorServer:
     prefix, route, _, _ = VENDORS[vendor]
     return VendorServer(prefix, route).start()
+
+
+# --- Shopify: one host per shop; the stand-in reads the shop from the Host header ---------------------------
+
+def _shopify_unused(method: str, path: str, secret: str, info: dict | None) -> Reply:
+    raise AssertionError("ShopifyServer.answer_request handles every request")
+
+
+@dataclass
+class ShopifyServer(VendorServer):
+    """`known` maps a token to its shop host; `shops` lists the shops that exist; `frozen` answers 402."""
+    prefix: str = "/admin/api"
+    route: Callable[[str, str, str, dict | None], Reply] = _shopify_unused
+    shops: set = field(default_factory=set)
+    frozen: set = field(default_factory=set)
+
+    def secret_of(self, headers: dict) -> str:
+        return headers.get("x-shopify-access-token", "")
+
+    def answer_request(self, method: str, path: str, headers: dict, body: bytes) -> Reply:
+        return self.answer(method, path, headers)
+
+    def answer(self, method: str, path: str, headers: dict) -> Reply:
+        secret, shop = self.secret_of(headers), headers.get("host", "")
+        with self.lock:
+            if self.throttle.get(secret, 0) > 0:
+                self.throttle[secret] -= 1
+                return 429, {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}, ({"Retry-After": self.retry_after} if self.retry_after else {})
+            if self.failing.get(secret, 0) > 0:
+                self.failing[secret] -= 1
+                return 503, b"<html>unavailable</html>", {}
+        if secret in self.slow:
+            time.sleep(self.slow[secret])
+        if secret in self.malformed:
+            status, raw = self.malformed[secret]
+            return status, raw, {}
+        if shop not in self.shops:
+            return 404, {"errors": "Not Found"}, {}
+        if shop in self.frozen:
+            return 402, {"errors": "Unavailable Shop"}, {}
+        if method != "GET" or not path.startswith(self.prefix + "/") or not path.endswith("/shop.json"):
+            return 404, {"errors": "Not Found"}, {}
+        if self.known.get(secret) != shop:
+            return 401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, {}
+        return 200, {"shop": {"id": 548380009, "name": "Acme Store", "domain": "shop.acme.example",
+                              "myshopify_domain": shop, "plan_name": "basic"}}, {}

@@ -93,8 +93,8 @@ class Http:
         self.client.close()
 
     def get(self, path: str, headers: dict[str, str], params: dict | None = None,
-            throttled: ThrottleTest | None = None) -> Answer:
-        return self.request("GET", path, headers, params=params, throttled=throttled)
+            throttled: ThrottleTest | None = None, host: str | None = None) -> Answer:
+        return self.request("GET", path, headers, params=params, throttled=throttled, host=host)
 
     def request(self, method: str, path: str, headers: dict[str, str], params: dict | None = None,
                 data: dict | None = None, throttled: ThrottleTest | None = None, content: bytes | None = None,

@@ -20,6 +20,7 @@ MODULES = (
     "notion",
     "netlify",
     "postman",
+    "shopify",
 )
 
 
