@@ -35,11 +35,15 @@ def _open_store(path: str | None) -> Any:
 
 
 @contextmanager
-def _store(path: str | None) -> Iterator[Any]:
+def _store(path: str | None, must_exist: bool = False) -> Iterator[Any]:
     """The datastore for one command, closed afterwards; a file damaged past what opening it checks (a
-    corrupt page met later) is exit 2 naming it, never a traceback."""
+    corrupt page met later) is exit 2 naming it, never a traceback. must_exist: commands that only read
+    (or change a decision about a finding an audit recorded) do not create an empty datastore for a typo."""
     from scanner.audit.datastore import default_path
 
+    where = path or default_path()
+    if must_exist and where != ":memory:" and not os.path.exists(where):
+        raise UsageError(f"--datastore {where}: no datastore there (run `tokenscan audit` first)")
     store = _open_store(path)
     try:
         yield store
@@ -120,7 +124,7 @@ def triage() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def triage_list(datastore: str | None, status: str | None, repository: str | None, fmt: str) -> None:
     """Every finding (redacted), its status and note, and the repositories holding it at their last scan."""
-    with _store(datastore) as store:
+    with _store(datastore, must_exist=True) as store:
         rows = store.triage_list(status, repository)
     if fmt == "json":
         click.echo(json.dumps({"schema": "tokenscan.triage/1", "findings": rows}, indent=2, ensure_ascii=False))
@@ -141,7 +145,10 @@ def triage_list(datastore: str | None, status: str | None, repository: str | Non
 @_datastore_option
 def triage_set(fingerprint: str, status: str, note: str | None, datastore: str | None) -> None:
     """Set a finding's status: FINGERPRINT is the 16 hex characters reports print (or all 64)."""
-    with _store(datastore) as store:
+    from scanner.audit.datastore import check_fingerprint
+
+    check_fingerprint(fingerprint)  # a typo is named before a missing datastore is
+    with _store(datastore, must_exist=True) as store:
         found = store.triage_set(fingerprint, status, note, _who())
     click.echo(f"{found[0][:16]}: {status}")
 
@@ -170,7 +177,7 @@ def triage_export(output: str, repository: str | None, datastore: str | None) ->
     from scanner.suppress import baseline_document
 
     _check_output(output)
-    with _store(datastore) as store:
+    with _store(datastore, must_exist=True) as store:
         rows = store.findings_view(repository=repository)
     decided = [r for r in rows if r["status"] in STATUSES and r["status"] != "open"]
     contradicted = [r for r in rows if r["status"].endswith("-but-live")]
@@ -229,7 +236,7 @@ def findings(datastore: str | None, status: str | None, rule: str | None, reposi
 
     when = parse_since(since) if since else None
     _check_output(output)
-    with _store(datastore) as store:
+    with _store(datastore, must_exist=True) as store:
         rows = store.findings_view(status=status, rule=rule, repository=repository, verification=verification,
                                    since=when, show_secrets=show_secrets)
     _write(render(rows, fmt, datastore or default_path()), output, secret_bearing=show_secrets)

@@ -314,13 +314,16 @@ def test_cli_memory_datastore_is_throwaway(org, tmp_path):
 
 # --- verification and progress -------------------------------------------------------------------------------
 
-def test_verify_asks_once_per_secret_across_repositories_and_stores_the_status(org, tmp_path):
+def test_verify_asks_once_per_secret_across_repositories_and_stores_the_status(org, tmp_path, monkeypatch):
     from cfserver import FakeCloudflare
 
     from scanner.app import exit_code
     from scanner.verify.options import VerifyOptions
 
     cf = FakeCloudflare().start()
+    # the org holds a (synthetic) GitHub token too: its verification goes to the loopback stand-in, which
+    # does not know it, never to api.github.com
+    monkeypatch.setenv("TOKENSCAN_GITHUB_API_BASE", cf.base)
     try:
         t1 = org["secrets"][0]
         cf.user_tokens[t1] = {"status": "active"}

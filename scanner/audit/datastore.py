@@ -104,6 +104,14 @@ def effective_status(status: str, verification: str, verified_at: str | None, tr
     return status
 
 
+def check_fingerprint(text: str) -> str:
+    """A fingerprint or a prefix of one as reports print it (lower-cased); UsageError otherwise."""
+    fp = text.strip().lower()
+    if len(fp) < 8 or any(c not in "0123456789abcdef" for c in fp):
+        raise UsageError(f"triage set: '{text}' is not a fingerprint (at least 8 hex characters)")
+    return fp
+
+
 def gates(status: str) -> bool:
     """Whether a finding with this (shown) status fails an audit's gate: open ones, and contradicted ones."""
     return status == "open" or status.endswith("-but-live")
@@ -192,8 +200,8 @@ class Datastore:
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "db"):
                 self.db.close()
-            raise UsageError(f"--datastore {path}: not a tokenscan datastore ({exc}); the file was not changed"
-                             ) from None
+            raise UsageError(f"--datastore {path}: not a tokenscan datastore, or a damaged one ({exc}); the file "
+                             f"was not changed") from None
 
     def _refuse_foreign(self, version: int) -> None:
         """Another program's SQLite file (or ours from a newer tokenscan, checked after this) is never
@@ -426,9 +434,7 @@ class Datastore:
         reports print, or all 64); an ambiguous or unknown prefix is an error, never a guess."""
         if status not in STATUSES:
             raise UsageError(f"triage set: unknown status '{status}' (one of: {', '.join(STATUSES)})")
-        fp = fingerprint.strip().lower()
-        if len(fp) < 8 or any(c not in "0123456789abcdef" for c in fp):
-            raise UsageError(f"triage set: '{fingerprint}' is not a fingerprint (at least 8 hex characters)")
+        fp = check_fingerprint(fingerprint)
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:

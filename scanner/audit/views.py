@@ -68,8 +68,9 @@ def render_text(rows: list[dict], datastore: str) -> str:
     if s["live_again"]:
         out.append(live_again_line(s["live_again"]))
     statuses = ", ".join(f"{k} {v}" for k, v in s["by_status"].items()) or "none"
+    live = f"{s['live']} live; " if any(r["verification"] != "not-checked" for r in rows) else "none verified; "
     out.append(f"{s['secrets']} secret{'s' if s['secrets'] != 1 else ''} in {s['places']} places across "
-               f"{s['repositories']} repositories ({s['live']} live; {statuses}); datastore {datastore}")
+               f"{s['repositories']} repositories ({live}{statuses}); datastore {datastore}")
     return "\n".join(out) + "\n"
 
 
