@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
-B64_REACH = 8192  # longest base64 run decoded around one hit
+B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
 MIN_B64_SIGNATURE = 4
+MIN_WRAP = 16  # shortest line width taken for wrapped base64 (PEM: 64, `base64` CLI and MIME: 76)
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,36 @@ def signatures(keyword: str, nested: bool = True) -> list[Signature]:
                 variants = {escaped, escaped.lower(), escaped.upper().replace(b"\\U", b"\\u")}
                 sigs += [Signature(s, "base64", False) for v in sorted(variants)
                          for s in sorted(base64_signatures(v)) if len(s) >= MIN_NESTED_SIGNATURE]
+        # double percent-encoding (`%255F` for `_`): the url decoder undoes both layers (decode_url_nested)
+        double = b"".join(b"%%25%02X" % c if not chr(c).isalnum() else bytes([c]) for c in kw)
+        sigs.append(Signature(double.lower(), "url", True))
+        if nested:
+            sigs += [Signature(s, "base64", False) for v in sorted({double, double.lower()})
+                     for s in sorted(base64_signatures(v)) if len(s) >= MIN_NESTED_SIGNATURE]
     if nested:
         sigs += [Signature(s2, "base64", False) for s in sorted(base64_signatures(kw))
                  for s2 in sorted(base64_signatures(s)) if len(s2) >= MIN_NESTED_SIGNATURE]
+    sigs += [Signature(s, "base64", False) for s in wrapped_signatures(kw)]
     return list(dict.fromkeys(sigs))
+
+
+def wrapped_signatures(keyword: bytes) -> list[bytes]:
+    """The standard-alphabet base64 signatures of a keyword broken by a line feed at every place: base64
+    wrapped at 64 or 76 columns (PEM, the `base64` tool, MIME) cuts about one signature in eight.
+
+    Only `\n` (a CRLF file's break is missed when it falls inside the signature; elsewhere CRLF blocks
+    decode as well)."""
+    out: list[bytes] = []
+    for sig in sorted(base64_signatures(keyword)):
+        if b"-" in sig or b"_" in sig:  # the URL-safe twin: wrapped base64 is the standard alphabet
+            continue
+        for k in range(1, len(sig)):
+            # the break within the first four bytes (the fallback prefilter looks a literal up by those), at
+            # least five signature characters: a literal can only hit at a line end, so that is specific
+            after = sig[k:k + 4]
+            before = sig[max(0, k - max(3, 5 - len(after))):k]
+            out.append(before + b"\n" + after)
+    return list(dict.fromkeys(out))
 
 
 # --- decoding a region ------------------------------------------------------------------------------------
@@ -85,7 +112,75 @@ def base64_run(data: bytes, pos: int) -> tuple[int, int]:
         hi += 1
     while hi < ceil and data[hi] == 0x3D:
         hi += 1
-    return lo, hi
+    return wrapped_block(data, lo, hi)
+
+
+_WS = b" \t"
+
+
+def _b64_line(data: bytes, ls: int) -> tuple[int, int, int] | None:
+    """(content start, content end, next line start) of the line starting at ls when all of it, after
+    blanks, is base64 characters (a CR before the LF is not content); else None."""
+    le = data.find(b"\n", ls)
+    nxt = len(data) if le < 0 else le + 1
+    end = len(data) if le < 0 else le
+    if end > ls and data[end - 1] == 0x0D:
+        end -= 1
+    cs = ls
+    while cs < end and data[cs] in _WS:
+        cs += 1
+    if cs == end or not all(c in B64_CHARS for c in data[cs:end]):
+        return None
+    return cs, end, nxt
+
+
+def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
+    """A base64 run that fills its whole line and belongs to a block wrapped at a fixed width W (a multiple
+    of 4, at least MIN_WRAP: every line W characters but the last, which is no longer) grows to the block,
+    bounded to B64_REACH characters each way from the run; the bound cuts only at line starts, which are
+    multiples of 4 characters into the block, so every piece decodes. Any other run is returned as is."""
+    ls = data.rfind(b"\n", 0, lo) + 1
+    line = _b64_line(data, ls)
+    if line is None or line[0] != lo or line[1] != hi:
+        return lo, hi
+    indent = data[ls:lo]
+    width = hi - lo
+    prev = None
+    if ls > 0:
+        pls = data.rfind(b"\n", 0, ls - 1) + 1
+        prev = _b64_line(data, pls)
+        if prev is not None and (data[pls:prev[0]] != indent or b"=" in data[prev[0]:prev[1]]):
+            prev = None
+    if prev is not None and prev[1] - prev[0] >= width and (prev[1] - prev[0]) % 4 == 0:
+        w = prev[1] - prev[0]  # the run is a later line of a block
+    elif width % 4 == 0 and b"=" not in data[lo:hi]:
+        w = width  # the run may be a block's first (or middle) line
+    else:
+        return lo, hi
+    if w < MIN_WRAP:
+        return lo, hi
+    start, end = lo, hi
+    # back: whole lines of exactly w characters with the same indentation and no padding
+    while start - lo > -B64_REACH and ls > 0:
+        pls = data.rfind(b"\n", 0, ls - 1) + 1
+        p = _b64_line(data, pls)
+        if p is None or p[1] - p[0] != w or data[pls:p[0]] != indent or b"=" in data[p[0]:p[1]]:
+            break
+        start, ls = p[0], pls
+    # forward: while the last line taken is a full one, the next line of at most w characters
+    cur_len, nxt = hi - lo, line[2]
+    if width > w:
+        return lo, hi
+    while cur_len == w and end - hi < B64_REACH and nxt < len(data) and b"=" not in data[end - 1:end]:
+        n = _b64_line(data, nxt)
+        if n is None or n[1] - n[0] > w or data[nxt:n[0]] != indent:
+            break
+        end, cur_len, nxt = n[1], n[1] - n[0], n[2]
+    if start == lo and end == hi:
+        return lo, hi
+    while end < len(data) and data[end] == 0x3D:
+        end += 1
+    return start, end
 
 
 def decode_base64(run: bytes) -> bytes | None:
@@ -100,6 +195,8 @@ def base64_views(run: bytes) -> list[bytes]:
     The run may carry stray leading characters (`a` + a base64 value inside a decoded blob, a name glued
     to the value); a decoding from the wrong character is still valid base64, only garbage, so each
     alignment is returned rather than the first that decodes."""
+    if b"\n" in run:  # a wrapped block: the line breaks and indentation are not data
+        run = b"".join(run.split())
     text = run.rstrip(b"=")
     altchars = b"-_" if (b"-" in text or b"_" in text) else None
     out: list[bytes] = []
@@ -136,6 +233,23 @@ def decode_url(region: bytes) -> tuple[bytes, list[int]]:
             where.append(i)
             i += 1
     return bytes(out), where
+
+
+def decode_url_nested(region: bytes, passes: int = 3) -> tuple[bytes, list[int], int]:
+    """decode_url, again while the result still holds escapes that the previous pass made out of `%25`
+    (`%255F` -> `%5F` -> `_`: a value percent-encoded twice), at most `passes` times. Returns the view, a
+    map from each output byte to its offset in the region, and how many passes were made (0: none)."""
+    view, where = decode_url(region)
+    if view == region:
+        return region, list(range(len(region))), 0
+    done = 1
+    while done < passes and b"%25" in region and _PCT.search(view):
+        again, inner = decode_url(view)
+        if again == view:
+            break
+        region, view, where = view, again, [where[i] for i in inner]
+        done += 1
+    return view, where, done
 
 
 _SIMPLE_ESCAPES = {ord("n"): b"\n", ord("t"): b"\t", ord("r"): b"\r", ord("b"): b"\b", ord("f"): b"\f",

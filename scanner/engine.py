@@ -165,6 +165,7 @@ class Engine:
         candidate_first: set[int] = set()
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
+        last_b64 = (0, 0)
         for kid, pos in hits:
             candidate_first.update(self._context_of[kid])
             kind = self._decoder_of[kid]
@@ -172,7 +173,13 @@ class Engine:
                 continue
             span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
             if kind is not None and depth < self.decode_depth:
-                regions.setdefault(kind, set()).add(decoders.base64_run(data, pos) if kind == "base64" else span)
+                if kind == "base64":
+                    # a hit well inside the last base64 region (a wrapped block is one region) adds nothing
+                    if not last_b64[0] <= pos < last_b64[1] - WINDOW_AFTER:
+                        last_b64 = decoders.base64_run(data, pos)
+                        regions.setdefault(kind, set()).add(last_b64)
+                else:
+                    regions.setdefault(kind, set()).add(span)
             for ri in self._rules_of[kid]:
                 extra = self.rules[ri].lines_after
                 windows.setdefault(ri, []).append(
@@ -301,12 +308,19 @@ class Engine:
         region = data[lo:hi]
         out: list[Match] = []
         if kind == "base64":  # every alignment that decodes: stray leading characters make garbage views
+            # the whole encoded value is the place; of a wrapped block, its first line
+            nl = region.find(b"\n")
+            end = hi if nl < 0 else lo + len(region[:nl].rstrip(b"\r"))
             for view in decoders.base64_views(region):
-                for m in self.scan(view, depth + 1, path, warnings):  # the whole encoded value is the place
+                for m in self.scan(view, depth + 1, path, warnings):
                     encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
-                    out.append(Match(m.rule, lo, hi, m.secret, m.checksum, m.tags, encoding))
+                    out.append(Match(m.rule, lo, end, m.secret, m.checksum, m.tags, encoding))
             return out
-        view, where = decoders.decode_url(region) if kind == "url" else decoders.decode_json(region)
+        if kind == "url":  # a value percent-encoded twice (`%255F`) is undone in one step: `url+url`
+            view, where, passes = decoders.decode_url_nested(region)
+            kind = "+".join(["url"] * max(passes, 1))
+        else:
+            view, where = decoders.decode_json(region)
         if view == region:
             return []
         for m in self.scan(view, depth + 1, path, warnings):
