@@ -419,6 +419,7 @@ def rules_check(rule_files: tuple[str, ...]) -> None:
 
 
 cli.add_command(__import__("scanner.remediate", fromlist=["remediate"]).remediate)  # `tokenscan remediate`
+cli.add_command(__import__("scanner.revoke", fromlist=["revoke"]).revoke)  # `tokenscan revoke`
 
 
 def main() -> None:
