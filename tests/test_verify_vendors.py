@@ -3,6 +3,7 @@ and that everything else (429 after retries, 5xx, slow, malformed answers) is `u
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 
@@ -269,3 +270,25 @@ def test_openai_admin_keys_are_not_sent(server: VendorServer) -> None:
     admin = "sk-admin-" + vendorserver.token("", 5, 30) + "T3BlbkFJ" + vendorserver.token("", 6, 30)
     assert run("openai", server, admin)[admin].verification.status == "unknown"
     assert server.requests == []
+
+
+@pytest.mark.parametrize("server", ["pypi"], indirect=True)
+def test_pypi_empty_upload_form_and_caveats(server: VendorServer) -> None:
+    now = int(time.time())
+    scoped = vendorserver.macaroon(50, ([1, ["acme"]], [0, now + 3600, now - 60]))
+    expired = vendorserver.macaroon(51, ([0, now - 3600, now - 7200],))
+    legacy = vendorserver.macaroon(52, ({"version": 1, "permissions": "user"},))
+    odd = vendorserver.macaroon(53, ([99, "future caveat"],))
+    testpypi = vendorserver.macaroon(54, location="test.pypi.org")
+    for s in (scoped, expired, legacy, odd, testpypi):
+        server.known[s] = {}
+    v = {s: f.verification for s, f in run("pypi", server, scoped, expired, legacy, odd, testpypi).items()}
+    assert v[scoped].status == "live" and "project-scoped" in v[scoped].detail and "expires" in v[scoped].detail
+    assert v[expired].status == "inactive" and not server.routes_of(expired)  # its own caveat: not sent
+    assert v[legacy].status == "live" and "account-wide" in v[legacy].detail
+    assert v[odd].status == "unknown" and "caveats" in v[odd].detail
+    assert v[testpypi].status == "unknown" and not server.routes_of(testpypi)
+    for r in server.requests:  # the form holds nothing that could be published
+        assert r.method == "POST" and r.path == "/legacy/"
+        assert sorted(r.body.decode().split("&")) == ["%3Aaction=file_upload", "protocol_version=1"]
+        assert base64.b64decode(r.headers["authorization"][6:]).decode().startswith("__token__:")

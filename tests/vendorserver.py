@@ -29,6 +29,23 @@ def token(prefix: str, seed: int, n: int = 36, alphabet: str = string.ascii_lett
     return prefix + "".join(rng.choice(alphabet) for _ in range(n))
 
 
+def macaroon(seed: int, caveats: tuple = ([3, "user-id"],), location: str = "pypi.org") -> str:
+    """A synthetic PyPI token: a macaroon V2 (location, identifier, JSON caveats, a random 32-byte signature)
+    base64url-encoded after `pypi-`, as PyPI issues them. Never a real token: the signature is random."""
+    rng = random.Random(f"macaroon{seed}")
+
+    def field_(kind: int, data: bytes) -> bytes:
+        assert len(data) < 128
+        return bytes([kind, len(data)]) + data
+
+    ident = json.dumps({"version": 1, "nonce": f"{rng.getrandbits(128):032x}"}).encode()[:120]
+    out = b"\x02" + field_(1, location.encode()) + field_(2, ident) + b"\x00"
+    for c in caveats:
+        out += field_(2, json.dumps(c).encode()) + b"\x00"
+    out += b"\x00" + field_(6, bytes(rng.getrandbits(8) for _ in range(32)))
+    return "pypi-" + base64.urlsafe_b64encode(out).decode().rstrip("=")
+
+
 @dataclass
 class Seen:
     method: str
@@ -43,7 +60,8 @@ def secret_in(headers: dict) -> str:
     if auth.startswith("Bearer "):
         return auth[7:]
     if auth.startswith("Basic "):
-        return base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        return password if user == "__token__" else user  # PyPI: user __token__, the token as password
     return headers.get("private-token") or headers.get("x-api-key") or ""
 
 
@@ -96,8 +114,10 @@ class VendorServer:
             self.requests.append(Seen(h.command, path, headers, body))
         status, payload, extra = self.answer_request(h.command, path, headers, body)
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        extra = dict(extra)
+        reason = extra.pop(":reason", None)  # a vendor that puts its message in the status line (PyPI)
         try:
-            h.send_response(status)
+            h.send_response(status, reason)
             h.send_header("Content-Type", "application/json")
             h.send_header("Content-Length", str(len(data)))
             for k, v in extra.items():
@@ -289,6 +309,15 @@ def postman(method: str, path: str, secret: str, info: dict | None) -> Reply:
                           "fullName": "Taylor", "teamName": "Acme", "isPublic": False}}, {}
 
 
+def pypi(method: str, path: str, secret: str, info: dict | None) -> Reply:
+    """Warehouse's upload view: authentication first (403 with the message in the status line), then the form."""
+    if method != "POST" or path != "/legacy/":
+        return 404, b"Not Found", {}
+    if info is None:
+        return 403, b"", {":reason": "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information."}
+    return 400, b"", {":reason": "Invalid value for name. Error: This field is required."}
+
+
 # vendor name -> (base path of the stand-in, answers, verify kind, a synthetic credential of that vendor's shape)
 VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict | None], Reply], str, Callable[[int], str]]] = {
     "github": ("", github, "github-token", lambda i: token("ghp_", i)),
@@ -303,6 +332,7 @@ VENDORS: dict[str, tuple[str, Callable[[str, str, str, dict | None], Reply], str
     "digitalocean": ("/v2", digitalocean, "digitalocean-token", lambda i: token("dop_v1_", i, 64, "0123456789abcdef")),
     "notion": ("/v1", notion, "notion-token", lambda i: token("ntn_", i, 46)),
     "netlify": ("/api/v1", netlify, "netlify-token", lambda i: token("nfp_", i, 36)),
+    "pypi": ("", pypi, "pypi-token", lambda i: macaroon(i)),
     "postman": ("", postman, "postman-key", lambda i: "PMAK-" + token("", i, 24, "0123456789abcdef") + "-"
                 + token("", i + 1, 34, "0123456789abcdef")),
 }
@@ -312,7 +342,7 @@ LIVE_INFO: dict[str, dict] = {
     "github": {"login": "octocat", "scopes": "repo, read:org"}, "gitlab": {"name": "ci"}, "slack": {"user": "bot"},
     "stripe": {}, "npm": {"username": "npmuser"}, "huggingface": {"name": "hfuser"}, "openai": {},
     "anthropic": {}, "sendgrid": {}, "digitalocean": {}, "notion": {"name": "ci-bot"}, "netlify": {"slug": "ada"},
-    "postman": {"username": "taylor"},
+    "postman": {"username": "taylor"}, "pypi": {},
 }
 
 

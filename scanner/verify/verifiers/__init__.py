@@ -21,6 +21,7 @@ MODULES = (
     "netlify",
     "postman",
     "shopify",
+    "pypi",
 )
 
 
