@@ -295,3 +295,22 @@ def test_an_empty_file_is_a_new_datastore(tmp_path):
     store = Datastore(str(path))
     assert store.counts()["findings"] == 0
 
+
+
+def test_findings_show_secrets_only_where_an_audit_stored_them(tmp_path):
+    import stat
+
+    org = make_org(tmp_path / "org")
+    t1, t2, _ = org["secrets"]
+    kept = tmp_path / "kept.db"
+    audit([org["alpha"]], Datastore(str(kept)), tmp_path, show_secrets=True)
+    plain = tmp_path / "plain.db"
+    audit([org["alpha"]], Datastore(str(plain)), tmp_path)
+    out = tmp_path / "full.txt"
+    assert cli("findings", "--datastore", str(kept), "--show-secrets", "-o", str(out)).returncode == 0
+    assert t1 in out.read_text() and t2 in out.read_text()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    redacted = cli("findings", "--datastore", str(kept)).stdout
+    assert t1 not in redacted and f"cfut_…{t1[-4:]}" in redacted
+    never = cli("findings", "--datastore", str(plain), "--show-secrets").stdout  # nothing stored, nothing shown
+    assert t1 not in never and f"cfut_…{t1[-4:]}" in never
