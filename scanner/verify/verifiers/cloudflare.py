@@ -62,7 +62,8 @@ def _read_token_verify(a: Answer) -> Verification | None:
 def _reach(http: Http, headers: dict[str, str], user: bool) -> dict:
     """Blast radius: counts and first names of the zones and accounts a live credential can read."""
     reach: dict = {}
-    for name, path in (("zones", "/zones"), ("accounts", "/accounts")) + ((("memberships", "/memberships"),) if user else ()):
+    lists = (("zones", "/zones"), ("accounts", "/accounts")) + ((("memberships", "/memberships"),) if user else ())
+    for name, path in lists:
         a = http.get(path, headers, params={"per_page": 50})
         if a.status != 200 or not a.body or not a.body.get("success"):
             reach[name] = None  # not readable with this credential, or no answer

@@ -3,9 +3,9 @@
 200 is live (login; classic tokens list their scopes in X-OAuth-Scopes, fine-grained ones have none; an
 expiring token names its date in GitHub-Authentication-Token-Expiration). 401 "Bad credentials" is invalid.
 403 is read carefully: a rate limit (X-RateLimit-Remaining: 0, or Retry-After) is waited for and retried
-like a 429 and never a verdict, while "Resource not accessible by integration" means GitHub authenticated the token (an installation
-token may not read /user), so it is live. Refresh tokens (ghr_) are never accepted by the API: a 401 would
-not prove them dead, so they are not sent.
+like a 429 and never a verdict, while "Resource not accessible by integration" means GitHub authenticated
+the token (an installation token may not read /user), so it is live. Refresh tokens (ghr_) are never
+accepted by the API: a 401 would not prove them dead, so they are not sent.
 """
 
 from __future__ import annotations

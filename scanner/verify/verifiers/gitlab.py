@@ -5,8 +5,9 @@
 live; a revoked or expired one inactive. 401 is invalid, except that GitLab says "Token was revoked" or
 "Token has expired" in `error_description` (inactive). 403 `insufficient_scope` means GitLab authenticated
 the token, so it is live. Only personal, project and group access tokens (glpat-) can read this endpoint:
-deploy, runner and other GitLab tokens would be refused while live, so they get no verifier. The default base is gitlab.com; a self-managed instance's tokens are checked
-only when the operator points TOKENSCAN_GITLAB_API_BASE at it (a host is never taken from scanned content).
+deploy, runner and other GitLab tokens would be refused while live, so they get no verifier. The default
+base is gitlab.com; a self-managed instance's tokens are checked only when the operator points
+TOKENSCAN_GITLAB_API_BASE at it (a host is never taken from scanned content).
 """
 
 from __future__ import annotations
