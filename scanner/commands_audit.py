@@ -113,7 +113,8 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
 
 @cli.group()
 def triage() -> None:
-    """List findings in the datastore with their status, or set one's status (kept across rescans)."""
+    """Finding statuses in the datastore: list, set (kept across rescans), export as a baseline for CI
+    gates, import from a baseline."""
 
 
 @triage.command("list")
