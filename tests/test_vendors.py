@@ -27,6 +27,13 @@ DEPLOY_KEY = (  # an OpenSSH block inside a YAML literal, indented; random base6
 )
 
 POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
+    ("google", "gcp-service-account-key-id", "{\n  \"type\": \"service_account\",\n  \"project_id\": \"ci-builds-4411\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDQ3kT7vXp2Lm9R\\nq8Zc4Wf1Yh6Nb3Jd0Ks5Gt2Ue7Xa9Vo4Pi1Mr8Hn6Cw3Ey5Qz0Lb2Dk7Fs9Tj4\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"builder@ci-builds-4411.iam.gserviceaccount.com\",\n  \"private_key_id\": \"9f3b2a1c7d8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a\"\n}"),
+    ("google", "gcp-adc-authorized-user", "$ cat ~/.config/gcloud/application_default_credentials.json\n{\n  \"client_id\": \"764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com\",\n  \"client_secret\": \"d-FL95Q19q7MQmFpd7hHD0Ty\",\n  \"refresh_token\": \"1/Zt6Wq2Lx9Kd4Rv7Bn1Mc8Hs3Fp5Gj0Ya2Ue6Ti9Ko4\",\n  \"type\": \"authorized_user\"\n}"),
+    ("google", "google-oauth-client-secret-legacy", "CLIENT_SECRETS = {\"web\": {\"client_id\": \"55501234-q9v.apps.googleusercontent.com\", \"client_secret\": \"Hx4Nq8Tb2Lm6Rw0Zc3Vk7Jd9\"}}"),
+    ("google", "google-api-key", "genai.configure(api_key=\"AIzaSyBq4Lm8Xw2Rt6Zc0Nv3Hk7Jd1Fp5Gs9Ty2\")  # Gemini"),
+    ("stripe", "stripe-test-key", "export STRIPE_SECRET_KEY=sk_test_51PqR7tLm2Xw9Kd4Zc8Vb1Nh6Js3Fg0Ty5Ue7Wi2Oa4Sd9Qx"),
+    ("openai", "openai-api-key-unmarked", "llm:\n  provider: openai\n  api_key: sk-proj-4Tz8Wq1Lx6Kd9Rv3Bn7Mc2Hs5Fp0Gj8Ya4Ue1Ti6Ko3Zb9Xc2Vn5Qm"),
+    ("slack", "slack-webhook-url", "notify:\n  url: https://hooks.slack-gov.com/services/T04GOV7QX2/B05ALRT9KZ/q3Xw8Lm2Tz6Rk9Vb1Nc4Hd7J"),
     ("anthropic", "anthropic-admin-key", "  admin_api_key: \"sk-ant-admin01-1sOk59mzA8wkFdMRezygR18RgiYqF-Ow0L6iOy-ja1x_1Mcf-HJ7jkkmF7yWZlV16xRf-uPcLHzYBg4m7mqTRFQYfh4WDAA\"  # usage reports cron"),
     ("google", "google-oauth-client-secret", "SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = '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'"),
     ("google", "google-oauth-access-token", "gcloud_token = \"ya29.a0aIx5V6m9Do60wLbNl6LlZR2oqXhz_Mn2xna5-Of7mQb99snaKV7vsCO2qAccVg24rTsOiTA8b635V5Er6QW5SB2kWZ9jDHhX9hfm_PYokfIdLEdYgHpcrEv864fNvAIhYU9pPxpb8Z12EC3mWd3COm\""),
@@ -191,6 +198,14 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
+    # Firebase client configuration: public by design (firebase.google.com/docs/projects/api-keys)
+    ("google", "// Import the functions you need from the SDKs you need\nimport { initializeApp } from \"firebase/app\";\nconst firebaseConfig = {\n  apiKey: \"AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7\",\n  authDomain: \"demo-chat-4411.firebaseapp.com\",\n  projectId: \"demo-chat-4411\",\n  storageBucket: \"demo-chat-4411.appspot.com\",\n  messagingSenderId: \"901234567890\",\n  appId: \"1:901234567890:web:0a1b2c3d4e5f6a7b\"\n};\nconst app = initializeApp(firebaseConfig);"),
+    ("google", "var config = {apiKey:\"AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7\",authDomain:\"demo.firebaseapp.com\",databaseURL:\"https://demo.firebaseio.com\"};firebase.initializeApp(config);"),
+    ("google", "{\n  \"client\": [{\n    \"api_key\": [\n      { \"current_key\": \"AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7\" }\n    ]\n  }]\n}"),
+    ("google", "VITE_FIREBASE_API_KEY=AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7\nVITE_FIREBASE_AUTH_DOMAIN=demo.firebaseapp.com"),
+    ("google", "{\"client_id\": \"764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com\", \"client_secret\": \"d-FL95Q19q7MQmFpd7hHD0Ty\", \"type\": \"authorized_user\"}"),
+    ("stripe", "Stripe.api_key = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'  # the key from Stripe's docs"),
+    ("openai", "OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH"),
     ("anthropic", "export ANTHROPIC_ADMIN_KEY=sk-ant-admin01-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXAA"),
     ("google", "SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = 'GOCSPX-<your-client-secret-here>'"),
     ("google", "ACCESS_TOKEN=ya29.EXAMPLE_TOKEN"),
@@ -371,3 +386,19 @@ def test_recall_and_coverage(engine: Engine) -> None:
     assert vendors <= {v for v, _, _ in POSITIVES}, "every vendor file needs a held-out positive"
     assert vendors <= {v for v, _ in NEGATIVES}, "every vendor file needs a held-out negative"
     assert found == len(POSITIVES) and false_alarms == 0
+
+
+def test_stripe_test_keys_are_low_and_do_not_fail_the_gate(engine: Engine) -> None:
+    from scanner.findings import Finding
+
+    [m] = engine.scan(b"STRIPE_SECRET_KEY=sk_test_51PqR7tLm2Xw9Kd4Zc8Vb1Nh6Js3Fg0Ty5Ue7Wi2Oa4Sd9Qx\n")
+    assert m.rule.id == "stripe-test-key" and m.rule.severity == "low" and "test-token" in m.tags
+    f = Finding(m.rule.id, m.rule.description, m.rule.severity, m.secret, "fp", "x.env", 1, 1, tags=m.tags)
+    assert not f.gating
+
+
+def test_firebase_config_silent_but_the_same_key_elsewhere_reported(engine: Engine) -> None:
+    key = "AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7"
+    pretty = f'const firebaseConfig = {{\n  apiKey: "{key}",\n  authDomain: "demo.firebaseapp.com",\n}};\n'
+    assert _reported(engine, pretty) == []
+    assert _reported(engine, f"GOOGLE_MAPS_KEY={key}\n") == [("google-api-key", key)]
