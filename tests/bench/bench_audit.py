@@ -74,10 +74,23 @@ def main() -> None:
         if not os.path.isdir(dest):
             fork(repo, dest, n)
         forks.append(dest)
-    for name in ("one.db", "forks.db"):
+    for name in ("one.db", "forks.db", "tiny.db"):
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(os.path.join(root, name + suffix)):
                 os.remove(os.path.join(root, name + suffix))
+
+    tiny = os.path.join(root, "tiny.git")  # the per-process floor: start, rule loading, engine build
+    if not os.path.isdir(tiny):
+        subprocess.run(["git", "init", "-q", "--bare", tiny], check=True)
+        subprocess.run(["git", "-C", tiny, "fast-import", "--quiet"], check=True, input=(
+            b"commit refs/heads/main\ncommitter T <t@example.com> 1700000000 +0000\ndata 4\ninit\n"
+            b"M 100644 inline README\ndata 3\nhi\n\n"))
+    if os.path.exists(os.path.join(root, "tiny.db")):
+        os.remove(os.path.join(root, "tiny.db"))
+    fixed, _ = audit([tiny], os.path.join(root, "tiny.db"))
+    start = time.perf_counter()
+    subprocess.run(["git", "--git-dir", repo, "rev-list", "--objects", "--all"], stdout=subprocess.DEVNULL, check=True)
+    walk = time.perf_counter() - start
 
     first, s1 = audit([repo], os.path.join(root, "one.db"))
     second, s2 = audit([repo], os.path.join(root, "one.db"))
@@ -90,6 +103,8 @@ def main() -> None:
     print(f"{args.forks:3d} forks audit   {many:7.2f} s  blobs read {sn['blobs_read']:>6}  findings {sn['findings']}  "
           f"= {many / first:5.2f}x one repository (target <= 1.3x); {(many - first) / max(1, args.forks - 1):.2f} s "
           f"per extra fork")
+    print(f"floors: an audit of a one-commit repository {fixed:.2f} s (process, rules, engine); "
+          f"git rev-list --objects --all {walk:.2f} s (the walk every audit of a repository makes)")
     if not args.keep:
         subprocess.run(["rm", "-rf", root], check=False)
 
