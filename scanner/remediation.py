@@ -45,6 +45,12 @@ _PRIVATE_KEY = _a("private key", "Treat the key pair as compromised: generate a 
 
 # Exact rule ids: where one vendor's credential types are rotated differently.
 EXACT: dict[str, Advice] = {
+    "gcp-adc-authorized-user": _a("Google", "Revoke the user's grant: `gcloud auth application-default revoke` on the "
+                                  "machine that made it, or remove the app (Google Auth Library / gcloud) from the "
+                                  "Google Account's third-party access page; then sign in again"),
+    "stripe-test-key": _a("Stripe", "Roll the sandbox (test-mode) key: Dashboard in test mode > Developers > API keys > "
+                          "the key's ... menu > Roll key (no live money is reachable, test data and webhooks are)",
+                          "https://docs.stripe.com/keys-best-practices"),
     "cloudflare-user-api-token": _CF_TOKEN,
     "cloudflare-account-api-token": _CF_TOKEN,
     "cloudflare-api-token-legacy": _CF_TOKEN,
@@ -64,6 +70,13 @@ EXACT: dict[str, Advice] = {
 
 # By vendor: the rule id's first word (`github-fine-grained-pat` -> `github`).
 VENDORS: dict[str, Advice] = {
+    "cockroachdb": _a("CockroachDB Cloud", "Delete the API key: Cloud Console > Organization > Access Management > "
+                      "Service Accounts > the account > API Keys > Delete, then create a new key for its users"),
+    "mongodb": _a("MongoDB Atlas", "Revoke the service-account secret: Atlas > Organization (or Project) Access Manager > "
+                  "Applications > Service Accounts > the account > delete the secret, after generating a new one"),
+    "facebook": _a("Meta", "Invalidate the token: a user token by removing the app from the user's Business "
+                   "Integrations / Apps settings or changing the password; a page or system-user token by "
+                   "regenerating it in Business Manager; then audit the app's activity"),
     "cloudflare": _CF_TOKEN,
     "private": _PRIVATE_KEY,
     "pgp": _a("OpenPGP", "Revoke the key: publish its revocation certificate (gpg --gen-revoke, then send it to the "
@@ -314,6 +327,8 @@ _GENERIC_NAMES: dict[str, str] = {
     "hubspot": "HubSpot",
     "firebase": "Firebase",
     "alibaba": "Alibaba Cloud",
+    "adafruit": "Adafruit IO",
+    "apify": "Apify",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "

@@ -27,6 +27,11 @@ DEPLOY_KEY = (  # an OpenSSH block inside a YAML literal, indented; random base6
 )
 
 POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
+    ("adafruit", "adafruit-io-key", "# secrets.py\nsecrets = {\n    'aio_username': 'greenhouse',\n    'aio_key': 'aio_Vt3bQ8xLm2Kd7Rz0Wc5Hj9Np4FsA',\n}"),
+    ("apify", "apify-api-token", "      - run: npx apify-cli call my-actor\n        env:\n          APIFY_TOKEN: apify_api_Hq2Xm9Lw4Tz7Rb1Nc8Vd3Kj6Fp0Gs5Ya2Ue7W"),
+    ("cockroachdb", "cockroachdb-cloud-api-key", "ccloud:\n  api_key: CCDB1_Wm3Rq8Zt1Lx6Kd9Vb4Nc7H_Fp2Gj5Ya0Ue3Ti8Ko1Mn6Pb4Qc9Rd2Se7Tf0Ug5V"),
+    ("mongodb", "mongodb-atlas-service-account-secret", "const atlas = new AtlasClient({ clientId: 'mdb_sa_id_65f0c2a9b4e1d7f3a8c6e2b1', clientSecret: 'mdb_sa_sk_Qz4Wx8Lm2Rt6Kd0Vb3Nc7Hj1Fp5Gs9Ya_Ue4Ti8K' });"),
+    ("facebook", "facebook-access-token", "PAGE_TOKEN = \"EAAGm0PX4ZCpsBAKq7Lx2Wm9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7Ub2Qe9Xa4Lo1Mi6Nu3Kr8Jw5Vs0Ht2Gz7Fy4Ex9Dw1Cv6Bu3At8Zs5Yr0Xq2Wp7Vo4Un9Tm1Sl6Rk3Qj8Pi5Oh0Ng2Mf7Le4Kd9Jc1Ib6\"\nrequests.post(f\"https://graph.facebook.com/v19.0/{page_id}/feed\", data={\"access_token\": PAGE_TOKEN})"),
     ("google", "gcp-service-account-key-id", "{\n  \"type\": \"service_account\",\n  \"project_id\": \"ci-builds-4411\",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDQ3kT7vXp2Lm9R\\nq8Zc4Wf1Yh6Nb3Jd0Ks5Gt2Ue7Xa9Vo4Pi1Mr8Hn6Cw3Ey5Qz0Lb2Dk7Fs9Tj4\\n-----END PRIVATE KEY-----\\n\",\n  \"client_email\": \"builder@ci-builds-4411.iam.gserviceaccount.com\",\n  \"private_key_id\": \"9f3b2a1c7d8e6f5a4b3c2d1e0f9a8b7c6d5e4f3a\"\n}"),
     ("google", "gcp-adc-authorized-user", "$ cat ~/.config/gcloud/application_default_credentials.json\n{\n  \"client_id\": \"764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com\",\n  \"client_secret\": \"d-FL95Q19q7MQmFpd7hHD0Ty\",\n  \"refresh_token\": \"1/Zt6Wq2Lx9Kd4Rv7Bn1Mc8Hs3Fp5Gj0Ya2Ue6Ti9Ko4\",\n  \"type\": \"authorized_user\"\n}"),
     ("google", "google-oauth-client-secret-legacy", "CLIENT_SECRETS = {\"web\": {\"client_id\": \"55501234-q9v.apps.googleusercontent.com\", \"client_secret\": \"Hx4Nq8Tb2Lm6Rw0Zc3Vk7Jd9\"}}"),
@@ -198,6 +203,11 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
+    ("adafruit", "io = Client(ADAFRUIT_IO_USERNAME, ADAFRUIT_IO_KEY)  # aio_key from secrets.py"),
+    ("apify", "Get your token at console.apify.com (it starts with apify_api_)"),
+    ("cockroachdb", "COCKROACH_API_KEY=CCDB1_<key id>_<secret>"),
+    ("mongodb", "ATLAS_CLIENT_ID=mdb_sa_id_65f0c2a9b4e1d7f3a8c6e2b1\nATLAS_CLIENT_SECRET=${{ secrets.ATLAS_CLIENT_SECRET }}"),
+    ("facebook", "icon: data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAAEAAAAEAAAAB0RVh0U29mdHdhcmUAQWRvYmUgSW1hZ2VSZWFkeXHJZTwAAAEAAAA2lJREFUeNqkU0tIVFEYPjr5"),
     # Firebase client configuration: public by design (firebase.google.com/docs/projects/api-keys)
     ("google", "// Import the functions you need from the SDKs you need\nimport { initializeApp } from \"firebase/app\";\nconst firebaseConfig = {\n  apiKey: \"AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7\",\n  authDomain: \"demo-chat-4411.firebaseapp.com\",\n  projectId: \"demo-chat-4411\",\n  storageBucket: \"demo-chat-4411.appspot.com\",\n  messagingSenderId: \"901234567890\",\n  appId: \"1:901234567890:web:0a1b2c3d4e5f6a7b\"\n};\nconst app = initializeApp(firebaseConfig);"),
     ("google", "var config = {apiKey:\"AIzaSyDq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7\",authDomain:\"demo.firebaseapp.com\",databaseURL:\"https://demo.firebaseio.com\"};firebase.initializeApp(config);"),
