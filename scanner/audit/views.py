@@ -107,7 +107,7 @@ def render_sarif(rows: list[dict], datastore: str) -> str:
 
 def render_html(rows: list[dict], datastore: str) -> str:
     """Grouped by secret: a header per credential (state, spread, first commit, what to do), then its places."""
-    from scanner.report.html import _CSS, _fix  # the report's styles and what-to-do links, not a copy
+    from scanner.report.html import CSS, fix_html  # the report's styles and what-to-do links, not a copy
 
     s = summary(rows)
     cards = [("secrets", s["secrets"]), ("live", s["live"]), ("live again after triage", s["live_again"]),
@@ -131,14 +131,14 @@ def render_html(rows: list[dict], datastore: str) -> str:
             f"<code>{escape(r['secret'])}</code> · <span class=\"sev-{escape(r['severity'])}\">{escape(r['severity'])}"
             f"</span> {escape(r['rule_id'])}</h3>"
             f"<p>{escape(headline(r))}. Status <b>{escape(r['status'])}</b>{note}{alert} · fingerprint "
-            f"<code>{escape(r['fingerprint'][:16])}</code></p><p>What to do: {_fix(r['rule_id'])}</p>"
+            f"<code>{escape(r['fingerprint'][:16])}</code></p><p>What to do: {fix_html(r['rule_id'])}</p>"
             f"<table><thead><tr><th>repository</th><th>where</th><th>commit</th><th>author</th><th>date</th>"
             f"<th>HEAD</th></tr></thead><tbody>{places}</tbody></table></section>")
     warning = f'<p class="badge st-live">{escape(live_again_line(s["live_again"]))}</p>' if s["live_again"] else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>tokenscan findings across repositories</title><style>{_CSS}section.secret{{margin:1.5rem 0}}</style></head>
+<title>tokenscan findings across repositories</title><style>{CSS}section.secret{{margin:1.5rem 0}}</style></head>
 <body>
 <h1>tokenscan findings across repositories</h1>
 <div class="meta">datastore <code>{escape(datastore)}</code> · tokenscan {__version__}</div>

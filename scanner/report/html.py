@@ -14,7 +14,7 @@ from scanner.findings import shown
 from scanner.remediation import advice, advice_line
 from scanner.report import Report
 
-_CSS = """
+CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin-top:2rem}
 .meta{color:#5a6475} .cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
@@ -52,7 +52,7 @@ def _options(values: list[str]) -> str:
     return "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
 
 
-def _fix(rule_id: str) -> str:
+def fix_html(rule_id: str) -> str:
     """One line a person can follow, linking the vendor's own page (a link never leaves the rule's vendor)."""
     a = advice(rule_id)
     if a is None:
@@ -88,7 +88,7 @@ def render_html(r: Report, show_secrets: bool, color: bool = False) -> str:
             f"{'<br>' + escape(reach_text) if reach_text else ''}</td>"
             f"<td><code>{commit}</code> {escape(f.author or '')}<br>{escape(f.date or '')}</td></tr>"
             f'<tr class="fix" data-rule="{escape(f.rule_id)}" data-status="{escape(status)}"><td></td>'
-            f'<td colspan="6">What to do: {_fix(f.rule_id)}</td></tr>')
+            f'<td colspan="6">What to do: {fix_html(f.rule_id)}</td></tr>')
     timeline = ""
     dated = sorted((f for f in findings if f.date), key=lambda f: f.date or "")
     if dated:
@@ -106,7 +106,7 @@ def render_html(r: Report, show_secrets: bool, color: bool = False) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>tokenscan report: {escape(r.mode)} of {escape(name)}</title><style>{_CSS}</style></head>
+<title>tokenscan report: {escape(r.mode)} of {escape(name)}</title><style>{CSS}</style></head>
 <body data-report='{escape(data)}'>
 <h1>tokenscan report</h1>
 <div class="meta">{escape(r.mode)} of <code>{escape(name)}</code> · tokenscan {__version__} · {r.rules} rules
