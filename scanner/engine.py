@@ -132,7 +132,7 @@ class Engine:
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
-        for (lit, ci), target in zip(literals, targets):
+        for (lit, ci), target in zip(literals, targets, strict=True):
             i = index[(lit.lower() if ci else lit, ci)]
             if isinstance(target, str):
                 self._decoder_of[i] = target
