@@ -12,6 +12,7 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
@@ -26,7 +27,8 @@ class Signature:
     caseless: bool
 
 
-def base64_signatures(keyword: bytes) -> set[bytes]:
+@lru_cache(maxsize=65536)
+def base64_signatures(keyword: bytes) -> frozenset[bytes]:
     """The base64 characters that depend only on `keyword`, for each of the three byte alignments, in the
     standard and URL-safe alphabets."""
     out: set[bytes] = set()
@@ -38,7 +40,7 @@ def base64_signatures(keyword: bytes) -> set[bytes]:
         if len(sig) >= MIN_B64_SIGNATURE:
             out.add(sig)
             out.add(sig.replace(b"+", b"-").replace(b"/", b"_"))
-    return out
+    return frozenset(out)
 
 
 # Signatures of signatures: a keyword of 4 bytes (`cfk_`) keeps only 4 fully determined characters in one
