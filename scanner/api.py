@@ -114,9 +114,11 @@ class Scanner:
         return self.scan_path(path)
 
     def scan_path(self, *paths: str | os.PathLike[str], exclude: Iterable[str] = (), gitignore: bool = True,
-                  archives: bool = True) -> Result:
-        return self._result(scan_paths([os.fspath(p) for p in paths] or ["."], self._options(), tuple(exclude),
-                                       gitignore, archives=archives))
+                  archive_depth: int | None = None) -> Result:
+        opts = self._options()
+        if archive_depth is not None:
+            opts.archive_depth = archive_depth
+        return self._result(scan_paths([os.fspath(p) for p in paths] or ["."], opts, tuple(exclude), gitignore))
 
     def scan_repo(self, path: str | os.PathLike[str] = ".", *, since: str | None = None, branch: str | None = None,
                   max_commits: int | None = None) -> Result:

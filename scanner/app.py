@@ -36,6 +36,7 @@ class ScanOptions:
     policy: PolicyFiles | None = None  # where config, ignore file and baseline are read (a review: its base)
     notes: list[str] = field(default_factory=list)  # said in the report: settings not applied, and why
     list_skipped: bool = False  # name every skip by design (binary, symlink) instead of counting them
+    archive_depth: int = 2  # levels of archives opened in files and blobs (zip, jar, whl, docx, tar, gz); 0: none
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
@@ -146,7 +147,7 @@ def verified(report: Report, opts: ScanOptions) -> Report:
 
 
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
-               max_file_size: int = 10 << 20, include_binary: bool = False, archives: bool = True) -> Report:
+               max_file_size: int = 10 << 20, include_binary: bool = False) -> Report:
     from scanner import scan
     from scanner.sources.files import FileReader, walk_iter
 
@@ -154,7 +155,7 @@ def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = 
     warnings: list = []
     items = walk_iter(paths, excludes, gitignore, warnings)  # streamed: scanning starts while walking
     suppress = suppressor(opts, paths[0], whole_target=True)
-    reader = FileReader(max_file_size, include_binary, archives)
+    reader = FileReader(max_file_size, include_binary, opts.archive_depth)
     result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
     result.warnings[:0] = warnings
     return to_report("scan", ", ".join(paths), result, rules, opts, suppress)
@@ -198,7 +199,7 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     items: list = [*plan.blobs, *plan.messages]
     if blob_cache is not None:  # audit: blobs and messages scanned before under these rules are not read again
         items = blob_cache.fresh(items)
-    reader = GitReader(repo.path, include_binary, use_git)
+    reader = GitReader(repo.path, include_binary, use_git, opts.archive_depth)
     try:
         result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
         if plan.missing_check is not None:

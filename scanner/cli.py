@@ -98,6 +98,8 @@ def report_options(fn: Callable) -> Callable:
         click.option("--ignore-file", type=click.Path(dir_okay=False),
                      help="Ignore file (default: .tokenscanignore at the scanned root)."),
         click.option("--no-suppress", is_flag=True, help="Show everything: ignore inline allows, ignore file, baseline."),
+        click.option("--archive-depth", type=click.IntRange(0, 5), default=2, show_default=True,
+                     help="Levels of archives opened (zip, jar, whl, docx/xlsx/pptx, tar, tar.gz, gz, bz2, xz); 0: none."),
         click.option("--decode-depth", type=click.IntRange(0, 4), default=2, show_default=True,
                      help="How many encodings deep to look (base64, URL, JSON escapes); 0 turns decoding off."),
         click.option("--verify", is_flag=True,
@@ -125,7 +127,8 @@ def _scan_options(kw: dict) -> Any:
 
     opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"],
                        baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"],
-                       decode_depth=kw["decode_depth"], list_skipped=kw.get("list_skipped", False))
+                       decode_depth=kw["decode_depth"], list_skipped=kw.get("list_skipped", False),
+                       archive_depth=kw.get("archive_depth", 2))
     if kw.get("progress_label") and not kw["quiet"]:
         from scanner.progress import progress_for
 
@@ -229,13 +232,12 @@ def cli() -> None:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (gitignore syntax).")
 @click.option("--no-gitignore", is_flag=True, help="Scan files that .gitignore excludes too.")
 @click.option("--include-binary", is_flag=True, help="Scan files with NUL bytes in their first 8 KiB.")
-@click.option("--no-archives", is_flag=True,
-              help="Do not open archives (zip, jar, whl, docx/xlsx/pptx, tar, tar.gz, gz); default: scan their members.")
+
 @click.option("--max-file-size", default="10M", show_default=True, callback=lambda c, p, v: _size(v),
               help="Files larger than this are streamed in overlapping windows.")
 @report_options
 def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, include_binary: bool,
-         no_archives: bool, max_file_size: int, **kw: Any) -> None:
+         max_file_size: int, **kw: Any) -> None:
     """Scan files on disk (default: the current directory)."""
     from scanner.app import scan_paths
 
@@ -243,7 +245,7 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, i
     kw.update(exclude=exclude, no_gitignore=no_gitignore, include_binary=include_binary, max_file_size=max_file_size)
     opts = configure(kw, roots[0], "scanning files")
     report = _run(opts, scan_paths, roots, opts, kw["exclude"], not kw["no_gitignore"], kw["max_file_size"],
-                  kw["include_binary"], not no_archives)
+                  kw["include_binary"])
     emit(report, kw)
 
 

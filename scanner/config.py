@@ -27,7 +27,7 @@ KEYS = {
     "include-binary": "include_binary", "cloudflare-email": "cloudflare_email",
     "cloudflare-account-id": "cloudflare_account_id", "verify-timeout": "verify_timeout",
     "verify-concurrency": "verify_concurrency", "verify-budget": "verify_budget", "no-color": "no_color",
-    "quiet": "quiet", "no-suppress": "no_suppress", "decode-depth": "decode_depth",
+    "quiet": "quiet", "no-suppress": "no_suppress", "decode-depth": "decode_depth", "archive-depth": "archive_depth",
     "fail-on-incomplete": "fail_on_incomplete", "allow-unknown": "allow_unknown", "list-skipped": "list_skipped",
 }
 PATH_KEYS = {"rules", "baseline", "ignore-file"}
@@ -87,7 +87,7 @@ def _loosens(key: str, value: Any, current: Any) -> bool:
     """Whether a file's value would weaken the gate compared with what the command line gives."""
     if key == "fail-on":
         return value in _FAIL_ON_ORDER and _FAIL_ON_ORDER.index(value) < _FAIL_ON_ORDER.index(current)
-    if key == "decode-depth":
+    if key in ("decode-depth", "archive-depth"):
         return isinstance(value, int) and value < current
     if key == "allow-unknown":
         return bool(value) and not current

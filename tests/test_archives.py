@@ -57,7 +57,7 @@ def test_members_of_every_common_archive_are_scanned(tmp_path):
     assert by_secret[toks["nested"]].endswith("outer.zip!inner.jar!deep.env")
     assert by_secret[toks["tgz"]].endswith("c.tar.gz!etc/c.env")
     assert by_secret[toks["gz"]].endswith("d.env.gz!d.env")
-    rep = scan_paths([str(tmp_path)], ScanOptions(jobs=1), archives=False)
+    rep = scan_paths([str(tmp_path)], ScanOptions(jobs=1, archive_depth=0))
     assert rep.findings == []
 
 

@@ -34,7 +34,7 @@ def _pattern(p: Any) -> Any:
     return getattr(p, "pattern", p)
 
 
-def ruleset_hash(rules: Sequence[Rule], decode_depth: int, include_binary: bool) -> str:
+def ruleset_hash(rules: Sequence[Rule], decode_depth: int, include_binary: bool, archive_depth: int = 2) -> str:
     """sha256 over the loaded rules (ids, patterns and every other field that decides a match) and the
     scan settings that change what a blob yields. Order-independent: rule files may be listed in any order."""
     described = []
@@ -48,7 +48,7 @@ def ruleset_hash(rules: Sequence[Rule], decode_depth: int, include_binary: bool)
               sorted(a.commits), a.condition] for a in r.allowlists],
         ])
     doc = {"tokenscan": __version__, "decode_depth": decode_depth, "include_binary": include_binary,
-           "rules": described}
+           "archive_depth": archive_depth, "rules": described}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 

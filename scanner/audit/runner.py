@@ -218,7 +218,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
     t0 = time.perf_counter()
     built = build_engine(replace(opts, progress=None))
     rules = built[0]
-    ruleset = ruleset_hash(rules, opts.decode_depth, include_binary)
+    ruleset = ruleset_hash(rules, opts.decode_depth, include_binary, opts.archive_depth)
     _ENGINE.clear()
     _ENGINE[(ruleset, opts.accelerated, opts.rule_files)] = built  # repositories scanned here reuse it
     audit = AuditResult([], list(warnings or []), ruleset)

@@ -28,7 +28,7 @@ SEP = "!"  # between an archive's path and a member's, as in jar: URLs
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 3  # archives inside archives
+    max_depth: int = 2  # levels of archives opened: 2 = an archive and the archives inside it
     max_member: int = 64 << 20  # bytes of one uncompressed member
     max_total: int = 512 << 20  # uncompressed bytes of one outer archive, all members and levels
     max_members: int = 100_000
@@ -171,9 +171,10 @@ def _tar(data: bytes, path: str, warnings: list[Warning], limits: Limits, budget
 
 
 def archive_chunks(data: bytes, path: str, warnings: list[Warning], include_binary: bool,
-                   source: str = "file", meta: dict | None = None) -> Iterator[Chunk]:
-    """Chunks of an archive's members; binary members are skipped (and counted) as binary files are."""
-    for name, content in members(data, path, warnings):
+                   source: str = "file", meta: dict | None = None, depth: int = 2) -> Iterator[Chunk]:
+    """Chunks of an archive's members, archives inside opened up to `depth` levels in all; binary members
+    are skipped (and counted) as binary files are."""
+    for name, content in members(data, path, warnings, Limits(max_depth=depth)):
         where = {**(meta or {}), "member": name[len(path):]}
         if b"\0" in content[:BINARY_SNIFF]:
             text = utf16_text(content)

@@ -368,7 +368,7 @@ class GitReader:
     repo_path: str
     include_binary: bool = False
     use_git: bool = True
-    archives: bool = True  # open archive blobs (jar, whl, zip, docx, tar.gz, ...) and scan their members
+    archive_depth: int = 2  # archive blobs (jar, whl, zip, docx, tar.gz, ...) opened this deep; 0: none
 
     def _key(self) -> str:
         return f"{os.getpid()}:{self.repo_path}"
@@ -444,8 +444,9 @@ class GitReader:
         data = self._blob(item, warnings)
         if data is None:
             return
-        if self.archives and archive_kind(data[:512]) is not None:  # a jar, a wheel, a docx committed
-            yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", {"blob": item.oid})
+        if self.archive_depth and archive_kind(data[:512]) is not None:  # a jar, a wheel, a docx committed
+            yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", {"blob": item.oid},
+                                      self.archive_depth)
             return
         if b"\0" in data[:8192]:
             text = utf16_text(data)

@@ -192,15 +192,16 @@ class FileReader:
 
     max_file_size: int = 10 << 20
     include_binary: bool = False
-    archives: bool = True  # open zip/jar/whl/docx, tar(.gz/.bz2/.xz) and .gz files and scan their members
+    archive_depth: int = 2  # archives inside archives opened (zip/jar/whl/docx, tar(.gz/.bz2/.xz), .gz); 0: none
 
     def read(self, item: FileItem, warnings: list[Warning]) -> Iterator[Chunk]:
         try:
             with open(item.abspath, "rb") as fh:
                 head = fh.read(HEAD_BYTES)
-                if self.archives and archive_kind(head) is not None:
+                if self.archive_depth and archive_kind(head) is not None:
                     if item.size <= ARCHIVE_MAX:
-                        yield from archive_chunks(head + fh.read(), item.path, warnings, self.include_binary)
+                        yield from archive_chunks(head + fh.read(), item.path, warnings, self.include_binary,
+                                                  depth=self.archive_depth)
                         return
                     warnings.append(Warning("archive-limit", f"archive of {item.size} bytes: not opened", item.path))
                 if is_binary(head) and item.size <= self.max_file_size:
