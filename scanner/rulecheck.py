@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import regex
+
 from scanner.engine import Engine
 from scanner.rules import Rule
 
 
 def check_rules(rules: list[Rule], accelerated: bool | None = None) -> list[str]:
     """Problems found, one line each; runs the real engine with all rules so keyword routing is tested too."""
-    engine = Engine(rules, accelerated)
     problems = []
+    for rule in rules:  # shipped patterns compile on first use: check every one here
+        for what, pattern in (("regex", rule.compiled), ("context", rule.compiled_context)):
+            try:
+                groups = pattern.groups if pattern is not None else 1
+            except regex.error as exc:
+                problems.append(f"{rule.source}: rule '{rule.id}': {what} does not compile: {exc}")
+                continue
+            if what == "regex" and groups < 1:
+                problems.append(f"{rule.source}: rule '{rule.id}': regex needs a capture group for the secret")
+    if problems:
+        return problems
+    engine = Engine(rules, accelerated)
     for rule in rules:
         for ex in rule.examples:
             hits = [m for m in engine.scan(ex.encode()) if m.rule.id == rule.id and m.checksum != "invalid"]

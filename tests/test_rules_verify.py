@@ -28,3 +28,16 @@ def test_rules_list_names_the_vendor_host_each_verified_rule_is_checked_at():
     assert "api.github.com" in rows["github-token"]
     assert "sts.amazonaws.com" in rows["aws-access-key-id"] and "sts.amazonaws.com" in rows["aws-secret-access-key"]
     assert rows["age-secret-key"].split()[3] == "-"
+
+
+def test_shipped_patterns_compile_on_first_use_and_rules_check_still_checks_them(tmp_path):
+    from scanner.rulecheck import check_rules
+    from scanner.rules import LazyPattern, load_rule_file
+
+    (rule,) = load_rule_file("rules/x.toml", RULE.replace('"(ab[0-9]+)"', '"(ab[0-9+)"'), shipped=True)
+    assert isinstance(rule.compiled, LazyPattern)  # loading did not compile it
+    assert any("does not compile" in p for p in check_rules([rule]))
+    p = tmp_path / "user.toml"
+    p.write_text(RULE.replace('"(ab[0-9]+)"', '"(ab[0-9+)"'))
+    with pytest.raises(UsageError, match="does not compile"):  # a user's file is compiled at load
+        load_rules([str(p)])
