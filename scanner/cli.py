@@ -88,6 +88,8 @@ def report_options(fn: Callable) -> Callable:
                      help="Name every file skipped by design (binary, symlink); by default they are counted."),
         click.option("--fail-on-incomplete", is_flag=True,
                      help="Exit 1 when anything could not be scanned (unreadable, corrupt, missing objects)."),
+        click.option("--only-live", is_flag=True,
+                     help="Report only findings verification found live (with --verify; every verified vendor)."),
         click.option("--allow-unknown", is_flag=True,
                      help="With --fail-on live: pass when verification could not decide (default: fail)."),
         click.option("--no-color", is_flag=True, help="Never colour the text report."),
@@ -187,6 +189,8 @@ def configure(kw: dict, root: str, label: str | None = None, base_rev: str | Non
     opts.extra_rules = tuple(extra_rules)
     opts.policy = policy
     opts.notes.extend(notes)
+    if kw.get("only_live") and opts.verify is None:  # before the scan: a usage error must not cost its work
+        raise UsageError("--only-live needs --verify (or TOKENSCAN_VERIFY=1): nothing would be verified")
     if base_rev:
         opts.notes.append(f"config, ignore file and baseline read as of {base_rev} (the base under review)")
     return opts
@@ -211,6 +215,8 @@ def emit(report: Any, kw: dict) -> None:
     from scanner.report import render
 
     fmt = kw["fmt"]
+    if kw.get("only_live"):  # checked in configure(): verification was on
+        report.findings = [f for f in report.findings if f.verification.status == "live"]
     color = (fmt == "text" and kw["output"] is None and not kw["no_color"] and "NO_COLOR" not in os.environ
              and sys.stdout.isatty())
     if not (kw["quiet"] and not report.findings and fmt == "text"):

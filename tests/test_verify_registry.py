@@ -120,3 +120,29 @@ def test_parse_api_bases_option() -> None:
     for bad in ("github", "nosuch=https://x.example", "github=http://198.51.100.1/"):
         with pytest.raises(UsageError):
             registry.parse_api_bases([bad])
+
+
+def test_only_live_reports_the_live_findings_of_any_verified_vendor(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from cfserver import FakeCloudflare
+    from tokens import cloudflare
+
+    cf = FakeCloudflare().start()
+    try:
+        live, dead = cloudflare("cfut_", 301), cloudflare("cfut_", 302)
+        cf.user_tokens[live] = {"status": "active"}
+        (tmp_path / "a.env").write_text(f"CF_API_TOKEN={live}\nCF_OTHER_TOKEN={dead}\n")
+        env = {**os.environ, "TOKENSCAN_CLOUDFLARE_API_BASE": cf.base}
+        cmd = [sys.executable, "-m", "scanner", "scan", str(tmp_path), "--format", "json"]
+        res = subprocess.run([*cmd, "--only-live"], capture_output=True, text=True, env=env, check=False)
+        assert res.returncode == 2 and "--only-live needs --verify" in res.stderr and cf.requests == []
+        res = subprocess.run([*cmd, "--only-live", "--verify"], capture_output=True, text=True, env=env, check=False)
+        import json
+
+        found = json.loads(res.stdout)["findings"]
+        assert res.returncode == 1 and [f["verification"]["status"] for f in found] == ["live"]
+    finally:
+        cf.stop()
