@@ -39,3 +39,11 @@ def text(value: object, limit: int = 80) -> str:
     """A short printable field from an answer (names, logins), never a whole body."""
     s = "".join(c for c in str(value) if c.isprintable())
     return s[:limit]
+
+
+def models_listed(a: Answer) -> Verification:
+    """A 200 from a model-listing endpoint (OpenAI, Anthropic): live, with how many models it reaches."""
+    data = a.body.get("data") if a.body is not None else None
+    if not isinstance(data, list):
+        return malformed(a, "no model list")
+    return Verification("live", f"{len(data)} models readable", reach={"models": len(data)})

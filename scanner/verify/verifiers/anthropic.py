@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scanner.findings import Verification
-from scanner.verify.answers import malformed, no_answer, undecided
+from scanner.verify.answers import models_listed, no_answer, undecided
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier
 
@@ -29,9 +29,7 @@ def verify_anthropic_key(http: Http, secret: str, hints: dict, opts: VerifyOptio
     if v := no_answer(a):
         return v
     if a.status == 200:
-        if a.body is None or not isinstance(a.body.get("data"), list):
-            return malformed(a, "no model list")
-        return Verification("live", f"{len(a.body['data'])} models readable", reach={"models": len(a.body["data"])})
+        return models_listed(a)
     error = (a.body or {}).get("error")
     kind = error.get("type") if isinstance(error, dict) else None
     if a.status == 401 and kind == "authentication_error":
