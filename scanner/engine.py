@@ -219,14 +219,20 @@ class Engine:
             try:
                 for m in rule.compiled.finditer(data, lo, hi, timeout=budget.left()):
                     s, e = m.span(g)
-                    if s < 0 or (s, e) in taken:
-                        continue
-                    match = self._judge(ri, data, s, e, m.group(g), m, path, budget)
-                    if match is not None:
-                        found[(s, e, match.secret)] = match
-                        taken.add((s, e))
+                    if s >= 0:
+                        self._take(ri, data, s, e, m, g, path, budget, found, taken)
             except TimeoutError:
                 raise RuleTimeout from None
+
+    def _take(self, ri: int, data: bytes, s: int, e: int, m: Any, g: int | str, path: str | None,
+              budget: _Budget, found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
+        """Judge the secret at [s, e) once: a span an earlier match already holds is not judged again."""
+        if (s, e) in taken:
+            return
+        match = self._judge(ri, data, s, e, m.group(g), m, path, budget)
+        if match is not None:
+            found[(s, e, match.secret)] = match
+            taken.add((s, e))
 
     def _candidates(self, ri: int, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
                     budget: _Budget, found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
@@ -258,13 +264,7 @@ class Engine:
                 gs, ge = m.span(g)
                 if gs < 0:
                     continue
-                s, e = gs + shift, ge + shift
-                if (s, e) in taken:
-                    continue
-                match = self._judge(ri, data, s, e, m.group(g), m, path, budget)
-                if match is not None:
-                    found[(s, e, match.secret)] = match
-                    taken.add((s, e))
+                self._take(ri, data, gs + shift, ge + shift, m, g, path, budget, found, taken)
         except TimeoutError:
             raise RuleTimeout from None
 
