@@ -4,16 +4,16 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from cfserver import FakeCloudflare
+from clirun import ROOT
 from gitrepo import Repo
 from tokens import cloudflare
 
 from scanner.api import Finding, Result, Scanner
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (ROOT / "README.md").read_text()
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_the_readme_snippet_runs_as_written(tmp_path, cf):
     r = Repo(tmp_path / "repo")
     r.commit("leak", **{"c.env": f"CLOUDFLARE_API_TOKEN={tok}\n"})
     env = {**os.environ, "TOKENSCAN_CLOUDFLARE_API_BASE": cf.base,
-           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+           "PYTHONPATH": str(ROOT)}
     res = subprocess.run([sys.executable, "-c", snippet], cwd=r.path, env=env, capture_output=True, text=True,
                          timeout=120, check=False)
     assert res.returncode == 0, res.stderr

@@ -1,19 +1,14 @@
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
+from clirun import tokenscan as run
 from plant import plant_tree
 from tokens import cloudflare
 
 from scanner.cli import cli
-
-
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

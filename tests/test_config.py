@@ -1,19 +1,12 @@
 """Project configuration: what a file may set, and what the scanned content may never do with it."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from cfserver import FakeCloudflare
+from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
-
-
-def cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=120)
 
 
 @pytest.fixture

@@ -9,14 +9,10 @@ import sys
 import time
 
 import pytest
+from clirun import tokenscan as cli
 from tokens import cloudflare
 
 from scanner.report.formats import FORMATS
-
-
-def cli(*args, cwd=None, env=None, stdout=subprocess.PIPE):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], stdout=stdout, stderr=subprocess.PIPE,
-                          text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120)
 
 
 @pytest.fixture

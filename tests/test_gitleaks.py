@@ -1,20 +1,15 @@
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from clirun import ROOT
+from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
 
 from scanner.config import find_config
 from scanner.errors import UsageError
 
-CONFIG = (Path(__file__).parent.parent / "fixtures" / "gitleaks" / "team.toml").read_text()
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, cwd=cwd)
+CONFIG = (ROOT / "fixtures" / "gitleaks" / "team.toml").read_text()
 
 
 @pytest.fixture

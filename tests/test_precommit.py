@@ -4,13 +4,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from clirun import ROOT
 from gitrepo import Repo
 from tokens import cloudflare
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT
 
 
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")

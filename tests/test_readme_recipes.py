@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import ROOT
 from gitrepo import ENV, Repo
 from tokens import cloudflare
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (ROOT / "README.md").read_text()
 
 
 def recipe_lines() -> dict[str, list[str]]:

@@ -1,8 +1,7 @@
 import json
-import subprocess
-import sys
 
 import pytest
+from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
 
@@ -10,10 +9,6 @@ from scanner.app import ScanOptions, scan_paths
 from scanner.errors import UsageError
 from scanner.findings import fingerprint
 from scanner.suppress import load_baseline, load_ignore_file
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_inline_allow_is_suppressed_and_counted(tmp_path):

@@ -8,11 +8,10 @@ temporary repository (no psutil).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
 
@@ -47,11 +46,6 @@ def big_repo(tmp_path_factory):
     files["s.env"] = f"T={cloudflare('cfut_', 81)}\n"
     r.commit("big", **files)
     return r
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scanner", *args], check=False, capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.mark.parametrize("extra", [[], ["--branch", "main"]])

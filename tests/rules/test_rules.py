@@ -1,6 +1,6 @@
-from pathlib import Path
 
 import pytest
+from clirun import ROOT
 
 from scanner.errors import UsageError
 from scanner.rulecheck import check_rules
@@ -61,7 +61,7 @@ def test_rules_ship_with_package():
     from scanner.rules import builtin_rule_files
     names = [n for n, _ in builtin_rule_files()]
     assert "rules/cloudflare.toml" in names
-    assert Path(__file__).parent.parent.joinpath("rules", "cloudflare.toml").exists()
+    assert ROOT.joinpath("rules", "cloudflare.toml").exists()
 
 
 CONTEXT_RULE = '''

@@ -3,10 +3,10 @@ import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 import jsonschema
 import pytest
+from clirun import ROOT
 from gitrepo import Repo
 from plant import plant_tree
 from tokens import cloudflare
@@ -14,7 +14,7 @@ from tokens import cloudflare
 from scanner.app import ScanOptions, history_scan, scan_paths
 from scanner.report import render
 
-SCHEMA = Path(__file__).parent.parent / "fixtures" / "sarif-schema-2.1.0.json"
+SCHEMA = ROOT / "fixtures" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(scope="module")

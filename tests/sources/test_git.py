@@ -1,19 +1,14 @@
 import json
 import subprocess
-import sys
 
 import pytest
+from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare, legacy_token
 
 from scanner.app import ScanOptions, history_scan, staged_scan
 from scanner.errors import UsageError
 from scanner.sources.git import open_repo, plan_history
-
-
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], check=False, capture_output=True, text=True,
-                          cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,13 @@ files, CI steps, shell history) written apart from the rules' own examples, with
 silent. Every credential here is synthetic; checksummed ones are generated with valid checksums (tests/tokens.py),
 and each checksummed format also has a broken-checksum negative.
 
-`python -m pytest tests/test_vendors.py -q -s` prints the recall and the number of vendors covered.
+`python -m pytest tests/rules/test_vendors.py -q -s` prints the recall and the number of vendors covered.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from clirun import ROOT
 from tokens import age_secret_key, github
 
 from scanner.engine import Engine
@@ -390,7 +389,7 @@ def test_negative_silent(engine: Engine, vendor: str, text: str) -> None:
 def test_recall_and_coverage(engine: Engine) -> None:
     found = sum(1 for _, rule, text in POSITIVES if rule in {r for r, _ in _reported(engine, text)})
     false_alarms = sum(1 for _, text in NEGATIVES if _reported(engine, text))
-    vendors = {p.stem for p in (Path(__file__).parent.parent / "rules").glob("*.toml")} - {"cloudflare"}
+    vendors = {p.stem for p in (ROOT / "rules").glob("*.toml")} - {"cloudflare"}
     print(f"\nheld-out recall {found}/{len(POSITIVES)} = {found / len(POSITIVES):.1%}; "
           f"false alarms {false_alarms}/{len(NEGATIVES)}; {len(load_rules())} rules, {len(vendors)} vendor files")
     assert vendors <= {v for v, _, _ in POSITIVES}, "every vendor file needs a held-out positive"

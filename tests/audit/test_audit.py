@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare, github
 
@@ -24,11 +25,6 @@ from scanner.audit.targets import (
     resolve,
 )
 from scanner.errors import UsageError
-
-
-def cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scanner", *args], check=False, capture_output=True, text=True,
-                          input=stdin, env={**os.environ, **(env or {})})
 
 
 def make_org(root: Path) -> dict:
