@@ -9,7 +9,6 @@ arrives, so an interrupted audit keeps every repository finished before the inte
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, gates,
 from scanner.audit.targets import Target, prepare
 from scanner.errors import UsageError
 from scanner.findings import INCOMPLETE_KINDS, Finding, printable
+from scanner.sources.gitbin import git_binary
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _without_secret(f: Finding) -> Finding:
 
 
 def _refs(path: str) -> dict[str, str]:
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return {}
     proc = subprocess.run([git, "-C", path, "for-each-ref", "--format=%(refname) %(objectname)"],
@@ -141,7 +141,7 @@ def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> No
     """at_head for every blob finding from what each blob is known to hold: a finding rebuilt from the
     datastore carries no secret to look for in HEAD's file, so all of them are judged the same way (does
     the blob at that path in HEAD hold this fingerprint?)."""
-    git = shutil.which("git")
+    git = git_binary()
     if git is None or not any(f.source == "blob" for f in findings):
         return
     proc = subprocess.run([git, "-C", path, "ls-tree", "-r", "-z", "HEAD"],

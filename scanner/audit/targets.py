@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from scanner.errors import UsageError
+from scanner.sources.gitbin import git_binary
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)  # scheme:// or scp-like git@host:
 _SKIP_DIRS = {"node_modules", ".venv", "venv", "__pycache__"}
@@ -134,7 +135,7 @@ def cache_path(cache_dir: str, key: str) -> str:
 
 
 def _git(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         raise OSError("git is not on PATH: URL targets need it")
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # an audit never stops to ask for a password
