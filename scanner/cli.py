@@ -284,10 +284,11 @@ def history(repo: str, branch: str | None, since: str | None, max_commits: int |
 def _repo_root(path: str) -> str:
     """Where a repository's config lives: its work tree (or the git dir of a bare one). Asks git first:
     importing pygit2 costs a pre-commit run ~90 ms."""
-    import shutil
     import subprocess
 
-    git = shutil.which("git")
+    from scanner.sources.gitbin import git_binary
+
+    git = git_binary()
     if git and os.path.isdir(path):
         top = subprocess.run([git, "-C", path, "rev-parse", "--show-toplevel"], capture_output=True, text=True)
         if top.returncode == 0 and top.stdout.strip():

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-import shutil
 import subprocess
 import zlib
 from collections import deque
@@ -27,6 +26,7 @@ from scanner.findings import Warning
 from scanner.sources import Chunk
 from scanner.sources.archives import archive_chunks
 from scanner.sources.archives import kind_of as archive_kind
+from scanner.sources.gitbin import git_binary, git_env
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,12 @@ class CatFile:
     IN_FLIGHT = 256  # 256 ids x 41 bytes stays far below a pipe's 64 KiB
 
     def __init__(self, git_dir: str) -> None:
-        git = shutil.which("git")
+        git = git_binary()
         if git is None:
             raise OSError("git not found")
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [git, "--git-dir", git_dir, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env={**os.environ, "GIT_NO_LAZY_FETCH": "1"})  # promised objects: fetched up front
+            stderr=subprocess.DEVNULL, env=git_env())  # promised objects: fetched up front
         self.queued: deque[str] = deque()  # not yet sent
         self.pending: deque[str] = deque()  # sent, answer not yet read
 

@@ -32,9 +32,7 @@ from scanner.sources.blobs import (
     checked_loose_objects,
     unreadable,
 )
-
-GITLINK = 0o160000
-TREE = 0o040000
+from scanner.sources.gitbin import GITLINK, TREE, git_binary, git_env
 
 
 @dataclass
@@ -95,10 +93,7 @@ def read_at(repo_path: str, rev: str, relpath: str) -> bytes | None:
     return data
 
 
-def _git_env() -> dict[str, str]:
-    """Environment for git calls that only read: never prompt, never lazily fetch one object at a time
-    (GIT_NO_LAZY_FETCH, git >= 2.44; older gits ignore it): promised objects are fetched up front, in batches."""
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1"}
+_git_env = git_env  # the name scanner.audit reaches for
 
 
 def ref_tips(repo: pygit2.Repository, branch: str | None, since: str | None = None,
@@ -287,13 +282,13 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
     Objects rev-list cannot find (`?oid` with --missing=print) and objects cat-file cannot read (`oid
     missing`) become warnings naming them, never silent gaps; they are not passed on to cat-file, which in a
     partial clone would fetch them one at a time."""
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return None
     args = [git, "--git-dir", repo.path, "rev-list", "--objects", "--topo-order", "--missing=print",
             *_rev_args(tips, hidden, loose, limit)]
     try:
-        rl = subprocess.run(args, check=False, capture_output=True, env=_git_env())
+        rl = subprocess.run(args, check=False, capture_output=True, env=git_env())
         if rl.returncode != 0:
             return None
         listed: list[bytes] = []
@@ -305,7 +300,7 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
                 listed.append(line)
         cf = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--buffer",
                              "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
-                            input=b"\n".join(listed) + b"\n", check=False, capture_output=True, env=_git_env())
+                            input=b"\n".join(listed) + b"\n", check=False, capture_output=True, env=git_env())
         if cf.returncode != 0:
             return None
     except OSError:
@@ -346,13 +341,13 @@ def _all_blobs(repo: pygit2.Repository, warnings: list[Warning] | None = None) -
     over every tree (rev-list --objects costs ~1 s per 20k commits). Paths, and whether a blob is
     reachable from a ref at all, come from attribution, which runs only for blobs with findings.
     An object the store lists but whose header git cannot read is a corrupt-object warning."""
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return None
     try:
         proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
                                "--batch-check=%(objectname) %(objecttype) %(objectsize)"], check=False, capture_output=True,
-                              env=_git_env())
+                              env=git_env())
     except OSError:
         return None
     if proc.returncode != 0:
@@ -368,12 +363,12 @@ def _all_blobs(repo: pygit2.Repository, warnings: list[Warning] | None = None) -
 
 
 def _pack_order(repo: pygit2.Repository) -> dict[str, int]:
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return {}
     try:
         proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
-                               "--batch-check=%(objectname)"], check=False, capture_output=True, env=_git_env())
+                               "--batch-check=%(objectname)"], check=False, capture_output=True, env=git_env())
     except OSError:
         return {}
     if proc.returncode != 0:
@@ -406,7 +401,7 @@ FETCH_BATCH = 50_000  # ids per `git fetch --stdin`: one negotiation each, bound
 def _missing_objects(git: str, repo: pygit2.Repository, revs: list[str]) -> list[str] | None:
     try:
         proc = subprocess.run([git, "--git-dir", repo.path, "rev-list", "--objects", "--missing=print", *revs],
-                              check=False, capture_output=True, env=_git_env())
+                              check=False, capture_output=True, env=git_env())
     except OSError:
         return None
     if proc.returncode != 0:
@@ -459,7 +454,7 @@ def fetch_promised(repo: pygit2.Repository, revs: list[str], remotes: list[str],
     the report says so. Trees missing under a tree filter come first, then the blobs they name, so it goes
     round until nothing new is missing. What cannot be fetched (remote unreachable) is reported by
     enumeration: one missing-object warning per object."""
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return
     attempted: set[str] = set()
@@ -498,12 +493,12 @@ class MissingCheck:
         self.revs = revs
         self.procs: list[subprocess.Popen[bytes]] = []
         self.out = tempfile.TemporaryFile()  # noqa: SIM115 - lives until collect() or close()
-        git, grep = shutil.which("git"), shutil.which("grep")
+        git, grep = git_binary(), shutil.which("grep")
         if git is None or grep is None:
             return
         try:
             rl = subprocess.Popen([git, "--git-dir", repo.path, "rev-list", "--objects", "--missing=print", *revs],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_git_env())
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env())
             self.procs.append(rl)
             assert rl.stdout is not None
             self.procs.append(subprocess.Popen([grep, "^?"], stdin=rl.stdout, stdout=self.out,
@@ -528,7 +523,7 @@ class MissingCheck:
             self.close()
         else:  # no grep (or it would not start): the same walk, now, in the foreground
             self.close()
-            git = shutil.which("git")
+            git = git_binary()
             found = _missing_objects(git, self.repo, self.revs) if git is not None else None
             rc, missing = (0, found) if found is not None else (1, [])
         if rc == 0:
@@ -654,13 +649,13 @@ def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[st
     """blob -> {path: oldest commit whose diff adds it there}, from one `git log --raw` pass (C speed);
     None when git is unusable. Merge commits show no diff, so a blob is credited to the side-branch commit
     that really introduced it. Only tree entries are compared, so no blob is read (or lazily fetched)."""
-    git = shutil.which("git")
+    git = git_binary()
     if git is None or not tips:
         return None
     args = [git, "--git-dir", repo.path, "log", "--raw", "--no-abbrev", "--no-renames", "--root",
             "--format=%x00%H", "--topo-order", "--reverse", *tips, *(f"^{h}" for h in hidden)]
     try:
-        proc = subprocess.run(args, check=False, capture_output=True, env=_git_env())
+        proc = subprocess.run(args, check=False, capture_output=True, env=git_env())
     except OSError:
         return None
     if proc.returncode != 0:
@@ -721,12 +716,12 @@ def containment(repo: pygit2.Repository, tips: dict[str, str], hidden: list[str]
     for i, tip in enumerate(tips.values()):
         bit_of[tip] = bit_of.get(tip, 0) | (1 << i)
     bits: dict[str, int] = {}
-    git = shutil.which("git")
+    git = git_binary()
     if git is not None and tips:
         try:
             proc = subprocess.run([git, "--git-dir", repo.path, "rev-list", "--topo-order", "--parents",
                                    *dict.fromkeys(tips.values()), *(f"^{h}" for h in hidden)],
-                                  check=False, capture_output=True, env=_git_env())
+                                  check=False, capture_output=True, env=git_env())
         except OSError:
             proc = None
         if proc is not None and proc.returncode == 0:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import codecs
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 
 from scanner.errors import UsageError
 from scanner.sources.blobs import BlobItem
+from scanner.sources.gitbin import GITLINK, GITLINK_TEXT, git_binary
 
-GITLINK = "160000"
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?$")
 
@@ -62,9 +61,9 @@ def parse_cached_diff(text: bytes) -> list[StagedFile]:
             m = _INDEX.match(line)
             if m:
                 blob = m.group(2).decode()
-                mode_ok = m.group(3) != GITLINK.encode()
+                mode_ok = m.group(3) != GITLINK_TEXT
         elif line.startswith((b"new file mode ", b"new mode ")):
-            mode_ok = not line.endswith(GITLINK.encode())
+            mode_ok = not line.endswith(GITLINK_TEXT)
         elif line.startswith(b"+++ "):
             target = line[4:].rstrip(b"\t")  # git marks names with spaces by a trailing tab
             path = None if target == b"/dev/null" else _unquote(target)[2:]  # strip "b/"
@@ -78,7 +77,7 @@ def parse_cached_diff(text: bytes) -> list[StagedFile]:
 
 
 def _via_git(repo_path: str) -> Staged | None:
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return None
     try:
@@ -112,7 +111,7 @@ def _via_pygit2(repo_path: str) -> Staged:
     out = []
     for patch in repo.index.diff_to_tree(base):
         delta = patch.delta
-        if delta.status_char() == "D" or delta.new_file.mode == int(GITLINK, 8):
+        if delta.status_char() == "D" or delta.new_file.mode == GITLINK:
             continue
         added = frozenset(line.new_lineno for hunk in patch.hunks for line in hunk.lines if line.origin == "+")
         if added:
