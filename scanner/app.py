@@ -16,7 +16,7 @@ from scanner.findings import SKIPPED_KINDS, Finding, dedupe, printable
 from scanner.policy import PolicyFiles
 from scanner.report import Report
 from scanner.rules import Rule, load_rules
-from scanner.scan import ScanResult, default_jobs
+from scanner.scan import IN_PROCESS_BYTES, ScanResult, default_jobs
 from scanner.suppress import Suppressor
 
 
@@ -37,6 +37,7 @@ class ScanOptions:
     notes: list[str] = field(default_factory=list)  # said in the report: settings not applied, and why
     list_skipped: bool = False  # name every skip by design (binary, symlink) instead of counting them
     archive_depth: int = 2  # levels of archives opened in files and blobs (zip, jar, whl, docx, tar, gz); 0: none
+    in_process_bytes: int = IN_PROCESS_BYTES  # smaller inputs are scanned without a pool; tests set 0 to force one
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
@@ -156,7 +157,7 @@ def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = 
     items = walk_iter(paths, excludes, gitignore, warnings)  # streamed: scanning starts while walking
     suppress = suppressor(opts, paths[0], whole_target=True)
     reader = FileReader(max_file_size, include_binary, opts.archive_depth)
-    result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
+    result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress, opts.in_process_bytes)
     result.warnings[:0] = warnings
     return to_report("scan", ", ".join(paths), result, rules, opts, suppress)
 
@@ -201,7 +202,7 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
         items = blob_cache.fresh(items)
     reader = GitReader(repo.path, include_binary, use_git, opts.archive_depth)
     try:
-        result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress)
+        result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress, opts.in_process_bytes)
         if plan.missing_check is not None:
             plan.warnings.extend(plan.missing_check.collect(list(plan.tips.values()), plan.hidden, plan.warnings))
     finally:  # no git process outlives the scan, whatever happened
@@ -234,7 +235,8 @@ def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Repo
     added = {f.item.path: f.added_lines for f in staged.files}
     reader = GitReader(staged.git_dir, use_git=staged.via == "git")
     try:
-        result = scan.run(engine, reader, [f.item for f in staged.files], lambda i: i.size, 1)
+        result = scan.run(engine, reader, [f.item for f in staged.files], lambda i: i.size, opts.jobs,
+                          in_process_bytes=opts.in_process_bytes)
     finally:
         reader.close()
     for f in result.findings:

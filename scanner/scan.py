@@ -133,12 +133,15 @@ def batches(items: Iterable[ItemT], size_of: Callable[[ItemT], int],
 
 
 def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: Callable[[ItemT], int],
-        jobs: int, progress: Callable[[int, int, int, int], None] | None = None) -> ScanResult:
+        jobs: int, progress: Callable[[int, int, int, int], None] | None = None,
+        in_process_bytes: int = IN_PROCESS_BYTES) -> ScanResult:
     """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish.
 
     items may be a stream (a directory walk): the first batches are scanned while it is still being
     listed, so no core waits for a serial listing phase. The item and byte totals given to progress are
-    then 0 until the stream is exhausted."""
+    then 0 until the stream is exhausted.
+    in_process_bytes: below this many bytes no pool is started. Tests pass 0 to force the pool (every test
+    input is far below the default), so the pool path is exercised, not only the in-process one."""
     started = time.perf_counter()
     total = BatchResult()
     stream = iter(items)
@@ -147,7 +150,7 @@ def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: 
     for item in stream:  # enough to know whether a pool pays off
         head.append(item)
         head_bytes += size_of(item)
-        if head_bytes >= IN_PROCESS_BYTES:
+        if head_bytes >= in_process_bytes:
             break
     known = items if isinstance(items, Sequence) else None
     total_items = len(known) if known is not None else 0
@@ -156,7 +159,7 @@ def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: 
     groups = batches(itertools.chain(head, stream), size_of, sizes)
     results: Iterable[BatchResult]
     pool = None
-    if jobs <= 1 or head_bytes < IN_PROCESS_BYTES:
+    if jobs <= 1 or head_bytes < in_process_bytes:
         results = (_scan_batch(engine, reader, g) for g in groups)
     else:  # imported here: pre-commit runs never pay for multiprocessing
         import multiprocessing
