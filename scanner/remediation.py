@@ -66,6 +66,12 @@ EXACT: dict[str, Advice] = {
         "https://developers.cloudflare.com/changelog/post/2026-03-19-service-key-authentication-deprecated/",
         "https://developers.cloudflare.com/fundamentals/api/get-started/ca-keys/"),
     "private-key": _PRIVATE_KEY,
+    "azure-identifiable-key": _a("Azure", "Regenerate the key in the service it names (the 4 characters before the "
+                                 "last 6: +ASt storage account > Access keys > Rotate key; +ASb/+AEh/+ARm the shared "
+                                 "access policy > Regenerate; AzFu the function app > App keys; AzSe search service > "
+                                 "Keys; +ACR registry > Access keys; APIM subscription > Regenerate; AzCa cache > "
+                                 "Access keys), then update everything that used it",
+                                 "https://learn.microsoft.com/azure/storage/common/storage-account-keys-manage"),
 }
 
 # By vendor: the rule id's first word (`github-fine-grained-pat` -> `github`).

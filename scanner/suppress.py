@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterator
 
 from scanner.errors import UsageError
@@ -158,15 +159,103 @@ def baseline_document(findings: list[Finding]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
+KNOWN_PUBLIC_KEYS = "known-public-keys.txt"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_KEY_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|"
+                        r"Private-Lines: \d+(?:\\n|\n)[A-Za-z0-9+/=\n]+", re.S)
+_MIN_EXAMPLE_SECRET = 16  # shorter secrets could sit inside an unrelated example by chance
+
+
+def _shipped_dir() -> Path:
+    """The shipped rules/ folder: inside the package when installed, beside it in a checkout."""
+    root = Path(__file__).resolve().parent / "rules"
+    return root if root.is_dir() else root.parent.parent / "rules"
+
+
+def load_known_public_keys(text: str) -> frozenset[str]:
+    """The key fingerprints of a known-public list: the first field of each non-comment line."""
+    out = set()
+    for line in text.splitlines():
+        field_ = line.split("#", 1)[0].split()
+        if field_ and _SHA256.fullmatch(field_[0]):
+            out.add(field_[0])
+    return frozenset(out)
+
+
+class KnownPublic:
+    """Secrets published in open-source software, which no one can keep secret any more: reported as suppressed
+    "known-public", counted in the summary, never as a leak. Matched by content, never by path: a real key
+    under tests/ is still a leak.
+
+    Two sources, both loaded only when there is a finding to judge:
+    - rules/known-public-keys.txt: private keys shipped as test fixtures in CPython and common packages (the
+      badkeys approach), by the sha256 of their normalised key material (validators.key_fingerprint); the file
+      says where each key is published.
+    - tokenscan's own rule examples: the rule files ship inside the package, so scanning a site-packages that
+      holds tokenscan would otherwise report every example. rules check proves each example is found, and
+      every one is synthetic; a secret that occurs verbatim in a shipped example is tokenscan's published data.
+    """
+
+    def __init__(self, keys: frozenset[str] | None = None, examples: str | None = None) -> None:
+        self._keys = keys
+        self._examples = examples
+        self._example_keys: frozenset[str] | None = None
+
+    @property
+    def keys(self) -> frozenset[str]:
+        if self._keys is None:
+            try:
+                self._keys = load_known_public_keys((_shipped_dir() / KNOWN_PUBLIC_KEYS).read_text(encoding="utf-8"))
+            except OSError:  # a trimmed install: nothing is known-public, everything is reported
+                self._keys = frozenset()
+        return self._keys
+
+    @property
+    def examples(self) -> str:
+        if self._examples is None:
+            from scanner.rules import builtin_rule_files, load_rule_file
+
+            parts: list[str] = []
+            for name, text in builtin_rule_files():
+                for rule in load_rule_file(name, text, shipped=True):
+                    parts.extend(rule.examples)
+                    parts.extend(rule.negative_examples)  # found by other rules in the file: published too
+            # the file holds TOML strings: a multi-line example is written there with \n escapes
+            parts += [ex.replace("\r", "\\r").replace("\n", "\\n") for ex in parts if "\n" in ex]
+            self._examples = "\n\0".join(parts)
+        return self._examples
+
+    @property
+    def example_keys(self) -> frozenset[str]:
+        """Fingerprints of the private-key blocks in the examples: their findings are cut and re-quoted."""
+        if self._example_keys is None:
+            from scanner.validators import key_fingerprint
+
+            fps = (key_fingerprint(m.group()) for m in _KEY_BLOCK.finditer(self.examples))
+            self._example_keys = frozenset(fp for fp in fps if fp is not None)
+        return self._example_keys
+
+    def matches(self, f: Finding) -> bool:
+        from scanner.validators import key_fingerprint
+
+        secret = f.secret
+        if "PRIVATE KEY" in secret or secret.startswith("Private-Lines:"):
+            fp = key_fingerprint(secret)
+            if fp is not None and (fp in self.keys or fp in self.example_keys):
+                return True
+        return len(secret) >= _MIN_EXAMPLE_SECRET and secret in self.examples
+
+
 @dataclass
 class Suppressor:
     ignore: IgnoreFile | None = None
     baseline: Baseline | None = None
     report_stale: bool = True
     gitleaks_ignore: GitleaksIgnore | None = None
+    known_public: KnownPublic | None = field(default_factory=KnownPublic)
 
     def apply(self, findings: list[Finding]) -> tuple[list[Finding], dict[str, int], list[Warning]]:
-        counts = {"inline": 0, "ignore-file": 0, "gitleaksignore": 0, "baseline": 0}
+        counts = {"inline": 0, "ignore-file": 0, "gitleaksignore": 0, "baseline": 0, "known-public": 0}
         kept: list[Finding] = []
         base = self.baseline.keys() if self.baseline else set()
         used: set[tuple[str, str, str]] = set()
@@ -181,6 +270,8 @@ class Suppressor:
             elif k in base:
                 counts["baseline"] += 1
                 used.add(k)
+            elif self.known_public is not None and self.known_public.matches(f):
+                counts["known-public"] += 1
             else:
                 kept.append(f)
         warnings = []

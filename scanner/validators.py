@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import re
@@ -94,6 +95,100 @@ def bech32_valid(secret: str) -> bool:
     return bech32_checksum(hrp, data[:-6]) == data[-6:]
 
 
+_M32 = 0xFFFFFFFF
+
+
+def _rotl32(v: int, n: int) -> int:
+    return ((v << n) | (v >> (32 - n))) & _M32
+
+
+def marvin64(data: bytes, seed: int) -> int:
+    """Marvin32 (SymCrypt marvin32.c; .NET System.Marvin) as its 64-bit state `p1 << 32 | p0`.
+
+    Checked against the SymCrypt / dotnet runtime test vectors (MarvinTests.cs) in tests/rules/test_validators.py."""
+    p0, p1 = seed & _M32, (seed >> 32) & _M32
+
+    def block(p0: int, p1: int) -> tuple[int, int]:
+        p1 ^= p0
+        p0 = _rotl32(p0, 20)
+        p0 = (p0 + p1) & _M32
+        p1 = _rotl32(p1, 9)
+        p1 ^= p0
+        p0 = _rotl32(p0, 27)
+        p0 = (p0 + p1) & _M32
+        p1 = _rotl32(p1, 19)
+        return p0, p1
+
+    whole = len(data) - len(data) % 4
+    for i in range(0, whole, 4):
+        p0 = (p0 + int.from_bytes(data[i:i + 4], "little")) & _M32
+        p0, p1 = block(p0, p1)
+    rest = data[whole:]
+    p0 = (p0 + ((0x80 << (8 * len(rest))) | int.from_bytes(rest, "little"))) & _M32
+    p0, p1 = block(p0, p1)
+    p0, p1 = block(p0, p1)
+    return (p1 << 32) | p0
+
+
+def marvin32(data: bytes, seed: int) -> int:
+    """Marvin's 64-bit state folded to 32 bits (hi ^ lo), as Microsoft's identifiable keys store it."""
+    h = marvin64(data, seed)
+    return (h >> 32) ^ (h & _M32)
+
+
+# Microsoft "identifiable secrets" (microsoft/security-utilities, IdentifiableSecrets.cs and
+# IdentifiableMetadata.cs): a base64 key whose decoded bytes end in a 3-byte service signature and a 4-byte
+# checksum, Marvin32 of every byte before the checksum with a per-key-kind seed, stored little-endian. The
+# signature is placed so it reads as 4 fixed characters just before the last 6 (+ padding) of the text.
+# Seeds are 8 ASCII characters read as a big-endian integer ("Default0" for Storage).
+_MESSAGING_SEEDS = (0x53656E6430303030, 0x4C697374656E3030, 0x4D616E6167653030, 0x53797374656D3030,
+                    0x556E6B6E6F776E30)  # Send00, Listen00, Manage00, System00, Unknown0
+AZURE_IDENTIFIABLE_SEEDS: dict[str, tuple[int, ...]] = {
+    "+ASt": (0x44656661756C7430,),  # Storage account
+    "ACDb": (0x537973416C6C3030, 0x5265736F75723030, 0x4D617374524F3030, 0x53797374524F3030, 0x456E637279703030,
+             0x4D61737452573030, 0x5379737452573030),  # Cosmos DB
+    "+ASb": _MESSAGING_SEEDS,  # Service Bus
+    "+AEh": _MESSAGING_SEEDS,  # Event Hubs
+    "+ARm": _MESSAGING_SEEDS,  # Relay
+    "+ABa": (0x4162416363743030,),  # Batch
+    "AzFu": (0x46756E6374693030, 0x4D61737465723030, 0x53797374656D3030),  # Functions (URL-safe base64)
+    "AzCa": (0x4163636573733030,),  # Cache for Redis
+    "AzSe": (0x5175657279303030, 0x5041646D696E3030),  # AI Search query / admin
+    "+AMC": (0x436C617373696330,),  # Machine Learning (classic) web service
+    "+ACR": (0x41435244666C7430,),  # Container Registry
+    "AIoT": (0x496F544875623030, 0x4470734B65793030, 0x4465766963653030),  # IoT Hub, DPS, device
+    "APIM": (0x54656E616E743030, 0x496F544875623030, 0x4761746577793030, 0x4769744B65793030),  # API Management
+}
+
+
+def azure_identifiable(secret: str) -> bool:
+    """An Azure identifiable key: known signature 4 characters before the 6-character checksum, and the last 4
+    decoded bytes = Marvin32 (little-endian) of the bytes before them under one of that signature's seeds."""
+    text = secret.strip().replace("-", "+").replace("_", "/")
+    trimmed = text.rstrip("=")
+    if len(trimmed) < 40:
+        return False
+    seeds = AZURE_IDENTIFIABLE_SEEDS.get(secret.rstrip("=")[-10:-6])
+    if seeds is None:
+        return False
+    try:
+        raw = base64.b64decode(trimmed + "=" * (-len(trimmed) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    check = int.from_bytes(raw[-4:], "little")
+    return any(marvin32(raw[:-4], seed) == check for seed in seeds)
+
+
+def grafana_crc32(secret: str) -> bool:
+    """Grafana service-account token glsa_<32 alnum>_<8 hex>: the hex is CRC32 (IEEE) of `glsa_<32 alnum>`
+    written as its 4 bytes least significant first (grafana pkg/components/satokengen/tokengen.go,
+    PrefixedKey.CalculateChecksum)."""
+    head, sep, check = secret.rpartition("_")
+    if not sep or len(check) != 8:
+        return False
+    return check == _crc32(head).to_bytes(4, "little").hex()
+
+
 @dataclass(frozen=True)
 class Checksum:
     """A checksum construction: whether a secret passes it, and which part of the secret is the random body."""
@@ -106,6 +201,8 @@ CHECKSUMS: dict[str, Checksum] = {
     "crc32-hex8": Checksum(crc32_hex8, slice(-48, -8)),
     "crc32-base62-6": Checksum(crc32_base62_6, slice(-36, -6)),
     "bech32": Checksum(bech32_valid, slice(16, -6)),
+    "azure-identifiable": Checksum(azure_identifiable, slice(0, -12)),
+    "grafana-crc32": Checksum(grafana_crc32, slice(5, -9)),
 }
 
 
@@ -186,6 +283,29 @@ def private_key_block(secret: str) -> bool:
     if len(body) < shortest or re.fullmatch(r"[A-Za-z0-9+/=]+", body) is None:
         return False
     return shannon_entropy(body) >= 4.5 and not low_information(body)
+
+
+KEY_FINGERPRINT_BYTES = 120  # 160 base64 characters: two and a half 64-column lines, always within the rule's reach
+
+
+def key_fingerprint(secret: str) -> str | None:
+    """sha256 (hex) of the first 120 bytes of a private-key block's decoded body (all of it when shorter).
+
+    Why this normalisation: the same published key turns up re-wrapped (64 or 76 columns, CRLF), JSON-escaped
+    or quoted line by line, and a long key's finding holds only its first lines; the decoded prefix is the same
+    in all of these. 120 bytes of a real key already hold its random part (an RSA modulus starts at byte ~10;
+    an EC, Ed25519 or OpenSSH key is shorter or carries its public key there), so two keys never share it.
+    None when the block has no decodable base64 body (then it can never be on a known-public list)."""
+    body = re.sub(r"=[A-Za-z0-9+/]{4}$", "", key_body(secret)).rstrip("=")  # an OpenPGP armour CRC line
+    if re.fullmatch(r"[A-Za-z0-9+/]+", body) is None:
+        return None
+    chars = KEY_FINGERPRINT_BYTES * 4 // 3
+    head = body[:chars] if len(body) >= chars else body[: len(body) - len(body) % 4]
+    try:
+        raw = base64.b64decode(head, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return hashlib.sha256(raw).hexdigest() if raw else None
 
 
 def _jwt_payload(token: str) -> dict | None:

@@ -55,3 +55,42 @@ def age_secret_key(seed: int, valid: bool = True) -> str:
     if not valid:
         check[-1] ^= 1
     return ("age-secret-key-1" + "".join(BECH32[d] for d in data + check)).upper()
+
+
+def grafana_service_account(seed: int, valid: bool = True) -> str:
+    """glsa_ + 32 alphanumerics + _ + CRC32 of `glsa_<body>` as 4 little-endian bytes in hex (Grafana satokengen)."""
+    head = "glsa_" + _body(random.Random(f"glsa{seed}"), 32)
+    crc = zlib.crc32(head.encode())
+    return f"{head}_{(crc if valid else crc ^ 1).to_bytes(4, 'little').hex()}"
+
+
+# Azure identifiable keys: decoded length by signature (IdentifiableSecrets.GenerateBase64KeyHelper callers).
+AZURE_KEY_BYTES = {"+ASt": 64, "ACDb": 64, "APIM": 64, "+AMC": 64, "+ABa": 64, "+ASb": 32, "+AEh": 32, "+ARm": 32,
+                   "AzCa": 32, "AIoT": 32, "AzSe": 39, "+ACR": 39, "AzFu": 40}
+
+
+def azure_identifiable(signature: str, seed: int, valid: bool = True, nbytes: int | None = None) -> str:
+    """A Microsoft identifiable key built as GenerateKeyWithAppendedSignatureAndChecksum builds it: random bytes,
+    the 3 signature bytes shifted onto a 6-bit boundary before the last 4, then Marvin32 of all before them
+    (little-endian) under the signature's first seed; AzFu keys are URL-safe base64."""
+    import base64
+
+    from scanner.validators import AZURE_IDENTIFIABLE_SEEDS, marvin32
+
+    n = nbytes or AZURE_KEY_BYTES[signature]
+    rng = random.Random(f"azure{signature}{seed}")
+    while True:
+        raw = bytearray(rng.randbytes(n))
+        padding = ((n - 7) * 8) % 6
+        mask = {2: 0xFCFFFFFF, 4: 0xF0FFFFFF}.get(padding, 0xFFFFFFFF)
+        sig = base64.b64decode(signature.replace("-", "+").replace("_", "/"))
+        word = ((raw[n - 8] << 24) & mask) | (sig[0] << (16 + padding)) | (sig[1] << (8 + padding)) | (sig[2] << padding)
+        raw[n - 8:n - 4] = word.to_bytes(4, "big")
+        check = marvin32(bytes(raw[:-4]), AZURE_IDENTIFIABLE_SEEDS[signature][0]) ^ (0 if valid else 1)
+        raw[-4:] = check.to_bytes(4, "little")
+        text = base64.b64encode(bytes(raw)).decode()
+        if signature == "AzFu":
+            return text.replace("+", "-").replace("/", "_")
+        if text.rstrip("=")[-10:-6] == signature:
+            return text
+        raise AssertionError(f"{signature}: the signature did not land at its place")  # a construction error

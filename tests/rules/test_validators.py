@@ -1,7 +1,7 @@
 import zlib
 
 import pytest
-from tokens import cloudflare, github
+from tokens import AZURE_KEY_BYTES, azure_identifiable, cloudflare, github, grafana_service_account
 
 from scanner import validators as v
 
@@ -105,3 +105,67 @@ def test_basic_auth_b64(plain, ok):
 ])
 def test_not_password_word(secret, ok):
     assert v.not_password_word(secret) is ok
+
+
+# Marvin32 64-bit state, SymCrypt / dotnet runtime MarvinTests.cs vectors (seed, data hex, hi << 32 | lo)
+MARVIN_VECTORS = [
+    (0x004FB61A001BDBCC, "", 0x30ED35C100CD3C7D),
+    (0x004FB61A001BDBCC, "af", 0x48E73FC77D75DDC1),
+    (0x004FB61A001BDBCC, "e70f", 0xB5F6E1FC485DBFF8),
+    (0x004FB61A001BDBCC, "37f495", 0xF0B07C789B8CF7E8),
+    (0x004FB61A001BDBCC, "8642dc59", 0x7008F2E87E9CF556),
+    (0x004FB61A001BDBCC, "153fb79826", 0xE6C08C6DA2AFA997),
+    (0x004FB61A001BDBCC, "0932e6246c47", 0x6F04BF1A5EA24060),
+    (0x004FB61A001BDBCC, "ab427ea8d10fc7", 0xE11847E4F0678C41),
+    (0x804FB61A001BDBCC, "", 0x10A9D5D3996FD65D),
+    (0x804FB61A001BDBCC, "af", 0x68201F91960EBF91),
+    (0x804FB61A001BDBCC, "e70f", 0x64B581631F6AB378),
+]
+
+
+@pytest.mark.parametrize(("seed", "data", "expected"), MARVIN_VECTORS)
+def test_marvin_matches_published_vectors(seed, data, expected):
+    assert v.marvin64(bytes.fromhex(data), seed) == expected
+    assert v.marvin32(bytes.fromhex(data), seed) == (expected >> 32) ^ (expected & 0xFFFFFFFF)
+
+
+@pytest.mark.parametrize("signature", sorted(AZURE_KEY_BYTES))
+def test_azure_identifiable_accepts_generated_and_rejects_flipped(signature):
+    for seed in range(5):
+        key = azure_identifiable(signature, seed)
+        assert len(key) == {32: 44, 39: 52, 40: 56, 64: 88}[AZURE_KEY_BYTES[signature]]
+        assert key.rstrip("=")[-10:-6] == signature
+        assert v.azure_identifiable(key)
+        assert not v.azure_identifiable(azure_identifiable(signature, seed, valid=False))
+        for i in (0, 7, len(key.rstrip("=")) - 11, len(key.rstrip("=")) - 3):  # one character flipped
+            c = key[i]
+            flipped = key[:i] + ("B" if c != "B" else "C") + key[i + 1:]
+            assert not v.azure_identifiable(flipped), (signature, i)
+
+
+def test_azure_identifiable_needs_a_known_signature_and_its_own_seed():
+    key = azure_identifiable("+ASt", 1)
+    assert not v.azure_identifiable(key.replace("+ASt", "+ASx"))
+    storage_shape = azure_identifiable("+ASt", 1, nbytes=64)
+    assert v.azure_identifiable(storage_shape)
+    # the same construction under another service's seed: the signature says Storage, the checksum says not
+    from scanner.validators import AZURE_IDENTIFIABLE_SEEDS
+    saved = AZURE_IDENTIFIABLE_SEEDS["+ASt"]
+    try:
+        AZURE_IDENTIFIABLE_SEEDS["+ASt"] = AZURE_IDENTIFIABLE_SEEDS["AzCa"]
+        assert not v.azure_identifiable(storage_shape)
+    finally:
+        AZURE_IDENTIFIABLE_SEEDS["+ASt"] = saved
+    assert not v.azure_identifiable("not base64 at all +ASt------")
+
+
+def test_grafana_crc32_little_endian_hex():
+    token = grafana_service_account(3)
+    head, _, check = token.rpartition("_")
+    assert check == zlib.crc32(head.encode()).to_bytes(4, "little").hex()
+    assert v.grafana_crc32(token)
+    assert not v.grafana_crc32(grafana_service_account(3, valid=False))
+    big_endian = f"{head}_{zlib.crc32(head.encode()):08x}"
+    assert big_endian == token or not v.grafana_crc32(big_endian)
+    flipped = head[:-1] + ("a" if head[-1] != "a" else "b") + "_" + check
+    assert not v.grafana_crc32(flipped)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from clirun import ROOT
-from tokens import age_secret_key, github
+from tokens import age_secret_key, azure_identifiable, github, grafana_service_account
 
 from scanner.engine import Engine
 from scanner.rules import load_rules
@@ -61,7 +61,7 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ("figma", "figma-token", "figma:\n  personalAccessToken: 'figd_a2Ln2tlO8J69S8uEdpDqyDsR47gi_iNJ3hUzeG-y'"),
     ("sentry", "sentry-user-token", "[auth]\ntoken=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"),
     ("sentry", "sentry-org-token", "  sentry:\n    authToken: \"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\""),
-    ("grafana", "grafana-service-account-token", "provider \"grafana\" {\n  url  = \"https://grafana.example.com\"\n  auth = \"glsa_w39VSqKqiQeVizsssgdzdCL25z3NwlGp_8cf28ac4\"\n}"),
+    ("grafana", "grafana-service-account-token", f"provider \"grafana\" {{\n  url  = \"https://grafana.example.com\"\n  auth = \"{grafana_service_account(41)}\"\n}}"),
     ("grafana", "grafana-cloud-token", "prometheus.remote_write \"cloud\" {\n  endpoint {\n    basic_auth { username = \"123456\"\n password = \"glc_eyJvIjoiMTAwMTAxIiwibiI6InN0YWNrLTEwMS1hbGxveSIsImsiOiI5U0VOSzFTeEVLNGFzZW9CdjVDYmliNGQiLCJtIjp7InIiOiJwcm9kLXVzLWVhc3QtMCJ9fQ\" }\n  }\n}"),
     ("newrelic", "newrelic-user-api-key", "provider \"newrelic\" {\n  account_id = 1234567\n  api_key    = \"NRAK-34RU06MH5PX9801P3DE9F019Q08\"\n}"),
     ("newrelic", "newrelic-insert-key", "X-Insert-Key: NRII-XrpbAZUq-nBYPAvUk-u6XBVeGKKVa_a_"),
@@ -198,6 +198,17 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ("github", "github-token", f"https://x-access-token:{github('ghs_', 7)}@github.com/acme/app.git"),
     ("github", "github-token", f"[credential]\n\thelper = store\n# ~/.git-credentials\nhttps://ci:{github('ghp_', 8)}@github.com"),
     ("age", "age-secret-key", f"# created: 2026-02-01T09:00:00Z\n{age_secret_key(77)}\n"),
+    ("grafana", "grafana-service-account-token", f"GF_TOKEN={grafana_service_account(42)} grafana-cli ls"),
+    ("azure", "azure-identifiable-key", f"az storage blob list --account-name acmelogs --account-key \"{azure_identifiable('+ASt', 1)}\""),
+    ("azure", "azure-identifiable-key", f"ServiceBusConnection=Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey={azure_identifiable('+ASb', 2)}"),
+    ("azure", "azure-identifiable-key", f"AzureEventHubs__Key: {azure_identifiable('+AEh', 3)}"),
+    ("azure", "azure-identifiable-key", f"curl 'https://acme-fn.azurewebsites.net/api/hook?code={azure_identifiable('AzFu', 4)}'"),
+    ("azure", "azure-identifiable-key", f"SearchClient(endpoint, index, AzureKeyCredential(\"{azure_identifiable('AzSe', 5)}\"))"),
+    ("azure", "azure-identifiable-key", f"echo {azure_identifiable('+ACR', 6)} | docker login acme.azurecr.io -u acme --password-stdin"),
+    ("azure", "azure-identifiable-key", f"headers = {{'Ocp-Apim-Subscription-Key': '{azure_identifiable('APIM', 7)}'}}"),
+    ("azure", "azure-identifiable-key", f"REDIS_PASSWORD={azure_identifiable('AzCa', 8)}"),
+    ("azure", "azure-identifiable-key", f"ml_endpoint_key = \"{azure_identifiable('+AMC', 9)}\""),
+    ("azure", "azure-identifiable-key", f"COSMOS_KEY={azure_identifiable('ACDb', 10)}"),
     ("privatekey", "private-key", DEPLOY_KEY),
 ]
 
@@ -364,6 +375,11 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ("docker", "{\"auths\": {\"ghcr.io\": {}}, \"credHelpers\": {\"ghcr.io\": \"gh\"}}"),
     ("github", f"https://x-access-token:{github('ghs_', 7, valid=False)}@github.com/acme/app.git"),
     ("age", f"# created: 2026-02-01T09:00:00Z\n{age_secret_key(77, valid=False)}\n"),
+    ("grafana", f"GF_TOKEN={grafana_service_account(42, valid=False)} grafana-cli ls"),
+    ("azure", f"az storage blob list --account-name acmelogs --account-key \"{azure_identifiable('+ASt', 1, valid=False)}\""),
+    ("azure", f"AzureEventHubs__Key: {azure_identifiable('+AEh', 3, valid=False)}"),
+    ("azure", f"curl 'https://acme-fn.azurewebsites.net/api/hook?code={azure_identifiable('AzFu', 4, valid=False)}'"),
+    ("azure", f"SearchClient(endpoint, index, AzureKeyCredential(\"{azure_identifiable('AzSe', 5, valid=False)}\"))"),
 ]
 
 
