@@ -65,9 +65,12 @@ def _store(path: str | None, must_exist: bool = False) -> Iterator[Any]:
               help="Run one task per repository on this Dask scheduler (needs the 'dask' extra).")
 @click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
               help="Start a local Dask cluster of N worker processes (needs the 'dask' extra).")
+@click.option("--full", is_flag=True,
+              help="Read every blob and commit message again, even of unchanged repositories and of history an "
+                   "earlier audit covered (default: only what is new since the datastore's last scans).")
 @report_options
 def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | None, cache_dir: str | None,
-          include_binary: bool, dask_scheduler: str | None, dask_local: int | None, **kw: Any) -> None:
+          include_binary: bool, dask_scheduler: str | None, dask_local: int | None, full: bool, **kw: Any) -> None:
     """Audit the full history of many repositories: paths, folders of repositories (found recursively, bare
     ones too), --targets-file lists and git URLs. Findings, scanned blobs and triage go in the datastore;
     blobs already scanned under the same rules are not read again. Exit 1 on open findings only."""
@@ -100,7 +103,7 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     with _store(datastore) as store:
         result = run_audit(resolved, opts, store, cache_dir=cache_dir or default_cache_dir(),
                            include_binary=include_binary, show_secrets=kw["show_secrets"], verify=opts.verify,
-                           executor=executor, progress=progress, warnings=warnings)
+                           executor=executor, progress=progress, warnings=warnings, full=full)
     gate = gate_report(result)
     from scanner.audit.datastore import default_path
 

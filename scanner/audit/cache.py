@@ -60,10 +60,23 @@ def paths_matter(rules: Sequence[Rule]) -> bool:
 
 @dataclass
 class Snapshot:
-    """Every blob known under one rule set, for workers that cannot open the datastore (Dask)."""
+    """Every blob known under one rule set, for workers that cannot open the datastore (Dask), with what
+    the incremental history scan asks (scanner.audit.incremental.Known)."""
 
     clean: frozenset[str]
     found: dict[str, list[StoredFinding]]
+    covered_commits: tuple[str, ...] = ()
+    adds: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def covered(self) -> list[str]:
+        return list(self.covered_commits)
+
+    def commit_adds(self) -> dict[str, list[tuple[str, str]]]:
+        return self.adds
+
+    def finding_objects(self) -> tuple[set[str], set[str]]:
+        blobs = {k for k, v in self.found.items() if any(s.source != "commit-message" for s in v)}
+        return blobs, {k for k, v in self.found.items() if any(s.source == "commit-message" for s in v)}
 
     def __call__(self, oids: Sequence[str]) -> dict[str, list[StoredFinding]]:
         out: dict[str, list[StoredFinding]] = {}
@@ -73,6 +86,27 @@ class Snapshot:
             elif oid in self.found:
                 out[oid] = self.found[oid]
         return out
+
+
+class StoreLookup:
+    """The live datastore as seen by repositories scanned in this process (scanner.audit.incremental.Known):
+    each lookup sees everything merged before it, so the second of two forks already skips the first's
+    history. The per-rule-set answers that do not change within one repository's scan are read once each."""
+
+    def __init__(self, store: Any, ruleset: str) -> None:
+        self.store, self.ruleset = store, ruleset
+
+    def __call__(self, oids: Sequence[str]) -> dict[str, list[StoredFinding]]:
+        return self.store.known_blobs(self.ruleset, oids)  # type: ignore[no-any-return]
+
+    def covered(self) -> list[str]:
+        return self.store.covered(self.ruleset)  # type: ignore[no-any-return]
+
+    def commit_adds(self) -> dict[str, list[tuple[str, str]]]:
+        return self.store.commit_adds(self.ruleset)  # type: ignore[no-any-return]
+
+    def finding_objects(self) -> tuple[set[str], set[str]]:
+        return self.store.finding_objects(self.ruleset)  # type: ignore[no-any-return]
 
 
 def _key(item: Any) -> str:

@@ -80,6 +80,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # from one made after the last check (triaged_at is compared with it)
         "ALTER TABLE findings ADD COLUMN verified_at TEXT",
     ),
+    (  # 4: what makes a repository's next audit cheap (issue 15). state: a digest of everything its report
+        # depends on (refs, rule set, suppression inputs); reported: that report's findings, so an unchanged
+        # repository is not scanned again at all. covered: commits whose whole history was scanned under a
+        # rule set (tips and first-parent checkpoints), so a fork or a new commit walks only what is new.
+        # commit_adds: which blobs that hold findings each scanned commit adds, and at which path, so
+        # attribution never walks old history again.
+        "ALTER TABLE scans ADD COLUMN state TEXT",
+        "ALTER TABLE scans ADD COLUMN reported TEXT",
+        """CREATE TABLE covered (
+            ruleset_id INTEGER NOT NULL, commit_id BLOB NOT NULL, PRIMARY KEY (ruleset_id, commit_id)) WITHOUT ROWID""",
+        """CREATE TABLE commit_adds (
+            ruleset_id INTEGER NOT NULL, commit_id BLOB NOT NULL, oid BLOB NOT NULL, path TEXT NOT NULL,
+            PRIMARY KEY (ruleset_id, commit_id, oid, path)) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = frozenset({"targets", "rulesets", "scans", "scanned_blobs", "blob_findings", "findings", "places"})
@@ -166,6 +180,10 @@ class ScanRecord:
     status: str = "ok"  # ok | failed
     error: str | None = None
     messages_read: list[str] = field(default_factory=list)  # commits whose messages were read (cached like blobs)
+    state: str | None = None  # digest of the report's inputs (runner.state_key); None: never skip this one
+    reported: str | None = None  # JSON of the report (findings without secrets), for an unchanged next audit
+    covered: list[str] = field(default_factory=list)  # commits whose whole history this scan covered
+    adds: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # commit -> (blob, path) it adds
 
 
 class Datastore:
@@ -298,6 +316,52 @@ class Datastore:
                 out[row[0].hex()].append(_stored(row[1:]))
         return out
 
+    def last_states(self, ruleset: str, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """target key -> (state, reported) of its latest scan, when that scan succeeded under ruleset and
+        recorded both: what an unchanged repository's audit reports without scanning."""
+        out: dict[str, tuple[str, str]] = {}
+        rid = self._ruleset_id(ruleset)
+        if rid is None:
+            return out
+        for key in keys:
+            row = self.db.execute(
+                "SELECT s.ruleset_id, s.status, s.state, s.reported FROM scans s JOIN targets t ON t.id = s.target_id "
+                "WHERE t.key = ? ORDER BY s.id DESC LIMIT 1", (key,)).fetchone()
+            if row is not None and row[0] == rid and row[1] == "ok" and row[2] and row[3]:
+                out[key] = (row[2], row[3])
+        return out
+
+    def covered(self, ruleset: str) -> list[str]:
+        """Commits whose whole history was scanned (and recorded) under ruleset, by some earlier scan."""
+        rid = self._ruleset_id(ruleset)
+        if rid is None:
+            return []
+        return [r[0].hex() for r in self.db.execute("SELECT commit_id FROM covered WHERE ruleset_id = ?", (rid,))]
+
+    def commit_adds(self, ruleset: str) -> dict[str, list[tuple[str, str]]]:
+        """commit -> [(blob, path)]: the blobs holding findings that each scanned commit adds (few rows: only
+        blobs with findings are kept)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        rid = self._ruleset_id(ruleset)
+        if rid is None:
+            return out
+        for commit, oid, path in self.db.execute(
+                "SELECT commit_id, oid, path FROM commit_adds WHERE ruleset_id = ?", (rid,)):
+            out.setdefault(commit.hex(), []).append((oid.hex(), path))
+        return out
+
+    def finding_objects(self, ruleset: str) -> tuple[set[str], set[str]]:
+        """(blobs, commits whose messages) holding findings under ruleset: the universe attribution needs."""
+        rid = self._ruleset_id(ruleset)
+        blobs: set[str] = set()
+        messages: set[str] = set()
+        if rid is None:
+            return blobs, messages
+        for oid, source in self.db.execute(
+                "SELECT DISTINCT oid, source FROM blob_findings WHERE ruleset_id = ?", (rid,)):
+            (messages if source == "commit-message" else blobs).add(oid.hex())
+        return blobs, messages
+
     def snapshot(self, ruleset: str) -> tuple[frozenset[str], dict[str, list[StoredFinding]]]:
         """Every blob known under ruleset: clean ones as a set, the others with their findings. For workers
         of a distributed audit, which never open the datastore (it may not even be on their machine)."""
@@ -328,10 +392,15 @@ class Datastore:
             rid = db.execute("SELECT id FROM rulesets WHERE hash = ?", (rec.ruleset,)).fetchone()[0]
             scan_id: int = db.execute(  # type: ignore[assignment]  # an INSERT always has a lastrowid
                 "INSERT INTO scans (target_id, ruleset_id, started_at, finished_at, refs, blobs_planned, blobs_read, "
-                "bytes_scanned, findings, warnings, status, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "bytes_scanned, findings, warnings, status, error, state, reported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (target_id, rid, rec.started_at, rec.finished_at, json.dumps(rec.refs, sort_keys=True),
                  rec.blobs_planned, len(rec.blobs_read), rec.bytes_scanned, len(rec.findings),
-                 json.dumps(rec.warnings), rec.status, rec.error)).lastrowid
+                 json.dumps(rec.warnings), rec.status, rec.error, rec.state, rec.reported)).lastrowid
+            db.executemany("INSERT OR IGNORE INTO covered (ruleset_id, commit_id) VALUES (?, ?)",
+                           ((rid, bytes.fromhex(c)) for c in rec.covered))
+            db.executemany("INSERT OR IGNORE INTO commit_adds (ruleset_id, commit_id, oid, path) VALUES (?, ?, ?, ?)",
+                           ((rid, bytes.fromhex(c), bytes.fromhex(b), p) for c, adds in rec.adds.items()
+                            for b, p in adds))
             db.executemany("INSERT OR REPLACE INTO scanned_blobs (ruleset_id, oid, findings) VALUES (?, ?, ?)",
                            ((rid, bytes.fromhex(oid), len(rec.blob_findings.get(oid, ())))
                             for oid in (*rec.blobs_read, *rec.messages_read)))

@@ -67,7 +67,8 @@ class DaskExecutor:
             lookup = None
             if spec.incremental:
                 clean, found = store.snapshot(spec.ruleset)
-                lookup = client.scatter(Snapshot(clean, found), broadcast=True)
+                snap = Snapshot(clean, found, tuple(store.covered(spec.ruleset)), store.commit_adds(spec.ruleset))
+                lookup = client.scatter(snap, broadcast=True)
             futures = {client.submit(scan_target, t, spec, lookup, pure=False, key=f"tokenscan-{i}-{t.key[-40:]}"):
                        t for i, t in enumerate(targets)}
             for future in d.as_completed(futures):

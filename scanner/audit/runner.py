@@ -8,19 +8,22 @@ arrives, so an interrupted audit keeps every repository finished before the inte
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from scanner.audit.cache import (
     PLACEHOLDER,
     BlobCache,
     Lookup,
+    StoreLookup,
     kept,
     paths_matter,
     ruleset_hash,
@@ -46,6 +49,9 @@ class AuditSpec:
     incremental: bool = True
     keep_secrets: bool = False  # --verify / --show-secrets: findings come back with their secrets
     store_secrets: bool = False
+    # target key -> (state, reported) of its last complete scan under this rule set: an unchanged
+    # repository (same state_key) is reported from there without being scanned (issue 15)
+    previous: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,11 +69,17 @@ class TargetResult:
     scan_id: int | None = None
     statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
     worker: str = ""  # host:pid that scanned it (a Dask worker, or this process)
+    unchanged: bool = False  # refs, rules and suppression inputs as at its last scan: reported from there
+    covered_commits: int = 0  # commits of its history an earlier scan covered: not walked again
 
 
 def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> TargetResult:
     """One repository, start to finish, on whichever machine runs it. Never raises for a broken target:
-    the error comes back in the result, and the audit goes on."""
+    the error comes back in the result, and the audit goes on.
+
+    Cheapest first: a repository whose refs, rule set and suppression inputs are those of its last complete
+    scan is not scanned at all (its stored report is its result); otherwise only the history no earlier
+    scan covered is walked (scanner.audit.incremental); history_scan is the fallback for what that cannot do."""
     from scanner.app import history_scan
 
     t0 = time.perf_counter()
@@ -79,12 +91,28 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
         result.error = str(exc)
         result.seconds = time.perf_counter() - t0
         return result
+    opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
+    refs = _refs(path)
+    state = state_key(path, refs, spec) if spec.incremental else None
+    before = spec.previous.get(target.key)
+    if state is not None and before is not None and before[0] == state and not spec.keep_secrets:
+        try:
+            _from_stored(result, before[1], spec, started, refs, state)
+            result.seconds = time.perf_counter() - t0
+            return result
+        except (ValueError, KeyError, TypeError):
+            pass  # a stored report this version cannot read: scan as usual
     cache = BlobCache(lookup if spec.incremental else None, need_secrets=spec.keep_secrets,
                       store_secrets=spec.store_secrets)
-    opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
+    outcome = None
     try:
-        report = history_scan(path, opts, include_binary=spec.include_binary, blob_cache=cache,
-                              built=_engine(spec, opts))
+        if spec.incremental and lookup is not None and hasattr(lookup, "covered"):
+            from scanner.audit.incremental import audit_history
+
+            outcome = audit_history(path, opts, spec.include_binary, cache, lookup,  # type: ignore[arg-type]
+                                    _rules(spec, opts), lambda: _engine(spec, opts)[1])
+        report = outcome.report if outcome is not None else history_scan(
+            path, opts, include_binary=spec.include_binary, blob_cache=cache, built=_engine(spec, opts))
     except UsageError as exc:
         result.error = str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug or a damaged repository: this target only, never the audit
@@ -98,28 +126,142 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
     result.notes = report.notes
     result.skipped_blobs = cache.skipped
     result.skipped_messages = cache.messages_skipped
+    warnings = [{"kind": w.kind, "message": w.message, "path": w.path} for w in report.warnings]
     result.record = ScanRecord(
         target_key=target.key, target_kind=target.kind, ruleset=spec.ruleset, rules=spec.rules,
-        started_at=started, finished_at=now(), refs=_refs(path), blobs_planned=cache.skipped + cache.attempted,
+        started_at=started, finished_at=now(), refs=refs, blobs_planned=cache.skipped + cache.attempted,
         blobs_read=cache.read, messages_read=cache.messages_read, blob_findings=cache.found,
-        bytes_scanned=report.bytes_scanned, findings=[],
-        warnings=[{"kind": w.kind, "message": w.message, "path": w.path} for w in report.warnings])
+        bytes_scanned=report.bytes_scanned, findings=[], warnings=warnings)
+    if outcome is not None:
+        result.record.covered, result.record.adds = outcome.covered, outcome.adds
+        result.covered_commits = outcome.covered_before
+    if state is not None and not any(w["kind"] in INCOMPLETE_KINDS for w in warnings):
+        # an incomplete scan is never the reason to skip the next one
+        result.record.state = state
+        result.record.reported = json.dumps({
+            "findings": [_stored_finding(f) for f in result.findings], "suppressed": result.suppressed,
+            "notes": result.notes, "warnings": warnings, "blobs_planned": result.record.blobs_planned,
+            "messages": cache.messages_skipped + len(cache.messages_read)})
     result.seconds = time.perf_counter() - t0
     return result
 
 
+_STATE_VERSION = 1  # bump when what state_key covers changes
+
+
+def state_key(path: str, refs: dict[str, str], spec: AuditSpec) -> str | None:
+    """A digest of everything an audit's report of this repository depends on besides the datastore: its
+    refs (name -> object id) and what HEAD is, the rule set (rules, decode/archive depth, binary, version),
+    the report options, and the suppression inputs a scan reads (ignore files, baseline: their bytes).
+    None when git cannot tell, or a stash is present (its older entries live only in the reflog)."""
+    gitdir = _git_dir(path)
+    if gitdir is None or not refs or any(r.startswith("refs/stash") for r in refs):
+        return None
+    from scanner.suppress import GITLEAKS_IGNORE, IGNORE_FILE
+
+    opts = spec.opts
+    root = path if os.path.isdir(path) else os.path.dirname(path)
+    inputs = {
+        "v": _STATE_VERSION, "ruleset": spec.ruleset, "refs": sorted(refs.items()),
+        "head": _digest(os.path.join(gitdir, "HEAD")), "shallow": _digest(os.path.join(gitdir, "shallow")),
+        "options": [opts.include_invalid_checksum, opts.no_suppress, opts.list_skipped, opts.ignore_file,
+                    opts.baseline, spec.include_binary],
+        "ignore": _digest(opts.ignore_file or os.path.join(root, IGNORE_FILE)),
+        "gitleaks": _digest(os.path.join(root, GITLEAKS_IGNORE)),
+        "baseline": _digest(opts.baseline),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _git_dir(path: str) -> str | None:
+    """The repository's git directory without a git process: path/.git (a folder, or a gitfile naming it),
+    or path itself for a bare repository; None when it is neither (state_key then never skips)."""
+    dot = os.path.join(path, ".git")
+    if os.path.isdir(dot):
+        return dot
+    if os.path.isfile(dot):
+        text = _read(dot) or b""
+        if text.startswith(b"gitdir:"):
+            return os.path.join(path, text[7:].strip().decode("utf-8", "surrogateescape"))
+        return None
+    return path if os.path.isfile(os.path.join(path, "HEAD")) else None
+
+
+def _read(name: str) -> bytes | None:
+    try:
+        with open(name, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _digest(name: str | None) -> str | None:
+    """sha256 of a file's bytes; None when there is no such file (absent and empty must differ)."""
+    data = None if name is None else _read(name)
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+_SECRETLESS = ("secret", "context_hints", "verification")
+
+
+def _stored_finding(f: Finding) -> dict:
+    """A reported finding as an unchanged repository's next audit rebuilds it: everything but the secret
+    (its redaction only), context hints and verification (a later audit verifies afresh)."""
+    d = {k.name: getattr(f, k.name) for k in fields(f) if k.name not in _SECRETLESS}
+    d["shown"] = shown_secret(f)
+    return d
+
+
+def _from_stored(result: TargetResult, reported: str, spec: AuditSpec, started: str, refs: dict[str, str],
+                 state: str) -> None:
+    """An unchanged repository's result: its last complete scan's report, recorded as a new scan that read
+    nothing (its places count as current again)."""
+    doc = json.loads(reported)
+    names = {k.name for k in fields(Finding)}
+    findings = []
+    for d in doc["findings"]:
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["tags"], kw["refs"] = tuple(kw.get("tags", ())), tuple(kw.get("refs", ()))
+        findings.append(Finding(secret=PLACEHOLDER.format(d["shown"]), **kw))
+    result.findings = findings
+    result.suppressed = dict(doc["suppressed"])
+    result.notes = [*doc["notes"], "unchanged since its last audit (refs, rules, suppression inputs): not scanned "
+                                   "again, findings as recorded then"]
+    result.unchanged = True
+    result.skipped_blobs = int(doc["blobs_planned"])
+    result.skipped_messages = int(doc.get("messages", 0))
+    result.record = ScanRecord(
+        target_key=result.target.key, target_kind=result.target.kind, ruleset=spec.ruleset, rules=spec.rules,
+        started_at=started, finished_at=now(), refs=refs, blobs_planned=int(doc["blobs_planned"]), blobs_read=[],
+        blob_findings={}, bytes_scanned=0, findings=[], warnings=list(doc["warnings"]), state=state,
+        reported=reported)
+
+
 _ENGINE: dict[tuple, Any] = {}  # this process's engine for the audit's rule set (one at a time)
+_RULES: dict[tuple, Any] = {}  # and its rules: loading them is cheap next to building the engine
+
+
+def _rules(spec: AuditSpec, opts: Any) -> list:
+    from scanner.rules import load_rules
+
+    key = (spec.ruleset, opts.rule_files)
+    if key not in _RULES:
+        _RULES.clear()
+        _RULES[key] = load_rules(opts.rule_files, extra=opts.extra_rules)
+    return _RULES[key]  # type: ignore[no-any-return]
 
 
 def _engine(spec: AuditSpec, opts: Any) -> Any:
-    """Built once per process and reused for every repository it scans: building one (loading, compiling
-    and indexing every rule) costs ~0.4 s, most of a small repository's audit."""
-    from scanner.app import build_engine
+    """(rules, engine), built once per process and only when some repository has something to read, then
+    reused for every repository it scans: building the engine (compiling and indexing every rule) costs
+    ~0.2-0.4 s, more than an unchanged repository's whole audit."""
+    from scanner.engine import Engine
 
     key = (spec.ruleset, opts.accelerated, opts.rule_files)
     if key not in _ENGINE:
         _ENGINE.clear()
-        _ENGINE[key] = build_engine(opts)
+        rules = _rules(spec, opts)
+        _ENGINE[key] = (rules, Engine(rules, opts.accelerated, opts.decode_depth))
     return _ENGINE[key]
 
 
@@ -210,26 +352,30 @@ class AuditResult:
 def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_dir: str,
               include_binary: bool = False, show_secrets: bool = False, verify: Any = None,
               executor: Executor | None = None,
-              progress: AuditProgress | None = None, warnings: list[str] | None = None) -> AuditResult:
+              progress: AuditProgress | None = None, warnings: list[str] | None = None, full: bool = False
+              ) -> AuditResult:
     """Audits every target and merges each result into the datastore as it arrives. executor: how tasks
-    run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed)."""
-    from scanner.app import build_engine
+    run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed).
+    full: read every blob of every repository, as if the datastore knew nothing (results still merge)."""
+    from scanner.rules import load_rules
 
     t0 = time.perf_counter()
-    built = build_engine(replace(opts, progress=None))
-    rules = built[0]
+    rules = load_rules(opts.rule_files, extra=opts.extra_rules)  # the engine is built only if something is read
     ruleset = ruleset_hash(rules, opts.decode_depth, include_binary, opts.archive_depth)
-    _ENGINE.clear()
-    _ENGINE[(ruleset, opts.accelerated, opts.rule_files)] = built  # repositories scanned here reuse it
+    _RULES.clear()
+    _RULES[(ruleset, opts.rule_files)] = rules
     audit = AuditResult([], list(warnings or []), ruleset)
-    incremental = not paths_matter(rules)
-    if not incremental:
+    incremental = not paths_matter(rules) and not full
+    if full:
+        audit.notes.append("--full: every blob and commit message read again, nothing taken from the datastore")
+    elif not incremental:
         audit.notes.append("a rule or allowlist looks at paths: every blob is read (a blob id alone is not a "
                            "cache key then)")
     if show_secrets:
         store.secure()
     spec = AuditSpec(replace(opts, progress=None, verify=None), ruleset, len(rules), cache_dir, include_binary,
-                     incremental, keep_secrets=bool(verify) or show_secrets, store_secrets=show_secrets)
+                     incremental, keep_secrets=bool(verify) or show_secrets, store_secrets=show_secrets,
+                     previous=store.last_states(ruleset, [t.key for t in targets]) if incremental else {})
     found = 0
 
     def merge(res: TargetResult) -> None:
@@ -263,7 +409,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
 
 def _run_here(targets: list[Target], spec: AuditSpec, merge: Callable[[TargetResult], None], store: Datastore
               ) -> None:
-    lookup = (lambda oids: store.known_blobs(spec.ruleset, oids)) if spec.incremental else None
+    lookup = StoreLookup(store, spec.ruleset) if spec.incremental else None
     for t in targets:
         merge(scan_target(t, spec, lookup))
 

@@ -796,7 +796,9 @@ def _reachable_paths(repo: pygit2.Repository, plan: HistoryPlan) -> dict[str, st
     return _enumerate_pygit2(repo, commits, plan.hidden, plan.loose, [])[0]
 
 
-def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan) -> list[Finding]:
+def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPlan,
+              introductions: dict[str, dict[str, str]] | None = None, contained: dict[str, int] | None = None
+              ) -> list[Finding]:
     """Places blob findings at every path their blob was introduced at, with the introducing commit, and
     fills author, date, refs and at_head. Enumeration names a blob once; a copied file is found again here.
     Which refs contain which commit comes from one walk over the history (containment), done only when
@@ -804,7 +806,8 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     """
     tips, hidden = list(plan.tips.values()), plan.hidden
     blob_findings = [f for f in findings if f.source == "blob" and f.blob]
-    found = _introductions_git(repo, tips, hidden, {f.blob for f in blob_findings if f.blob}) if blob_findings else {}
+    found = introductions if introductions is not None else (  # audit: worked out from its per-commit cache
+        _introductions_git(repo, tips, hidden, {f.blob for f in blob_findings if f.blob}) if blob_findings else {})
     # git unusable (or the history is damaged): pygit2 below; a place may have no introducing commit (None)
     intro: dict[str, dict[str, str | None]] = {b: dict(p) for b, p in (found or {}).items()}
     missing = {f.blob: f.path for f in blob_findings if f.blob and f.blob not in intro}
@@ -823,7 +826,8 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
         head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     except (KeyError, ValueError, pygit2.GitError):
         head_tree = None
-    bits = containment(repo, plan.tips, hidden) if any(f.commit for f in placed) else None
+    bits = contained if contained is not None else (  # audit: from the one walk it made already
+        containment(repo, plan.tips, hidden) if any(f.commit for f in placed) else None)
     contains: dict[str, tuple[str, ...]] = {}
     for f in placed:
         if not f.commit:

@@ -119,7 +119,12 @@ def test_a_fork_shares_scanned_blobs_and_reports_its_own_places(org, tmp_path):
     alpha_blobs = first[os.path.realpath(org["alpha"])].record.blobs_planned
     fork = by_target(audit([org["fork"]], store, tmp_path))[os.path.realpath(org["fork"])]
     assert len(fork.record.blobs_read) == 1  # only fork.txt is new
-    assert fork.skipped_blobs == alpha_blobs
+    # alpha's history is covered: not walked again; only its blobs holding findings come back (not read)
+    assert fork.covered_commits == 4 and len(fork.record.messages_read) == 1
+    assert 0 < fork.skipped_blobs < alpha_blobs
+    key = lambda f: (f.fingerprint, f.rule_id, f.path, f.line, f.column, f.commit, f.author, f.date, f.refs, f.at_head)
+    plain = history_scan(str(org["fork"]), opts())  # the places a full scan of the fork gives, exactly
+    assert sorted(map(key, fork.findings)) == sorted(map(key, plain.findings))
     t1, t2, t3 = org["secrets"]
     from scanner.findings import fingerprint
     assert {f.fingerprint for f in fork.findings} == {fingerprint(t1), fingerprint(t2), fingerprint(t3)}

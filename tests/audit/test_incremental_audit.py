@@ -1,0 +1,174 @@
+"""Issue 15: what an audit skips, and that skipping never changes what it reports.
+
+Every test compares an audit that skipped work with what a full `history` scan of the same repository
+reports (findings, places, commits, refs, at_head), so a skip that loses or misplaces anything fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from clirun import tokenscan as cli
+from gitrepo import Repo
+from tokens import cloudflare, github
+
+import scanner.app
+import scanner.audit.incremental
+from scanner.app import ScanOptions, history_scan
+from scanner.audit.datastore import Datastore
+from scanner.audit.runner import run_audit
+from scanner.audit.targets import Target
+from scanner.findings import fingerprint
+
+
+def opts(**kw) -> ScanOptions:
+    return ScanOptions(jobs=1, **kw)
+
+
+def audit(paths, store, tmp_path, **kw):
+    targets = [Target(os.path.realpath(p), "path", os.path.realpath(p)) for p in paths]
+    return run_audit(targets, kw.pop("options", None) or opts(), store, cache_dir=str(tmp_path / "cache"), **kw)
+
+
+def one(result):
+    [r] = result.results
+    assert r.error is None, r.error
+    return r
+
+
+def places(findings):
+    """Everything a reader sees of a finding's place, secrets aside."""
+    return sorted((f.fingerprint, f.rule_id, f.path, f.line, f.column, f.source, f.commit, f.author, f.date,
+                   f.refs, f.at_head) for f in findings)
+
+
+def same_as_history(r, path, **kw):
+    plain = history_scan(str(path), opts(**kw))
+    assert places(r.findings) == places(plain.findings)
+    return plain
+
+
+@pytest.fixture()
+def repo(tmp_path) -> Repo:
+    """Four commits, two secrets (one rotated out of its file, one still at HEAD), on main and a tag."""
+    r = Repo(tmp_path / "alpha")
+    r.commit("init", README="hello\n", **{"src__app.py": "print('x')\n"})
+    r.commit("config", **{"conf__app.env": f"CF_TOKEN={cloudflare('cfut_', 201)}\n"})
+    r.commit("rotate", **{"conf__app.env": "CF_TOKEN=${CF_TOKEN}\n"})
+    r.commit("gh", **{"deploy.sh": f"export GH={github('ghp_', 202)}\n"})
+    r.git("tag", "v1")
+    return r
+
+
+def _forbid_scanning(monkeypatch):
+    def boom(*a, **kw):
+        raise AssertionError("scanned although nothing changed")
+
+    monkeypatch.setattr(scanner.audit.incremental, "audit_history", boom)
+    monkeypatch.setattr(scanner.app, "history_scan", boom)
+
+
+def test_an_unchanged_repository_is_not_scanned_and_reports_the_same_findings(repo, tmp_path, monkeypatch):
+    store = Datastore(str(tmp_path / "ds.db"))
+    r1 = one(audit([repo.path], store, tmp_path))
+    assert not r1.unchanged and len(r1.findings) == 2
+    _forbid_scanning(monkeypatch)  # the second audit must not even plan a scan
+    r2 = one(audit([repo.path], store, tmp_path))
+    assert r2.unchanged and r2.record.blobs_read == [] and r2.record.bytes_scanned == 0
+    assert r2.skipped_blobs == r1.record.blobs_planned and places(r2.findings) == places(r1.findings)
+    monkeypatch.undo()
+    same_as_history(r2, repo.path)
+    # its places are current in the datastore (the views read the latest scan of each repository)
+    view = {row["fingerprint"]: row for row in store.findings_view()}
+    assert {fp for fp, row in view.items() if row["places"]} == {f.fingerprint for f in r1.findings}
+    # and no secret went into the stored report
+    secrets = [cloudflare("cfut_", 201), github("ghp_", 202)]
+    stored = "".join(row[0] for row in store.db.execute("SELECT reported FROM scans WHERE reported IS NOT NULL"))
+    assert stored and not any(s in stored for s in secrets)
+
+
+def test_a_new_commit_reads_only_its_blob_and_message_and_places_match_a_full_scan(repo, tmp_path):
+    store = Datastore(str(tmp_path / "ds.db"))
+    one(audit([repo.path], store, tmp_path))
+    t3 = cloudflare("cfat_", 203)
+    repo.commit("more", **{"extra.txt": f"token {t3}\n"})
+    r = one(audit([repo.path], store, tmp_path))
+    assert not r.unchanged and r.covered_commits == 4
+    assert len(r.record.blobs_read) == 1 and len(r.record.messages_read) == 1  # extra.txt and "more"
+    assert fingerprint(t3) in {f.fingerprint for f in r.findings} and len(r.findings) == 3
+    same_as_history(r, repo.path)
+
+
+def test_a_fork_branching_below_the_tip_gets_its_own_places(repo, tmp_path):
+    """A fork cut from an older commit, with a branch of its own that brings an old secret back under a new
+    path: the covered history is not walked again, and every place (commit, refs, at_head) is the fork's."""
+    store = Datastore(str(tmp_path / "ds.db"))
+    one(audit([repo.path], store, tmp_path))
+    fork_path = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(fork_path)], check=True, capture_output=True)
+    fork = Repo.__new__(Repo)
+    fork.path, fork.tick = fork_path, 900
+    fork.git("checkout", "-q", "-b", "feature", "HEAD~2")  # at "config": the Cloudflare token is there
+    fork.commit("copy", **{"backup__app.env": (repo.path / "conf" / "app.env").read_text()})  # not the token
+    fork.write("backup/old.env", fork.git("show", "HEAD~1:conf/app.env") + "\n")  # the old blob, new path
+    fork.commit("restore old config")
+    r = one(audit([fork_path], store, tmp_path))
+    assert r.covered_commits >= 2 and len(r.record.messages_read) == 2
+    plain = same_as_history(r, fork_path)
+    restored = [f for f in plain.findings if f.path == "backup/old.env"]
+    assert restored and restored[0].refs == ("refs/heads/feature",)
+
+
+def test_changed_suppression_inputs_rules_or_head_mean_a_rescan(repo, tmp_path):
+    store = Datastore(str(tmp_path / "ds.db"))
+    first = one(audit([repo.path], store, tmp_path))
+    gh = next(f for f in first.findings if f.rule_id.startswith("github"))
+    (repo.path / ".tokenscanignore").write_text(f"{gh.fingerprint}\n")  # not committed: read from the work tree
+    r = one(audit([repo.path], store, tmp_path))
+    assert not r.unchanged and gh.fingerprint not in {f.fingerprint for f in r.findings}
+    assert r.record.blobs_read == []  # a rescan, but every blob is known
+    assert one(audit([repo.path], store, tmp_path)).unchanged
+    repo.git("checkout", "-q", "v1~1")  # HEAD moves (detached), no ref changes: at_head may differ
+    r = one(audit([repo.path], store, tmp_path))
+    assert not r.unchanged
+    same_as_history(r, repo.path)
+    extra = tmp_path / "extra.toml"
+    extra.write_text('[[rules]]\nid = "acme-key"\ndescription = "ACME key"\nseverity = "high"\n'
+                     'keywords = ["acme_"]\nregex = \'(acme_[a-z0-9]{20})\'\n')
+    r = one(audit([repo.path], store, tmp_path, options=opts(rule_files=(str(extra),))))
+    assert not r.unchanged and r.covered_commits == 0 and len(r.record.blobs_read) == r.record.blobs_planned
+
+
+def test_full_and_secrets_needed_are_never_answered_from_the_datastore(repo, tmp_path):
+    store = Datastore(str(tmp_path / "ds.db"))
+    one(audit([repo.path], store, tmp_path))
+    r = one(audit([repo.path], store, tmp_path, full=True))
+    assert not r.unchanged and r.skipped_blobs == 0 and len(r.record.blobs_read) == r.record.blobs_planned
+    r = one(audit([repo.path], store, tmp_path, show_secrets=True))
+    assert not r.unchanged and {f.secret for f in r.findings} == {cloudflare("cfut_", 201), github("ghp_", 202)}
+
+
+def test_cli_second_audit_says_unchanged_and_full_rescans(repo, tmp_path):
+    ds = str(tmp_path / "cli.db")
+    first = json.loads(cli("audit", str(repo.path), "--datastore", ds, "--format", "json").stdout)
+    again = json.loads(cli("audit", str(repo.path), "--datastore", ds, "--format", "json").stdout)
+    full = json.loads(cli("audit", str(repo.path), "--datastore", ds, "--format", "json", "--full").stdout)
+    assert first["summary"]["blobs_read"] == full["summary"]["blobs_read"] > 0 == again["summary"]["blobs_read"]
+    assert first["findings"] == again["findings"] == full["findings"]
+    assert any("--full" in n for n in full["notes"])
+
+
+def test_first_scan_records_coverage_and_per_commit_adds(repo, tmp_path):
+    store = Datastore(str(tmp_path / "ds.db"))
+    r = one(audit([repo.path], store, tmp_path))
+    head = repo.git("rev-parse", "HEAD")
+    ruleset = store.db.execute("SELECT hash FROM rulesets").fetchone()[0]
+    assert head in store.covered(ruleset)
+    adds = store.commit_adds(ruleset)
+    introduced = {f.commit for f in r.findings}
+    assert introduced and introduced <= set(adds)  # the commits that brought each secret in
+    assert all(Path(p).name in ("app.env", "deploy.sh") for pairs in adds.values() for _, p in pairs)
