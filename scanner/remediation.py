@@ -335,6 +335,8 @@ _GENERIC_NAMES: dict[str, str] = {
     "alibaba": "Alibaba Cloud",
     "adafruit": "Adafruit IO",
     "apify": "Apify",
+    "rootly": "Rootly",
+    "wakatime": "WakaTime",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "
