@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scanner.app import (
@@ -132,11 +132,11 @@ class Scanner:
     def verify(self, result: Result, **verify_options: Any) -> Result:
         """Opt-in: sends each distinct secret to its own vendor's "who am I" endpoint (keyword arguments are
         scanner.verify.VerifyOptions fields, e.g. timeout=5.0). Returns the result with statuses filled in."""
-        from scanner.verify import VerifyOptions, verify_findings
+        from scanner.verify import VerifyOptions
+        from scanner.verify.scheduler import verified_findings
 
-        internal = [f._internal for f in result.findings if f._internal is not None]
-        verify_findings(internal, VerifyOptions(**verify_options))
-        return self._result(result.report)
+        found, _ = verified_findings(result.report.findings, VerifyOptions(**verify_options))
+        return self._result(replace(result.report, findings=found))  # the given result stays as it was
 
     def render(self, result: Result, fmt: str = "text") -> str:
         """The report as the command line writes it: text, json, jsonl, sarif or html."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from scanner.engine import Engine
@@ -84,12 +84,11 @@ def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor |
 def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opts: ScanOptions,
               suppress: Suppressor | None = None, attribute: Callable[[list[Finding]], list[Finding]] | None = None
               ) -> Report:
-    for f in result.findings:
-        f.path = printable(f.path)
-    for w in result.warnings:
-        w.path = printable(w.path) if w.path else w.path
     after_scan = time.perf_counter()
-    findings = finish(result.findings, opts)
+    findings = finish([f if printable(f.path) == f.path else replace(f, path=printable(f.path))
+                       for f in result.findings], opts)
+    result.warnings[:] = [w if not w.path or printable(w.path) == w.path else replace(w, path=printable(w.path))
+                          for w in result.warnings]
     if attribute is not None:  # before suppression: baseline entries may name commits
         _phase(opts, f"attributing {len(findings)} finding{'s' if len(findings) != 1 else ''} to commits")
         findings = attribute(findings)
@@ -131,11 +130,11 @@ def _phase(opts: ScanOptions, text: str) -> None:
 def verified(report: Report, opts: ScanOptions) -> Report:
     """Verification runs last, on what would be reported: suppressed findings never leave the machine."""
     if opts.verify is not None and report.findings:
-        from scanner.verify import verify_findings
+        from scanner.verify.scheduler import verified_findings
 
         _phase(opts, f"verifying {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}")
 
-        stats = verify_findings(report.findings, opts.verify)  # type: ignore[arg-type]
+        report.findings, stats = verified_findings(report.findings, opts.verify)  # type: ignore[arg-type]
         if stats.secrets:
             rate = stats.requests / stats.seconds if stats.seconds else 0.0
             report.notes.append(f"verified {stats.secrets} distinct secrets with {stats.requests} requests "
@@ -239,9 +238,8 @@ def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Repo
                           in_process_bytes=opts.in_process_bytes)
     finally:
         reader.close()
-    for f in result.findings:
-        f.source, f.blob = "staged", None
-    result.findings = [f for f in result.findings if f.line in added.get(f.path, ())]
+    result.findings = [replace(f, source="staged", blob=None) for f in result.findings
+                       if f.line in added.get(f.path, ())]
     return to_report("staged", repo_path, result, rules, opts, suppress)
 
 

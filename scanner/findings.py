@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from scanner.engine import Match
+
+if TYPE_CHECKING:
+    from scanner.sources import Origin
 
 
 @dataclass
@@ -105,13 +109,22 @@ def locate(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def from_match(m: Match, data: bytes, path: str, source: str, line_base: int = 0,
-               offset_base: int = 0) -> Finding:
+               offset_base: int = 0, origin: Origin | None = None, outer_encoding: str = "plain",
+               context_hints: dict | None = None, inline_allowed: bool = False) -> Finding:
+    """A finding complete at construction: where it is (origin: commit, blob, archive member of the chunk),
+    how it was encoded (the chunk's own encoding, e.g. utf-16, outside the match's), what is near it."""
     line, column = locate(data, m.start)
+    encoding = m.encoding
+    if outer_encoding != "plain":
+        encoding = outer_encoding if encoding == "plain" else f"{outer_encoding}+{encoding}"
     return Finding(
         rule_id=m.rule.id, description=m.rule.description, severity=m.rule.severity, secret=m.secret,
         fingerprint=fingerprint(m.secret), path=path, line=line + line_base, column=column,
-        offset=m.start + offset_base, source=source, encoding=m.encoding, checksum=m.checksum, tags=m.tags,
+        offset=m.start + offset_base, source=source, encoding=encoding, checksum=m.checksum, tags=m.tags,
+        commit=origin.commit if origin else None, blob=origin.blob if origin else None,
+        member=origin.member if origin else "",
         verify_kind=m.rule.verify, prefix=vendor_prefix(m.rule.keywords, m.secret),
+        context_hints=context_hints if context_hints is not None else {}, inline_allowed=inline_allowed,
     )
 
 

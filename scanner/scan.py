@@ -60,17 +60,12 @@ def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = No
     if warnings is not None:
         warnings.extend(Warning(kind, message, chunk.path) for kind, message in dict.fromkeys(raised))
     for m in matches:
-        f = from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base)
-        if chunk.encoding != "plain":
-            f.encoding = chunk.encoding if f.encoding == "plain" else f"{chunk.encoding}+{f.encoding}"
-        f.context_hints = hints.collect(f.verify_kind, chunk.data, m.start, m.end)
         lo = chunk.data.rfind(b"\n", 0, m.start) + 1
         hi = chunk.data.find(b"\n", m.end)
         line = chunk.data[lo:hi if hi >= 0 else len(chunk.data)]
-        f.inline_allowed = any(marker in line for marker in INLINE_MARKERS)
-        for k, v in chunk.meta.items():
-            setattr(f, k, v)
-        out.append(f)
+        out.append(from_match(m, chunk.data, chunk.path, chunk.source, chunk.line_base, chunk.offset_base,
+                              chunk.origin, chunk.encoding, hints.collect(m.rule.verify, chunk.data, m.start, m.end),
+                              any(marker in line for marker in INLINE_MARKERS)))
     return out
 
 

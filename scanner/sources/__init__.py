@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a chunk's bytes sit beyond their path, set on each finding when it is made (never copied on
+    afterwards): the blob or the commit (a commit message) holding them, and the archive member they are."""
+
+    commit: str | None = None
+    blob: str | None = None
+    member: str = ""  # `!inner/path` inside an archive (the chunk's path then ends with it)
+
+
+NO_ORIGIN = Origin()
 
 
 @dataclass
@@ -15,4 +28,4 @@ class Chunk:
     offset_base: int = 0
     line_base: int = 0
     encoding: str = "plain"  # the whole item's encoding when it was decoded to read it (utf-16)
-    meta: dict = field(default_factory=dict)  # source facts copied onto findings (commit, blob, ...)
+    origin: Origin = NO_ORIGIN

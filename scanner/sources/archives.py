@@ -16,11 +16,11 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
-from scanner.sources import Chunk
+from scanner.sources import NO_ORIGIN, Chunk, Origin
 
 BINARY_SNIFF = 8192  # as for files: a NUL in the first 8 KiB is binary
 SEP = "!"  # between an archive's path and a member's, as in jar: URLs
@@ -171,17 +171,17 @@ def _tar(data: bytes, path: str, warnings: list[Warning], limits: Limits, budget
 
 
 def archive_chunks(data: bytes, path: str, warnings: list[Warning], include_binary: bool,
-                   source: str = "file", meta: dict | None = None, depth: int = 2) -> Iterator[Chunk]:
+                   source: str = "file", origin: Origin = NO_ORIGIN, depth: int = 2) -> Iterator[Chunk]:
     """Chunks of an archive's members, archives inside opened up to `depth` levels in all; binary members
     are skipped (and counted) as binary files are."""
     for name, content in members(data, path, warnings, Limits(max_depth=depth)):
-        where = {**(meta or {}), "member": name[len(path):]}
+        where = replace(origin, member=name[len(path):])
         if b"\0" in content[:BINARY_SNIFF]:
             text = utf16_text(content)
             if text is not None:
-                yield Chunk(text, name, source, encoding="utf-16", meta=where)
+                yield Chunk(text, name, source, encoding="utf-16", origin=where)
                 continue
             if not include_binary:
                 warnings.append(Warning("binary", "binary archive member skipped", name))
                 continue
-        yield Chunk(content, name, source, meta=where)
+        yield Chunk(content, name, source, origin=where)

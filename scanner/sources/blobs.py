@@ -23,7 +23,7 @@ from typing import Any
 
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
-from scanner.sources import Chunk
+from scanner.sources import Chunk, Origin
 from scanner.sources.archives import archive_chunks
 from scanner.sources.archives import kind_of as archive_kind
 from scanner.sources.gitbin import git_binary, git_env
@@ -439,22 +439,22 @@ class GitReader:
                 return
             _, _, message = raw.partition(b"\n\n")
             yield Chunk(message, f"(commit message {item.commit[:12]})", "commit-message",
-                        meta={"commit": item.commit})
+                        origin=Origin(commit=item.commit))
             return
         data = self._blob(item, warnings)
         if data is None:
             return
         if self.archive_depth and archive_kind(data[:512]) is not None:  # a jar, a wheel, a docx committed
-            yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", {"blob": item.oid},
+            yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", Origin(blob=item.oid),
                                       self.archive_depth)
             return
         if b"\0" in data[:8192]:
             text = utf16_text(data)
             if text is not None:
-                yield Chunk(text, item.path, "blob", encoding="utf-16", meta={"blob": item.oid})
+                yield Chunk(text, item.path, "blob", encoding="utf-16", origin=Origin(blob=item.oid))
                 return
             if not self.include_binary:  # counted in the summary like binary files, named with --list-skipped
                 warnings.append(Warning("binary", f"binary blob {item.oid[:12]} skipped (--include-binary scans it)",
                                         item.path or None))
                 return
-        yield Chunk(data, item.path, "blob", meta={"blob": item.oid})
+        yield Chunk(data, item.path, "blob", origin=Origin(blob=item.oid))

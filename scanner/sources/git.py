@@ -638,9 +638,8 @@ def collapse(findings: list[Finding]) -> list[Finding]:
             out.append(f)
     for group in groups.values():
         first = min(group, key=lambda f: (f.date or "9999", f.line, f.column))
-        first.refs = tuple(sorted({r for f in group for r in f.refs}))
-        first.at_head = any(f.at_head for f in group)
-        out.append(first)
+        out.append(replace(first, refs=tuple(sorted({r for f in group for r in f.refs})),
+                           at_head=any(f.at_head for f in group)))
     return sorted(out, key=lambda f: (f.path, f.date or "", f.line, f.column, f.rule_id))
 
 
@@ -829,18 +828,23 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     bits = contained if contained is not None else (  # audit: from the one walk it made already
         containment(repo, plan.tips, hidden) if any(f.commit for f in placed) else None)
     contains: dict[str, tuple[str, ...]] = {}
+    authors: dict[str, tuple[str | None, str | None]] = {}
+    out: list[Finding] = []
     for f in placed:
         if not f.commit:
+            out.append(f)
             continue
-        try:
-            obj = repo[f.commit]
-            f.author = f"{obj.author.name} <{obj.author.email}>"  # type: ignore[attr-defined]
-            f.date = _iso(obj.author)  # type: ignore[attr-defined]
-        except (KeyError, ValueError, pygit2.GitError):
-            pass  # named by the walk that could not read it
+        if f.commit not in authors:
+            try:
+                obj = repo[f.commit]
+                authors[f.commit] = (f"{obj.author.name} <{obj.author.email}>",  # type: ignore[attr-defined]
+                                     _iso(obj.author))  # type: ignore[attr-defined]
+            except (KeyError, ValueError, pygit2.GitError):
+                authors[f.commit] = (f.author, f.date)  # named by the walk that could not read it
         if f.commit not in contains:
             contains[f.commit] = _refs_containing(repo, f.commit, plan.tips, bits)
-        f.refs = contains[f.commit]
-        if f.source == "blob":
-            f.at_head = _at_head(repo, head_tree, f.path[:len(f.path) - len(f.member)], f.secret, f.blob)
-    return placed
+        author, date = authors[f.commit]
+        at_head = (_at_head(repo, head_tree, f.path[:len(f.path) - len(f.member)], f.secret, f.blob)
+                   if f.source == "blob" else f.at_head)
+        out.append(replace(f, author=author, date=date, refs=contains[f.commit], at_head=at_head))
+    return out

@@ -54,7 +54,19 @@ def _scrub(v: Verification, secret: str) -> Verification:
 
 
 def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats:
-    """Fills f.verification for every finding with a verifier; findings of one secret share one answer.
+    """Fills f.verification for every finding with a verifier, in place: for callers that hold the same
+    findings in other lists too (an audit's per-repository results). The scan pipeline uses
+    verified_findings, which changes nothing it is given."""
+    new, stats = verified_findings(findings, opts)
+    for old, f in zip(findings, new, strict=True):
+        if f is not old:
+            old.verification = f.verification
+    return stats
+
+
+def verified_findings(findings: list[Finding], opts: VerifyOptions) -> tuple[list[Finding], VerifyStats]:
+    """The findings with their verdicts (new findings where one was reached; the others as given), and
+    what it took. Findings of one secret share one answer.
 
     One HTTP client per vendor, on that vendor's base (resolved before any request, so a bad override is a
     usage error and not a half-run) with that vendor's own rate limit; the concurrency limit and the budget
@@ -65,7 +77,8 @@ def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats
             groups.setdefault((f.verify_kind or "", f.fingerprint), []).append(f)
     stats = VerifyStats(secrets=len(groups))
     if not groups:
-        return stats
+        return list(findings), stats
+    verdicts: dict[int, Verification] = {}  # id(finding) -> its verdict
     used = {registry.get(kind).vendor for kind, _ in groups}  # type: ignore[union-attr]
     bases = {v.name: opts.api_bases.get(v.name) or api_base_for(v.name, v.default_base) for v in used}
     started = time.monotonic()
@@ -96,10 +109,10 @@ def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats
                 if verdict.status == "unknown":
                     stats.unknown_findings += len(groups[key])
                 for f in groups[key]:
-                    f.verification = replace(verdict, reach=dict(verdict.reach))
+                    verdicts[id(f)] = replace(verdict, reach=dict(verdict.reach))
     finally:
         for http in clients.values():
             http.close()
     stats.requests = sum(http.requests for http in clients.values())
     stats.seconds = time.monotonic() - started
-    return stats
+    return [replace(f, verification=verdicts[id(f)]) if id(f) in verdicts else f for f in findings], stats
