@@ -283,9 +283,46 @@ def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> No
     """at_head for every blob finding from what each blob is known to hold: a finding rebuilt from the
     datastore carries no secret to look for in HEAD's file, so all of them are judged the same way (does
     the blob at that path in HEAD hold this fingerprint?)."""
-    git = git_binary()
-    if git is None or not any(f.source == "blob" for f in findings):
+    wanted = {f.path for f in findings if f.source == "blob"}
+    if not wanted:
         return
+    head = _head_blobs(path, wanted)
+    for f in findings:
+        if f.source == "blob":
+            oid = head.get(f.path)
+            f.at_head = oid is not None and f.fingerprint in cache.fingerprints_in(oid)
+
+
+def _head_blobs(path: str, wanted: set[str]) -> dict[str, str]:
+    """HEAD's blob id at each wanted path, by a tree lookup per path (a handful) instead of listing HEAD's
+    whole tree (tens of thousands of entries, read for every repository of an audit). A path shown escaped
+    (a name that is not UTF-8) cannot be looked up: then the listing decides, as it always did."""
+    import pygit2
+
+    from scanner.sources.git import open_repo
+    from scanner.sources.gitbin import GITLINK, TREE
+
+    try:
+        tree = open_repo(path).head.peel(pygit2.Commit).tree
+    except (UsageError, KeyError, ValueError, pygit2.GitError):
+        return {}  # no HEAD (unborn, damaged): nothing is at HEAD
+    head: dict[str, str] = {}
+    unsure = False
+    for p in wanted:
+        try:
+            entry = tree[p]
+        except (KeyError, ValueError, TypeError, pygit2.GitError):
+            unsure = unsure or "\\" in p
+            continue
+        if entry.filemode not in (TREE, GITLINK):
+            head[p] = str(entry.id)
+    return {**head, **_listed_head(path)} if unsure else head
+
+
+def _listed_head(path: str) -> dict[str, str]:
+    git = git_binary()
+    if git is None:
+        return {}
     proc = subprocess.run([git, "-C", path, "ls-tree", "-r", "-z", "HEAD"],
                           capture_output=True, check=False)
     head: dict[str, str] = {}
@@ -295,10 +332,7 @@ def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> No
             parts = meta.split()
             if len(parts) == 3 and parts[1] == b"blob":
                 head[printable(name.decode("utf-8", "surrogateescape"))] = parts[2].decode()
-    for f in findings:
-        if f.source == "blob":
-            oid = head.get(f.path)
-            f.at_head = oid is not None and f.fingerprint in cache.fingerprints_in(oid)
+    return head
 
 
 def finding_dict(f: Finding) -> dict:

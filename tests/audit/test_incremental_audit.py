@@ -172,3 +172,21 @@ def test_first_scan_records_coverage_and_per_commit_adds(repo, tmp_path):
     introduced = {f.commit for f in r.findings}
     assert introduced and introduced <= set(adds)  # the commits that brought each secret in
     assert all(Path(p).name in ("app.env", "deploy.sh") for pairs in adds.values() for _, p in pairs)
+
+
+def test_at_head_by_tree_lookup_matches_history_also_for_odd_names(tmp_path):
+    """at_head is looked up per path in HEAD's tree (no listing of the whole tree); for a name that is
+    not plain (not UTF-8, so shown escaped or quoted) the full listing decides, and the audit still says
+    exactly what `history` says."""
+    bare = tmp_path / "odd.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    t1, t2 = cloudflare("cfut_", 211), github("ghp_", 212)
+    body1, body2 = f"CF={t1}\n".encode(), f"GH={t2}\n".encode()
+    stream = (b"commit refs/heads/main\ncommitter T <t@example.com> 1700000000 +0000\ndata 4\ninit\n"
+              b"M 100644 inline caf\xe9.env\ndata %d\n%s\nM 100644 inline dir/plain.env\ndata %d\n%s\n\n"
+              % (len(body1), body1, len(body2), body2))
+    subprocess.run(["git", "-C", str(bare), "fast-import", "--quiet"], input=stream, check=True)
+    store = Datastore(str(tmp_path / "ds.db"))
+    r = one(audit([bare], store, tmp_path))
+    assert len(r.findings) == 2 and {f.at_head for f in r.findings if f.path == "dir/plain.env"} == {True}
+    same_as_history(r, bare)
