@@ -8,6 +8,7 @@ arrives, so an interrupted audit keeps every repository finished before the inte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from scanner.audit.cache import (
@@ -169,8 +171,28 @@ def state_key(path: str, refs: dict[str, str], spec: AuditSpec) -> str | None:
         "ignore": _digest(opts.ignore_file or os.path.join(root, IGNORE_FILE)),
         "gitleaks": _digest(os.path.join(root, GITLEAKS_IGNORE)),
         "baseline": _digest(opts.baseline),
+        "shipped": _shipped_digest(),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _shipped_digest() -> str:
+    """Every data file shipped in tokenscan's rules folder (rule files, known-public key lists...): what
+    suppresses or finds something may change there without the rule-set hash seeing it (an example, a key
+    list). Read once per process."""
+    from scanner.rules import builtin_rule_files
+
+    first = builtin_rule_files()
+    root = Path(__file__).resolve().parent.parent / "rules"
+    if not root.is_dir():
+        root = root.parent.parent / "rules"
+    h = hashlib.sha256(json.dumps(first).encode())
+    if root.is_dir():
+        for p in sorted(root.iterdir()):
+            if p.is_file() and not p.name.endswith(".toml"):
+                h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
 
 
 def _git_dir(path: str) -> str | None:
