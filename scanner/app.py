@@ -8,15 +8,15 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from scanner.engine import Engine
 from scanner.errors import UsageError
-from scanner.findings import SKIPPED_KINDS, Finding, dedupe, printable
+from scanner.findings import SKIPPED_KINDS, Finding, Warning, dedupe, printable
 from scanner.policy import PolicyFiles
 from scanner.report import Report
 from scanner.rules import Rule, load_rules
-from scanner.scan import IN_PROCESS_BYTES, ScanResult, default_jobs
+from scanner.scan import IN_PROCESS_BYTES, Reader, ScanResult, default_jobs
 from scanner.suppress import Suppressor
 
 
@@ -146,19 +146,88 @@ def verified(report: Report, opts: ScanOptions) -> Report:
     return report
 
 
+@dataclass
+class Reading:
+    """How a source is read, worked out once its rules are known (history lists paths only when a rule
+    needs them). Every hook is optional; run_source calls them in a fixed order."""
+
+    items: Iterable[Any]  # a list, or a stream (a directory walk: scanning starts while it is listed)
+    reader: Reader[Any]
+    warnings: list[Warning] = field(default_factory=list)  # from listing; reported before the scan's own
+    # while the reader is still open: more warnings that only the scan's end can tell (missing objects)
+    collect: Callable[[], list[Warning]] | None = None
+    close: Callable[[], None] | None = None  # helpers (git processes) that must not outlive the scan
+    # on the raw result, listing warnings merged: keep, drop or add findings (staged: added lines only)
+    post_scan: Callable[[ScanResult], list[Finding]] | None = None
+    # on policy-filtered findings, before suppression (baseline entries may name commits): git attribution
+    attribute: Callable[[list[Finding]], list[Finding]] | None = None
+    notes: Callable[[], list[str]] | None = None  # said after everything else (what was enumerated, how)
+
+
+@dataclass
+class Source:
+    """One command's input: what it is, where its ignore file and baseline live, whether a scan of it covers
+    the whole target (stale baseline entries only mean something then), and how to read it."""
+
+    mode: str  # scan | history | staged: the report's mode
+    target: str  # as the report names it
+    root: str  # where .tokenscanignore, .gitleaksignore and a relative baseline are read
+    whole_target: bool
+    plan: Callable[[list[Rule]], Reading]
+    # cheap checks of the target, after the rules and before the suppression inputs (files: each root exists)
+    check: Callable[[], None] | None = None
+    progress: bool = True  # staged runs in a pre-commit hook: no progress line
+    started: float | None = None  # set: the report's duration counts from here (history: the repository open)
+
+
+def run_source(source: Source, opts: ScanOptions, built: tuple[list[Rule], Engine] | None = None) -> Report:
+    """The one pipeline: rules and engine, suppression inputs (read before anything is scanned, so a bad
+    baseline is an error at once), the source's reading, the scan, then findings -> attribution ->
+    suppression -> verification -> report (to_report)."""
+    from scanner import scan
+
+    rules, engine = built or build_engine(opts)
+    if source.check is not None:
+        source.check()
+    suppress = suppressor(opts, source.root, source.whole_target)
+    reading = source.plan(rules)
+    try:
+        result = scan.run(engine, reading.reader, reading.items, _size, opts.jobs,
+                          opts.progress if source.progress else None, opts.in_process_bytes)
+        if reading.collect is not None:
+            reading.warnings.extend(reading.collect())
+    finally:  # no helper process outlives the scan, whatever happened
+        if reading.close is not None:
+            reading.close()
+    result.warnings[:0] = reading.warnings
+    if reading.post_scan is not None:
+        result.findings = reading.post_scan(result)
+    report = to_report(source.mode, source.target, result, rules, opts, suppress, reading.attribute)
+    if reading.notes is not None:
+        report.notes.extend(reading.notes())
+    if source.started is not None:
+        report.duration_s = time.perf_counter() - source.started
+    return report
+
+
+def _size(item: Any) -> int:
+    return int(item.size)
+
+
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
                max_file_size: int = 10 << 20, include_binary: bool = False) -> Report:
-    from scanner import scan
     from scanner.sources.files import FileReader, walk_iter
 
-    rules, engine = build_engine(opts)
-    warnings: list = []
-    items = walk_iter(paths, excludes, gitignore, warnings)  # streamed: scanning starts while walking
-    suppress = suppressor(opts, paths[0], whole_target=True)
-    reader = FileReader(max_file_size, include_binary, opts.archive_depth)
-    result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress, opts.in_process_bytes)
-    result.warnings[:0] = warnings
-    return to_report("scan", ", ".join(paths), result, rules, opts, suppress)
+    warnings: list[Warning] = []
+    walk: list[Iterable[Any]] = []
+
+    def check() -> None:  # the roots are checked now; the walk is a stream: scanning starts while walking
+        walk.append(walk_iter(paths, excludes, gitignore, warnings))
+
+    def plan(rules: list[Rule]) -> Reading:
+        return Reading(walk[0], FileReader(max_file_size, include_binary, opts.archive_depth), warnings)
+
+    return run_source(Source("scan", ", ".join(paths), paths[0], True, plan, check), opts)
 
 
 def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on_incomplete: bool = False) -> int:
@@ -184,63 +253,65 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
     what was read.
     built: build_engine(opts) done once by the caller; an audit reuses it for every repository (building
     one is most of a small repository's scan)."""
-    import time
-
-    from scanner import scan
-    from scanner.sources.blobs import GitReader
-    from scanner.sources.git import attribute, collapse, open_repo, plan_history
+    from scanner.sources.git import open_repo
 
     started = time.perf_counter()  # the summary's duration is the whole run's, attribution included
     repo = open_repo(repo_path)
-    rules, engine = built or build_engine(opts)
-    suppress = suppressor(opts, repo.workdir or repo.path, whole_target=not (branch or since or max_commits))
+    source = Source("history", repo_path, repo.workdir or repo.path, not (branch or since or max_commits),
+                    lambda rules: _history_reading(repo, rules, opts, branch, since, max_commits, include_binary,
+                                                   use_git, blob_cache), started=started)
+    return run_source(source, opts, built)
+
+
+def _history_reading(repo: Any, rules: list[Rule], opts: ScanOptions, branch: str | None, since: str | None,
+                     max_commits: int | None, include_binary: bool, use_git: bool, blob_cache: Any) -> Reading:
+    """Every blob reachable from the refs once, and commit messages; findings attributed to the commits that
+    introduced them; the missing-object check that ran beside the scan collected at its end."""
+    from scanner.sources.blobs import GitReader
+    from scanner.sources.git import attribute, collapse, plan_history
+
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
     items: list = [*plan.blobs, *plan.messages]
     if blob_cache is not None:  # audit: blobs and messages scanned before under these rules are not read again
         items = blob_cache.fresh(items)
     reader = GitReader(repo.path, include_binary, use_git, opts.archive_depth)
-    try:
-        result = scan.run(engine, reader, items, lambda i: i.size, opts.jobs, opts.progress, opts.in_process_bytes)
-        if plan.missing_check is not None:
-            plan.warnings.extend(plan.missing_check.collect(list(plan.tips.values()), plan.hidden, plan.warnings))
-    finally:  # no git process outlives the scan, whatever happened
+    check = plan.missing_check
+
+    def close() -> None:
         reader.close()
-        if plan.missing_check is not None:
-            plan.missing_check.close()
-    result.warnings[:0] = plan.warnings
-    if blob_cache is not None:  # what was read goes to the datastore; what was not comes back from it
-        result.findings.extend(blob_cache.record(items, result.findings, result.warnings))
+        if check is not None:
+            check.close()
 
-    def attributed(found: list[Finding]) -> list[Finding]:
-        return collapse(attribute(repo, found, plan))
+    def post_scan(result: ScanResult) -> list[Finding]:
+        if blob_cache is None:
+            return result.findings
+        # what was read goes to the datastore; what was not comes back from it
+        return result.findings + blob_cache.record(items, result.findings, result.warnings)
 
-    report = to_report("history", repo_path, result, rules, opts, suppress, attributed)
-    report.notes.append(f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from "
-                        f"{len(plan.tips)} refs (enumerated with {plan.enumerator})")
-    report.notes.extend(plan.notes)
-    report.duration_s = time.perf_counter() - started
-    return report
+    def notes() -> list[str]:
+        return [f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from {len(plan.tips)} "
+                f"refs (enumerated with {plan.enumerator})", *plan.notes]
+
+    return Reading(items, reader, plan.warnings,
+                   (lambda: check.collect(list(plan.tips.values()), plan.hidden, plan.warnings)) if check else None,
+                   close, post_scan, lambda found: collapse(attribute(repo, found, plan)), notes)
 
 
 def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Report:
-    from scanner import scan
     from scanner.sources.blobs import GitReader
     from scanner.sources.staged import staged_files
 
     staged = staged_files(repo_path, use_git)
-    rules, engine = build_engine(opts)
-    suppress = suppressor(opts, staged.root, whole_target=False)
     added = {f.item.path: f.added_lines for f in staged.files}
-    reader = GitReader(staged.git_dir, use_git=staged.via == "git")
-    try:
-        result = scan.run(engine, reader, [f.item for f in staged.files], lambda i: i.size, opts.jobs,
-                          in_process_bytes=opts.in_process_bytes)
-    finally:
-        reader.close()
-    result.findings = [replace(f, source="staged", blob=None) for f in result.findings
-                       if f.line in added.get(f.path, ())]
-    return to_report("staged", repo_path, result, rules, opts, suppress)
+
+    def plan(rules: list[Rule]) -> Reading:
+        reader = GitReader(staged.git_dir, use_git=staged.via == "git")
+        return Reading([f.item for f in staged.files], reader, close=reader.close,
+                       post_scan=lambda result: [replace(f, source="staged", blob=None) for f in result.findings
+                                                 if f.line in added.get(f.path, ())])
+
+    return run_source(Source("staged", repo_path, staged.root, False, plan, progress=False), opts)
 
 
 # Shapes of credentials given directly to `tokenscan verify` that no prefixed rule claims.
