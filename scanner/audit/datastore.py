@@ -94,6 +94,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ruleset_id INTEGER NOT NULL, commit_id BLOB NOT NULL, oid BLOB NOT NULL, path TEXT NOT NULL,
             PRIMARY KEY (ruleset_id, commit_id, oid, path)) WITHOUT ROWID""",
     ),
+    (  # 5: the rule-set hash by a digest of its sources (rule files' text, settings, loader, version), so
+        # an audit that finds every repository unchanged never parses a rule file (issue 15)
+        """CREATE TABLE ruleset_sources (
+            digest TEXT PRIMARY KEY, hash TEXT NOT NULL, rules INTEGER NOT NULL, paths_matter INTEGER NOT NULL)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = frozenset({"targets", "rulesets", "scans", "scanned_blobs", "blob_findings", "findings", "places"})
@@ -330,6 +335,22 @@ class Datastore:
             if row is not None and row[0] == rid and row[1] == "ok" and row[2] and row[3]:
                 out[key] = (row[2], row[3])
         return out
+
+    def ruleset_for(self, digest: str) -> tuple[str, int, bool] | None:
+        """(rule-set hash, rules, paths matter) recorded for these rule sources, if any audit saw them."""
+        row = self.db.execute("SELECT hash, rules, paths_matter FROM ruleset_sources WHERE digest = ?",
+                              (digest,)).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), bool(row[2]))
+
+    def remember_ruleset(self, digest: str, ruleset: str, rules: int, paths_matter: bool) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR REPLACE INTO ruleset_sources (digest, hash, rules, paths_matter) "
+                            "VALUES (?, ?, ?, ?)", (digest, ruleset, rules, int(paths_matter)))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def covered(self, ruleset: str) -> list[str]:
         """Commits whose whole history was scanned (and recorded) under ruleset, by some earlier scan."""

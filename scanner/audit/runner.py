@@ -29,6 +29,7 @@ from scanner.audit.cache import (
     kept,
     paths_matter,
     ruleset_hash,
+    ruleset_sources,
     shown_secret,
 )
 from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, gates, now
@@ -416,12 +417,20 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
     from scanner.rules import load_rules
 
     t0 = time.perf_counter()
-    rules = load_rules(opts.rule_files, extra=opts.extra_rules)  # the engine is built only if something is read
-    ruleset = ruleset_hash(rules, opts.decode_depth, include_binary, opts.archive_depth)
-    _RULES.clear()
-    _RULES[(ruleset, opts.rule_files)] = rules
+    sources = ruleset_sources(opts, include_binary)
+    seen = store.ruleset_for(sources) if sources else None
+    if seen is not None:  # rules are loaded (and the engine built) only when some repository needs reading
+        ruleset, n_rules, by_path = seen
+    else:
+        rules = load_rules(opts.rule_files, extra=opts.extra_rules)
+        ruleset = ruleset_hash(rules, opts.decode_depth, include_binary, opts.archive_depth)
+        n_rules, by_path = len(rules), paths_matter(rules)
+        _RULES.clear()
+        _RULES[(ruleset, opts.rule_files)] = rules
+        if sources:
+            store.remember_ruleset(sources, ruleset, n_rules, by_path)
     audit = AuditResult([], list(warnings or []), ruleset)
-    incremental = not paths_matter(rules) and not full
+    incremental = not by_path and not full
     if full:
         audit.notes.append("--full: every blob and commit message read again, nothing taken from the datastore")
     elif not incremental:
@@ -429,7 +438,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
                            "cache key then)")
     if show_secrets:
         store.secure()
-    spec = AuditSpec(replace(opts, progress=None, verify=None), ruleset, len(rules), cache_dir, include_binary,
+    spec = AuditSpec(replace(opts, progress=None, verify=None), ruleset, n_rules, cache_dir, include_binary,
                      incremental, keep_secrets=bool(verify) or show_secrets, store_secrets=show_secrets,
                      previous=store.last_states(ruleset, [t.key for t in targets]) if incremental else {})
     found = 0
@@ -439,7 +448,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
         audit.results.append(res)
         if res.error:
             audit.warnings.append(f"{res.target.key}: {res.error}")
-            store.record_failure(res.target.key, res.target.kind, ruleset, len(rules), res.error)
+            store.record_failure(res.target.key, res.target.kind, ruleset, n_rules, res.error)
         elif res.record is not None:
             res.record.findings = [finding_dict(f) for f in res.findings]
             res.scan_id = store.merge(res.record, show_secrets)

@@ -18,6 +18,7 @@ from tokens import cloudflare, github
 
 import scanner.app
 import scanner.audit.incremental
+import scanner.rules
 from scanner.app import ScanOptions, history_scan
 from scanner.audit.datastore import Datastore
 from scanner.audit.runner import run_audit
@@ -70,6 +71,7 @@ def _forbid_scanning(monkeypatch):
 
     monkeypatch.setattr(scanner.audit.incremental, "audit_history", boom)
     monkeypatch.setattr(scanner.app, "history_scan", boom)
+    monkeypatch.setattr(scanner.rules, "load_rules", boom)  # the rule-set hash comes from its sources' digest
 
 
 def test_an_unchanged_repository_is_not_scanned_and_reports_the_same_findings(repo, tmp_path, monkeypatch):
@@ -141,6 +143,11 @@ def test_changed_suppression_inputs_rules_or_head_mean_a_rescan(repo, tmp_path):
                      'keywords = ["acme_"]\nregex = \'(acme_[a-z0-9]{20})\'\n')
     r = one(audit([repo.path], store, tmp_path, options=opts(rule_files=(str(extra),))))
     assert not r.unchanged and r.covered_commits == 0 and len(r.record.blobs_read) == r.record.blobs_planned
+    assert one(audit([repo.path], store, tmp_path, options=opts(rule_files=(str(extra),)))).unchanged
+    extra.write_text(extra.read_text().replace("{20}", "{24}"))  # the same file, another rule
+    r = one(audit([repo.path], store, tmp_path, options=opts(rule_files=(str(extra),))))
+    assert not r.unchanged and r.covered_commits == 0 and len(r.record.blobs_read) == r.record.blobs_planned
+    assert store.db.execute("SELECT count(*) FROM rulesets").fetchone()[0] == 3
 
 
 def test_full_and_secrets_needed_are_never_answered_from_the_datastore(repo, tmp_path):

@@ -1,6 +1,7 @@
 """Benchmark: what the audit datastore saves. Prints figures; asserts nothing (not part of the test suite).
 
     python tests/bench/bench_audit.py [--forks 10] [--commits 5000] [--blobs 15000] [--mb 100] [--keep DIR]
+                                      [--repeat N]
 
 Builds one synthetic repository (make_history.py: text-like blobs, five planted synthetic credentials) and
 N forks of it (local bare clones, each with one commit of its own holding a new synthetic credential), then
@@ -11,7 +12,8 @@ times, each into its own datastore file:
   N forks         the N forks, empty datastore: the shared history is read once (issue 15: <= 1.3x one)
 
 Why these three: an organisation's audit is mostly re-audits and forks; a per-repository cost that does not
-shrink with the datastore is what the ratios expose.
+shrink with the datastore is what the ratios expose. --repeat N runs each of the three N times (a fresh
+datastore each time for the first audit and the forks) and prints the best: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def main() -> None:
     ap.add_argument("--blobs", type=int, default=15000)
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--keep", metavar="DIR", help="build in DIR and keep it (default: a temporary folder)")
+    ap.add_argument("--repeat", type=int, default=1, help="run each audit N times and keep the best time")
     args = ap.parse_args()
     root = args.keep or tempfile.mkdtemp(prefix="bench-audit-")
     os.makedirs(root, exist_ok=True)
@@ -74,10 +77,14 @@ def main() -> None:
         if not os.path.isdir(dest):
             fork(repo, dest, n)
         forks.append(dest)
-    for name in ("one.db", "forks.db", "tiny.db"):
+    def fresh(name: str) -> str:
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(os.path.join(root, name + suffix)):
                 os.remove(os.path.join(root, name + suffix))
+        return os.path.join(root, name)
+
+    for name in ("one.db", "forks.db", "tiny.db"):
+        fresh(name)
 
     tiny = os.path.join(root, "tiny.git")  # the per-process floor: start, rule loading, engine build
     if not os.path.isdir(tiny):
@@ -92,9 +99,9 @@ def main() -> None:
     subprocess.run(["git", "--git-dir", repo, "rev-list", "--objects", "--all"], stdout=subprocess.DEVNULL, check=True)
     walk = time.perf_counter() - start
 
-    first, s1 = audit([repo], os.path.join(root, "one.db"))
-    second, s2 = audit([repo], os.path.join(root, "one.db"))
-    many, sn = audit(forks, os.path.join(root, "forks.db"))
+    first, s1 = min((audit([repo], fresh("one.db")) for _ in range(args.repeat)), key=lambda r: r[0])
+    second, s2 = min((audit([repo], os.path.join(root, "one.db")) for _ in range(args.repeat)), key=lambda r: r[0])
+    many, sn = min((audit(forks, fresh("forks.db")) for _ in range(args.repeat)), key=lambda r: r[0])
     print(f"repository: {args.commits} commits, {s1['blobs_planned']} blobs ({args.mb} MB asked); "
           f"{args.forks} forks of it; {os.cpu_count()} cores")
     print(f"first audit       {first:7.2f} s  blobs read {s1['blobs_read']:>6}  findings {s1['findings']}")
