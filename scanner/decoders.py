@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +76,49 @@ def signatures(keyword: str, nested: bool = True) -> list[Signature]:
                  for s2 in sorted(base64_signatures(s)) if len(s2) >= MIN_NESTED_SIGNATURE]
     sigs += [Signature(s, "base64", False) for s in wrapped_signatures(kw)]
     return list(dict.fromkeys(sigs))
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tokenscan")
+
+
+def _source_digest() -> str:
+    """This module's own text: the signatures depend on its code, so an edit invalidates every cache entry
+    (no version number to forget to bump). Empty when the source cannot be read (a zipapp): no caching."""
+    try:
+        with open(__file__, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return ""
+
+
+def signatures_of(keywords: list[str]) -> dict[str, list[Signature]]:
+    """signatures() of every keyword, cached on disk in the user's cache folder (never in a scanned
+    repository): computing them for ~300 keywords costs ~0.1 s, which a pre-commit run would pay on every
+    commit; a cache hit is one small JSON read. The key is the keyword list and this module's source; a
+    missing, stale or unreadable cache only means computing again."""
+    digest = _source_digest()
+    key = hashlib.sha256(json.dumps([digest, keywords]).encode()).hexdigest()[:32]
+    path = os.path.join(_cache_dir(), f"signatures-{key}.json")
+    if digest:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                raw = json.load(fh)
+            return {k: [Signature(lit.encode("latin-1"), kind, ci) for lit, kind, ci in raw[k]] for k in keywords}
+        except Exception:  # noqa: BLE001, S110 - compute instead
+            pass
+    out = {k: signatures(k) for k in keywords}
+    if digest:
+        try:
+            os.makedirs(_cache_dir(), mode=0o700, exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({k: [[s.literal.decode("latin-1"), s.kind, s.caseless] for s in v] for k, v in out.items()}, fh)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return out
 
 
 def wrapped_signatures(keyword: bytes) -> list[bytes]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import regex
 
 from scanner import decoders
-from scanner.prefilter import Prefilter, RunFinder
+from scanner.prefilter import HYPERSCAN_AVAILABLE, PREFILTER, RUN, Pattern, Prefilter, RunFinder
 from scanner.rules import Rule
 from scanner.validators import CHECKSUMS, FILTERS, low_information, shannon_entropy
 
@@ -110,24 +111,65 @@ class Engine:
         self.rules = rules
         self.decode_depth = decode_depth
         self.rule_timeout = rule_timeout
+        self._use_hs = HYPERSCAN_AVAILABLE if accelerated is None else bool(accelerated)
         literals: list[tuple[bytes, bool]] = []
         targets: list[object] = []  # per literal: list of rule indices, or a decoder kind
         self._always = [ri for ri, rule in enumerate(rules) if not rule.keywords]  # gitleaks rules without keywords
-        for ri, rule in enumerate(rules):
-            for k in rule.keywords:
-                literals.append((k.lower().encode("utf-8"), True))
+        self._kw = [tuple(dict.fromkeys(k.lower().encode("utf-8") for k in r.keywords)) for r in rules]
+        # Native patterns (Hyperscan only). A keyword-anchored rule whose regex Hyperscan takes (in prefilter
+        # mode: a superset, never a miss) is judged only where its regex can match: its keywords are then
+        # looked for near those places, not reported at every occurrence. A candidate-first rule's
+        # candidates (runs of its class that its regex may match whole) and the base64 runs that may encode
+        # them come from the same pass. See _chains and _native_shape.
+        patterns: list[list[Pattern]] = []
+        self._pattern_target: list[tuple[str, int]] = []  # ("rule" | "cand" | "b64", rule index / spec index)
+        self._offered: set[int] = set()
+        self._pattern_of_rule: dict[int, int] = {}
+        specs = [r.context_spec.run for r in rules if r.context_spec is not None]
+        if decode_depth > 0:  # the same values base64-encoded under their name (a Kubernetes Secret's data)
+            specs += [_base64_run(r.context_spec.run) for r in rules if r.context_spec is not None]
+        self.runs = RunFinder(specs)
+        self._run_index = {spec: i for i, spec in enumerate(self.runs.specs)}
+        self._class_table = {c: bytes(1 if t == 0x61 else 0 for t in table) for c, table in self.runs._classes.items()}
+        self._whole_run = {c: re.compile(f"[{c}]+".encode()) for c in self.runs._classes}
+        if self._use_hs:
+            for ri, rule in enumerate(rules):
+                if rule.context_spec is None and rule.keywords:
+                    shape = _native_shape(rule.pattern)
+                    if shape is not None:
+                        self._pattern_of_rule[ri] = len(patterns)
+                        patterns.append([(shape, PREFILTER)])
+                        self._pattern_target.append(("rule", ri))
+                        self._offered.add(ri)
+                elif rule.context_spec is not None:
+                    c, lo, hi = rule.context_spec.run
+                    alternatives = [(_run_pattern(c, f"[{c}]{{{lo},{hi}}}".encode()), RUN)]
+                    shape = _native_shape(rule.pattern)
+                    if shape is not None and not _LOOKAROUND.search(rule.pattern):
+                        # the rule's own regex, where Hyperscan takes it exactly (it has no lookarounds)
+                        alternatives.insert(0, (_run_pattern(c, shape), RUN))
+                    patterns.append(alternatives)
+                    self._pattern_target.append(("cand", ri))
+            for si, (c, lo, hi) in enumerate(self.runs.specs):
+                if (c, lo, hi) not in {r.context_spec.run for r in rules if r.context_spec is not None}:
+                    patterns.append([(_run_pattern(c, f"[{c}]{{{lo},{hi}}}".encode()), RUN)])
+                    self._pattern_target.append(("b64", si))
+        for ri in range(len(rules)):
+            for k in self._kw[ri]:
+                literals.append((k, True))
                 targets.append(ri)
         if decode_depth > 0:
-            for k in sorted({k for rule in rules for k in rule.keywords}):
-                for sig in decoders.signatures(k):
+            for sigs in decoders.signatures_of(sorted({k for rule in rules for k in rule.keywords})).values():
+                for sig in sigs:
                     literals.append((sig.literal, sig.caseless))
                     targets.append(sig.kind)
-        # a keyword only candidate-first rules use needs reporting once per chunk, not at every occurrence
-        positional = {(k.lower().encode("utf-8"), True) for rule in rules if rule.context_spec is None
-                      for k in rule.keywords}
-        presence = [(k.lower().encode("utf-8"), True) for rule in rules if rule.context_spec is not None
-                    for k in rule.keywords]
-        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional])
+        # a keyword whose rules only need to know that it occurs in the chunk (candidate-first rules, rules
+        # with a native pattern) is reported once per chunk, not at every occurrence
+        positional = {(k, True) for ri, rule in enumerate(rules) if rule.context_spec is None and ri not in self._offered
+                      for k in self._kw[ri]}
+        presence = [(k, True) for ri, rule in enumerate(rules) if rule.context_spec is not None or ri in self._offered
+                    for k in self._kw[ri]]
+        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional], patterns)
         index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
@@ -138,17 +180,13 @@ class Engine:
                 self._decoder_of[i] = target
             else:
                 assert isinstance(target, int)
-                into = self._context_of if rules[target].context_spec is not None else self._rules_of
+                gated = rules[target].context_spec is not None or target in self._offered
+                into = self._context_of if gated else self._rules_of
                 if target not in into[i]:
                     into[i].append(target)
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
-        specs = [r.context_spec.run for r in rules if r.context_spec is not None]
-        if decode_depth > 0:  # the same values base64-encoded under their name (a Kubernetes Secret's data)
-            specs += [_base64_run(r.context_spec.run) for r in rules if r.context_spec is not None]
-        self.runs = RunFinder(specs)
-        self._run_index = {spec: i for i, spec in enumerate(self.runs.specs)}
 
     @property
     def accelerated(self) -> bool:
@@ -158,16 +196,16 @@ class Engine:
              warnings: Warnings | None = None) -> list[Match]:
         """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing.
         warnings (optional) receives (kind, message) pairs, e.g. a rule that ran out of time."""
-        hits = self.prefilter.hits(data)
+        hits, native = self.prefilter.scan(data)
         if not hits and not self._always:
             return []
         windows: dict[int, list[tuple[int, int]]] = {ri: [(0, len(data))] for ri in self._always}
-        candidate_first: set[int] = set()
+        gated: set[int] = set()  # rules one of whose keywords occurs in the chunk (candidate-first, native)
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         last_b64 = (0, 0)
         for kid, pos in hits:
-            candidate_first.update(self._context_of[kid])
+            gated.update(self._context_of[kid])
             kind = self._decoder_of[kid]
             if kind is None and not self._rules_of[kid]:
                 continue
@@ -184,7 +222,16 @@ class Engine:
                 extra = self.rules[ri].lines_after
                 windows.setdefault(ri, []).append(
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
-        runs = self.runs.find(data) if candidate_first else []
+        candidate_first = {ri for ri in gated if self.rules[ri].context_spec is not None}
+        if self._use_hs:
+            cands, b64 = self._native_results(data, native, gated, windows)
+        else:
+            runs = self.runs.find(data) if candidate_first else []
+            cands = {ri: runs[self._run_index[self.rules[ri].context_spec.run]]  # type: ignore[union-attr]
+                     for ri in candidate_first}
+            b64 = runs
+            for ri in gated - candidate_first:  # (not reached: without Hyperscan no rule is gated by keyword)
+                windows[ri] = self._keyword_windows(ri, data, 0, len(data))
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
         for ri in sorted(windows.keys() | candidate_first):
@@ -194,9 +241,12 @@ class Engine:
             budget = _Budget(self.rule_timeout)
             try:
                 if ri in candidate_first:
-                    self._candidates(ri, data, runs, path, budget, found, taken)
+                    self._candidates(ri, data, cands.get(ri, []), path, budget, found, taken)
                     if depth < self.decode_depth:
-                        self._encoded_candidates(ri, data, runs, path, budget, found, taken)
+                        spec = self.rules[ri].context_spec
+                        assert spec is not None
+                        self._encoded_candidates(ri, data, b64[self._run_index[_base64_run(spec.run)]], path, budget,
+                                                 found, taken)
                 else:
                     self._windows(ri, data, windows[ri], path, budget, found, taken)
             except RuleTimeout:
@@ -209,6 +259,102 @@ class Engine:
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
+
+    def _native_results(self, data: bytes, native: list[tuple[int, int, int]], gated: set[int],
+                        windows: dict[int, list[tuple[int, int]]]
+                        ) -> tuple[dict[int, list[tuple[int, int]]], list[list[tuple[int, int]]]]:
+        """What the Hyperscan pass found beyond literals: the windows of keyword-anchored rules (only around
+        places their regex may match, and only when one of their keywords occurs in the chunk), the
+        candidates of candidate-first rules, and the base64 runs that may encode them."""
+        ends: dict[int, list[int]] = {}
+        cands: dict[int, set[tuple[int, int]]] = {}
+        b64: list[set[tuple[int, int]]] = [set() for _ in self.runs.specs]
+        rules = self.rules
+        for pi, start, end in native:
+            kind, t = self._pattern_target[pi]
+            if kind == "rule":
+                if t in gated:
+                    ends.setdefault(t, []).append(end)
+                continue
+            if kind == "cand":
+                if t not in gated:
+                    continue
+                spec = rules[t].context_spec
+                assert spec is not None
+                c, lo, hi = spec.run
+            else:
+                c, lo, hi = self.runs.specs[t]
+            # the pattern is (^|[^C]) X ([^C]|$): the run is X without its bordering characters
+            table = self._class_table[c]
+            s = start if table[data[start]] else start + 1
+            e = end if table[data[end - 1]] else end - 1
+            if not (lo <= e - s <= hi and self._whole_run[c].fullmatch(data, s, e)):
+                s = e  # a pattern matching more than the run: the run ending at e, found the slow way
+                while s > 0 and table[data[s - 1]] and e - s <= hi:
+                    s -= 1
+                if not (lo <= e - s <= hi and (s == 0 or not table[data[s - 1]])):
+                    continue
+            (cands.setdefault(t, set()) if kind == "cand" else b64[t]).add((s, e))
+        for ri, es in ends.items():
+            chains = self._chains(ri, data, sorted(set(es)))
+            if chains:
+                windows[ri] = chains
+        for ri in gated:
+            if ri in self._offered and self.prefilter.native[self._pattern_of_rule[ri]] < 0:
+                windows[ri] = self._keyword_windows(ri, data, 0, len(data))  # Hyperscan refused the regex
+        return {ri: sorted(v) for ri, v in cands.items()}, [sorted(v) for v in b64]
+
+    def _keyword_windows(self, ri: int, data: bytes, a: int, b: int) -> list[tuple[int, int]]:
+        """The windows of the rule's keyword occurrences that start in [a, b) (overlapping ones included,
+        caseless), as the prefilter would have reported them."""
+        a, b = max(0, a), min(len(data), b)
+        if a >= b:
+            return []
+        kws = self._kw[ri]
+        extra = self.rules[ri].lines_after
+        hay = data[a:b + max(len(k) for k in kws) - 1].lower()
+        out: list[tuple[int, int]] = []
+        for k in kws:
+            i = hay.find(k)
+            while 0 <= i < b - a:
+                out.append(_line_bounds(data, a + i, a + i + len(k), WINDOW_BEFORE, WINDOW_AFTER, extra))
+                i = hay.find(k, i + 1)
+        return out
+
+    def _chains(self, ri: int, data: bytes, ends: list[int]) -> list[tuple[int, int]]:
+        """The merged keyword windows (as _merge makes them from every keyword hit) that hold one of the
+        sorted `ends` where the rule's regex may match: found by looking for the keywords only near those
+        ends, and further out only while the windows found still reach further. Cost follows the places
+        shaped like the rule's credential, not the number of times the chunk names the keyword."""
+        kws = self._kw[ri]
+        after = WINDOW_AFTER * (1 + self.rules[ri].lines_after) + max(len(k) for k in kws) + 1
+        before = WINDOW_BEFORE + 1
+        n = len(data)
+        out: list[tuple[int, int]] = []
+        for e in ends:
+            if out and e <= out[-1][1]:
+                continue  # inside the chain just found (ends ascend; chains are disjoint)
+            a, b = max(0, e - after), min(n, e + before)
+            ws = self._keyword_windows(ri, data, a, b)
+            while True:
+                comp = _component(ws, e)
+                if comp is None:
+                    break
+                lo, hi = comp
+                need_a, need_b = max(0, lo - after), min(n, hi + before)
+                if need_a >= a and need_b <= b:
+                    out.append(comp)
+                    break
+                grow = max(after, hi - lo)  # a long chain is followed in doubling steps, not window by window
+                if need_a < a:
+                    na = max(0, min(need_a, a - grow))
+                    ws += self._keyword_windows(ri, data, na, a)
+                    a = na
+                if need_b > b:
+                    nb = min(n, max(need_b, b + grow))
+                    ws += self._keyword_windows(ri, data, b, nb)
+                    b = nb
+        return out
 
     def _windows(self, ri: int, data: bytes, spans: list[tuple[int, int]], path: str | None, budget: _Budget,
                  found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
@@ -234,7 +380,7 @@ class Engine:
             found[(s, e, match.secret)] = match
             taken.add((s, e))
 
-    def _candidates(self, ri: int, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
+    def _candidates(self, ri: int, data: bytes, spans: list[tuple[int, int]], path: str | None,
                     budget: _Budget, found: dict[tuple[int, int, str], Match], taken: set[tuple[int, int]]) -> None:
         """A candidate-first rule: every run of its value's class is a candidate; the regex must match the
         whole run, then the value filters, then the name it is assigned to (cheap rejections first).
@@ -242,9 +388,6 @@ class Engine:
         The candidates are joined one per line and the rule's regex, anchored to whole lines, runs once over
         them: rejecting a commit id costs C time, not a Python call per candidate."""
         rule = self.rules[ri]
-        spec = rule.context_spec
-        assert spec is not None
-        spans = runs[self._run_index[spec.run]]
         if not spans:
             return
         anchored = self._anchored.get(ri)
@@ -268,7 +411,7 @@ class Engine:
         except TimeoutError:
             raise RuleTimeout from None
 
-    def _encoded_candidates(self, ri: int, data: bytes, runs: list[list[tuple[int, int]]], path: str | None,
+    def _encoded_candidates(self, ri: int, data: bytes, spans: list[tuple[int, int]], path: str | None,
                             budget: _Budget, found: dict[tuple[int, int, str], Match],
                             taken: set[tuple[int, int]]) -> None:
         """A candidate-first rule's values base64-encoded where they are assigned (`CF_API_TOKEN: <base64>`
@@ -276,10 +419,8 @@ class Engine:
         newline from `echo` dropped), must match the rule's regex whole, and is judged by the name the
         ENCODED value is assigned to. The finding's place is the encoded text, its encoding `base64`."""
         rule = self.rules[ri]
-        spec = rule.context_spec
-        assert spec is not None
         g = rule.secret_group
-        for s, e in runs[self._run_index[_base64_run(spec.run)]]:
+        for s, e in spans:
             if (s, e) in taken:
                 continue
             end = e
@@ -365,6 +506,46 @@ def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:
     """The standard-base64 run that encodes a value of the given lengths, plus up to two newline bytes."""
     _, lo, hi = run
     return ("A-Za-z0-9+/", -(-4 * lo // 3), -(-4 * (hi + 2) // 3))
+
+
+def _component(windows: list[tuple[int, int]], e: int) -> tuple[int, int] | None:
+    """The merged window (as _merge merges) holding the end offset e: lo < e <= hi."""
+    for lo, hi in _merge(windows) if windows else []:
+        if lo < e <= hi:
+            return lo, hi
+    return None
+
+
+_BOUND = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+_UNSAFE = re.compile(r"\{,|\\[AZzG]|\(\?P?[=>&]|(?<!^)\(\?[a-zA-Z]+\)")
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
+_NAMED = re.compile(r"\(\?P?<(?![=!])\w+>")
+
+
+def _native_shape(pattern: str) -> bytes | None:
+    """A rule's regex as Hyperscan may take it, or None to keep it off the native pass (a catastrophic or
+    differently-read pattern must not cost minutes of compiling or lose a match): named groups become plain
+    groups; refused are repeat bounds over 256 (or 2048 in all; Hyperscan unrolls them: two {1,12000}
+    repeats took 80 s to compile), `{,n}` (a literal in PCRE), anchors of the whole text, back references
+    and flags switched on mid-pattern (global in `regex`, scoped in PCRE)."""
+    if _UNSAFE.search(pattern):
+        return None
+    total = 0
+    for m in _BOUND.finditer(pattern):
+        bound = int(m.group(2) or m.group(1) or 0)
+        if bound > 256:
+            return None
+        total += bound
+    if total > 2048:
+        return None
+    return _NAMED.sub("(", pattern).encode("utf-8")
+
+
+def _run_pattern(cls: str, inner: bytes) -> bytes:
+    """A maximal run of the class `cls` that `inner` matches whole: bordered by a character outside the
+    class or the chunk's ends (compiled with the start of match: the run is recovered without a search)."""
+    c = cls.encode()
+    return b"(?:^|[^" + c + b"])(?:" + inner + b")(?:[^" + c + b"]|$)"
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ standard library's `re`), one report per run.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -43,37 +44,81 @@ def _compile_database(exprs: list[bytes], flags: list[int]) -> Any:
     return db
 
 
-def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset()) -> Any:
+# Pattern modes (Prefilter's `patterns`): how Hyperscan compiles an expression. PREFILTER: a superset of
+# the rule's regex (lookarounds dropped, never a false negative), reporting the end of every match, with `^`
+# and `$` at line ends as the engine's line-bounded windows see them. RUN: exact, with the start of match.
+PREFILTER = "prefilter"
+RUN = "run"
+Pattern = tuple[bytes, str]  # (expression, mode)
+
+
+def _pattern_flags(mode: str) -> int:
+    if mode == PREFILTER:
+        return int(_hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_MULTILINE)
+    return int(_hs.HS_FLAG_SOM_LEFTMOST)
+
+
+def _compiles(expr: bytes, flags: int) -> bool:
+    try:
+        _compile_database([expr], [flags])
+        return True
+    except Exception:  # noqa: BLE001 - Hyperscan rejects the construct: the caller falls back
+        return False
+
+
+def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset(),
+                      patterns: list[list[Pattern]] | None = None) -> tuple[Any, list[int]]:
     flags = [(_hs.HS_FLAG_CASELESS if ci else 0) | (_hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
              for i, (_, ci) in enumerate(literals)]
-    return _cached_database([k for k, _ in literals], flags)
+    return _cached_database([k for k, _ in literals], flags, patterns or [])
 
 
-def _cached_database(literals: list[bytes], flags: list[int]) -> Any:
+def _cached_database(literals: list[bytes], flags: list[int], patterns: list[list[Pattern]]
+                     ) -> tuple[Any, list[int]]:
     """Compiling ~16,000 literals takes seconds, and even escaping them ~0.1 s of a pre-commit run; a
-    serialized database loads in microseconds. Cached per literal set in the user's cache folder (never in the
-    scanned repository), keyed by the raw literals, so a cache hit escapes nothing; any cache problem just
-    means compiling."""
-    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v1", literals, flags)).encode()
+    serialized database loads in microseconds. Cached per literal and pattern set in the user's cache folder
+    (never in the scanned repository), keyed by the raw literals, so a cache hit escapes nothing; any cache
+    problem just means compiling.
+
+    Each entry of `patterns` lists alternatives, best first: the first Hyperscan compiles is used (which
+    one is returned per entry, -1: none, stored with the database), so a rule Hyperscan cannot take falls
+    back to the engine's keyword windows instead of failing the scan."""
+    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v2", literals, flags, patterns)).encode()
                          ).hexdigest()[:32]
     path = os.path.join(_cache_dir(), f"prefilter-{key}.hsdb")
     try:
         with open(path, "rb") as fh:
-            db = _hs.loadb(fh.read(), mode=_hs.HS_MODE_BLOCK)
+            blob = fh.read()
+        n = int.from_bytes(blob[:4], "little")
+        chosen = [int(c) for c in json.loads(blob[4:4 + n])]
+        if len(chosen) != len(patterns):
+            raise ValueError("stale pattern list")
+        db = _hs.loadb(blob[4 + n:], mode=_hs.HS_MODE_BLOCK)
         db.scratch = _hs.Scratch(db)
-        return db
+        return db, chosen
     except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable cache: compile instead
         pass
-    db = _compile_database([regex.escape(k, special_only=True, literal_spaces=True) for k in literals], flags)
+    chosen = []
+    for alternatives in patterns:  # only on a cache miss: one small compile per pattern
+        chosen.append(next((i for i, (expr, mode) in enumerate(alternatives)
+                            if _compiles(expr, _pattern_flags(mode))), -1))
+    exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k in literals]
+    all_flags = list(flags)
+    for alternatives, c in zip(patterns, chosen, strict=True):
+        if c >= 0:
+            exprs.append(alternatives[c][0])
+            all_flags.append(_pattern_flags(alternatives[c][1]))
+    db = _compile_database(exprs, all_flags)
     try:
         os.makedirs(_cache_dir(), mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
+        header = json.dumps(chosen).encode()
         with open(tmp, "wb") as fh:
-            fh.write(_hs.dumpb(db))
+            fh.write(len(header).to_bytes(4, "little") + header + _hs.dumpb(db))
         os.replace(tmp, path)
     except OSError:
         pass
-    return db
+    return db, chosen
 
 
 Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given in lowercase
@@ -81,8 +126,12 @@ Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given i
 
 class Prefilter:
     def __init__(self, literals: Iterable[Literal], accelerated: bool | None = None,
-                 presence_only: Iterable[Literal] = ()) -> None:
-        """presence_only: literals reported only at their first occurrence (see the module docstring)."""
+                 presence_only: Iterable[Literal] = (), patterns: Iterable[list[Pattern]] = ()) -> None:
+        """presence_only: literals reported only at their first occurrence (see the module docstring).
+        patterns: regular expressions matched natively alongside the literals, each a list of alternatives
+        (see _cached_database); only on the Hyperscan path (`native[i]`: which alternative was compiled,
+        -1 none; the fallback compiles none) and reported by `scan`."""
+        self.patterns: list[list[Pattern]] = [list(p) for p in patterns]
         self.literals: list[Literal] = list(dict.fromkeys((k.lower() if ci else k, ci) for k, ci in literals))
         self.keywords: list[bytes] = [k for k, _ in self.literals]
         wanted = {(k.lower() if ci else k, ci) for k, ci in presence_only}
@@ -92,35 +141,57 @@ class Prefilter:
             raise RuntimeError("hyperscan is not installed")
         self.accelerated = bool(use_hs)
         self._db: Any = None
+        self.native: list[int] = [-1] * len(self.patterns)
         self._compile()
 
     def _compile(self) -> None:
         if self.accelerated:
-            self._db = _literal_database(self.literals, self.presence)
+            self._db, self.native = _literal_database(self.literals, self.presence, self.patterns)
+            # Hyperscan id of each compiled pattern -> its index in `patterns`
+            self._pattern_of = [i for i, c in enumerate(self.native) if c >= 0]
 
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
-        return {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence}
+        return {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence,
+                "patterns": self.patterns}
 
     def __setstate__(self, state: dict) -> None:
         self.literals = state["literals"]
         self.presence = state["presence"]
+        self.patterns = state["patterns"]
+        self.native = [-1] * len(self.patterns)
         self.keywords = [k for k, _ in self.literals]
         self.accelerated = state["accelerated"]
         self._db = None
         self._compile()
 
+    def scan(self, data: bytes) -> tuple[list[Hit], list[tuple[int, int, int]]]:
+        """Literal hits, and (pattern index, start, end) of every match of a natively compiled pattern (the
+        start means something for RUN patterns only: PREFILTER ones report ends, of a superset of the real
+        matches). Without Hyperscan no pattern is compiled: the second list is empty."""
+        if not data:
+            return [], []
+        if not self.accelerated:
+            return self.hits(data), []
+        out: list[Hit] = []
+        found: list[tuple[int, int, int]] = []
+        kws = self.keywords
+        n = len(kws)
+        pattern_of = self._pattern_of
+
+        def on_match(kid: int, start: int, to: int, _flags: int, _ctx: object) -> None:
+            if kid < n:
+                out.append((kid, to - len(kws[kid])))
+            else:
+                found.append((pattern_of[kid - n], start, to))
+
+        self._db.scan(data, match_event_handler=on_match)
+        return out, found
+
     def hits(self, data: bytes) -> list[Hit]:
         if not data:
             return []
         if self.accelerated:
-            out: list[Hit] = []
-            kws = self.keywords
-
-            def on_match(kid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-                out.append((kid, to - len(kws[kid])))
-
-            self._db.scan(data, match_event_handler=on_match)
-            return out
+            return self.scan(data)[0]
         # One bytes.find pass per literal (C, memchr-fast) over the chunk, lowercased once for the caseless
         # ones: with thousands of literals (keywords and their encoded forms) this is ~35x faster than one
         # alternation regex, which tries every branch at every position. Every occurrence is reported,

@@ -89,7 +89,10 @@ def test_catastrophic_rule_times_out_warns_and_others_still_run(rules, accelerat
     f.write_text(EVIL_RULES)
     engine = Engine(rules + load_rule_file(f), accelerated, rule_timeout=0.3)
     tok = cloudflare("cfut_", 40)
-    data = f"x = cf_{'a' * 40}!\ntoken = {tok}\n".encode()
+    # `cf_a` at the line's end matches, so the native pass lets the rule run on the line, and its regex
+    # backtracks catastrophically from the first `cf_` (on a line where it could not match at all, the
+    # Hyperscan path never runs it)
+    data = f"x = cf_{'a' * 40}! cf_a\ntoken = {tok}\n".encode()
     warnings: list[tuple[str, str]] = []
     started = time.monotonic()
     found = engine.scan(data, path="deploy.env", warnings=warnings)
@@ -131,7 +134,7 @@ def test_scan_with_a_catastrophic_rule_file_finishes_and_reports_the_warning(tmp
     tree = tmp_path / "tree"
     tree.mkdir()
     tok = cloudflare("cfut_", 41)
-    (tree / "a.env").write_text(f"x = cf_{'a' * 40}!\nCLOUDFLARE_API_TOKEN={tok}\n")
+    (tree / "a.env").write_text(f"x = cf_{'a' * 40}! cf_a\nCLOUDFLARE_API_TOKEN={tok}\n")
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "scanner", "scan", str(tree), "--rules", str(evil),
                            "--format", "json", "-j", "1"], capture_output=True, text=True, timeout=60,
@@ -160,8 +163,9 @@ def test_prefilter_paths_report_identical_hits_on_random_keyword_soup(rules):
     bytes are not in the chunk: that must never lose a hit."""
     import base64
     import random
-    fast, slow = Engine(rules, True).prefilter, Engine(rules, False).prefilter
-    assert fast.presence and fast.presence == slow.presence
+    slow = Engine(rules, False).prefilter  # the fallback's literal set, also compiled for Hyperscan
+    fast = Prefilter(slow.literals, True, [slow.literals[i] for i in slow.presence])
+    assert fast.presence and fast.presence == slow.presence and fast.literals == slow.literals
     kws = sorted({k for r in rules for k in r.keywords})
     rng = random.Random(4)
     for _ in range(150):
@@ -178,3 +182,52 @@ def test_prefilter_paths_report_identical_hits_on_random_keyword_soup(rules):
         data = "".join(parts).encode()
         a, b = sorted(fast.hits(data)), sorted(slow.hits(data))
         assert a == b, data
+
+
+@pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+def test_engine_paths_give_identical_findings_on_keyword_soup_with_planted_tokens(rules):
+    """The Hyperscan path judges a keyword-anchored rule only near places its regex may match (keywords
+    looked for around them) and takes candidate-first candidates from the same pass; the fallback takes
+    every keyword hit and every run. Same findings, on dense keywords with tokens planted among them."""
+    import random
+    fast, slow = Engine(rules, True), Engine(rules, False)
+    kws = sorted({k for r in rules for k in r.keywords})
+    planted = [cloudflare("cfut_", 7), cloudflare("cfk_", 8), f"CF_API_TOKEN={legacy_token(9)}",
+               "CLOUDFLARE_API_KEY=656cf2d133187c8df95247f2866028de71159", f"x-auth-key: {legacy_token(10)}"]
+    rng = random.Random(11)
+    total = 0
+    for _ in range(60):
+        parts = []
+        for _ in range(rng.randrange(1, 40)):
+            c = rng.random()
+            if c < 0.4:
+                parts.append(rng.choice(kws))
+            elif c < 0.5:
+                parts.append(rng.choice(planted))
+            elif c < 0.6:
+                parts.append(f"{rng.getrandbits(160):040x}")
+            else:
+                parts.append("".join(rng.choice("abcXYZ_-:= \n01") for _ in range(rng.randrange(1, 30))))
+        data = "".join(parts).encode()
+        a = [(m.rule.id, m.start, m.end, m.encoding) for m in fast.scan(data)]
+        assert a == [(m.rule.id, m.start, m.end, m.encoding) for m in slow.scan(data)], data
+        total += len(a)
+    assert total >= 20
+
+
+@pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+def test_engine_paths_agree_on_the_keyword_dense_benchmark_corpus(rules):
+    """tests/bench's keyword-dense file (Cloudflare named ~64,000 times, hashes, UUIDs, commit ids), with
+    credentials planted at its start, middle and end: both paths find exactly the planted ones."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent / "bench"))
+    from bench_dense import dense_text
+    body = dense_text(0.5)
+    planted = [cloudflare("cfut_", 21), f"CLOUDFLARE_API_TOKEN={legacy_token(22)}", cloudflare("cfat_", 23)]
+    mid = body.index(b"\n", len(body) // 2) + 1
+    data = (planted[0].encode() + b"\n" + body[:mid] + planted[1].encode() + b"\n" + body[mid:]
+            + b"token: " + planted[2].encode() + b"\n")
+    for engine in (Engine(rules, True), Engine(rules, False)):
+        found = [(m.rule.id, m.secret) for m in engine.scan(data)]
+        assert sorted(s for _, s in found) == sorted([planted[0], legacy_token(22), planted[2]]), found
