@@ -110,13 +110,20 @@ def walk(repo: pygit2.Repository, tips: dict[str, str]) -> Walk | None:
     return w
 
 
-def covered_part(w: Walk, hidden: list[str]) -> set[str]:
-    """The commits of the walk that some covered commit reaches (children come before parents in it)."""
-    old = set(hidden)
+def covered_part(w: Walk, hidden: list[str]) -> tuple[set[str], list[str]]:
+    """The commits of the walk that some covered commit reaches (children come before parents in it), and
+    the covered commits no other covered commit reaches: enough to name on git's command lines."""
+    wanted = set(hidden)
+    old: set[str] = set()
+    top: list[str] = []
     for c in w.order:
         if c in old:
             old.update(w.parents.get(c, ()))
-    return old
+        elif c in wanted:
+            top.append(c)
+            old.add(c)
+            old.update(w.parents.get(c, ()))
+    return old, top
 
 
 def adds_of(repo: pygit2.Repository, tips: list[str], hidden: list[str], wanted: set[str]
@@ -207,7 +214,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
         plan = g.plan_history(repo, use_git=True)
         items: list = [*plan.blobs, *plan.messages]  # plan_history names the refs' problems itself
     else:
-        old = covered_part(w, hidden)
+        old, hidden = covered_part(w, hidden)
         notes: list[str] = []
         revs = g._rev_args(tip_ids, hidden, loose, None)
         remotes = g.promisor_remotes(repo)

@@ -197,3 +197,15 @@ def test_at_head_by_tree_lookup_matches_history_also_for_odd_names(tmp_path):
     r = one(audit([bare], store, tmp_path))
     assert len(r.findings) == 2 and {f.at_head for f in r.findings if f.path == "dir/plain.env"} == {True}
     same_as_history(r, bare)
+
+
+def test_covered_part_marks_ancestors_and_names_only_the_topmost_covered_commits():
+    from scanner.audit.incremental import Walk, covered_part
+
+    # d is a merge of b and c; b and c both descend from a; e is a new root-less sibling line on top of d
+    w = Walk(order=["e", "d", "c", "b", "a"], bits={},
+             parents={"e": ["d"], "d": ["b", "c"], "c": ["a"], "b": ["a"], "a": []})
+    old, top = covered_part(w, ["b", "a"])
+    assert old == {"b", "a"} and top == ["b"]  # c is new: only b's history is covered
+    old, top = covered_part(w, ["a", "d", "c"])
+    assert old == {"d", "c", "b", "a"} and top == ["d"]
