@@ -278,7 +278,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
                         f"{len(plan.tips)} refs (enumerated with {plan.enumerator})")
     report.notes.extend(plan.notes)
     report.duration_s = time.perf_counter() - started
-    complete = not any(w.kind in INCOMPLETE_KINDS for w in result.warnings)
+    complete = not any(x.kind in INCOMPLETE_KINDS for x in result.warnings)
     out = Outcome(report, covered_before=len(old))
     if complete:
         out.covered = checkpoints(repo, tip_ids, old)

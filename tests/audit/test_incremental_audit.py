@@ -202,7 +202,7 @@ def test_at_head_by_tree_lookup_matches_history_also_for_odd_names(tmp_path):
 def test_covered_part_marks_ancestors_and_names_only_the_topmost_covered_commits():
     from scanner.audit.incremental import Walk, covered_part
 
-    # d is a merge of b and c; b and c both descend from a; e is a new root-less sibling line on top of d
+    # d merges b and c, both children of a; e is a new commit on top of d (newest first, as rev-list gives)
     w = Walk(order=["e", "d", "c", "b", "a"], bits={},
              parents={"e": ["d"], "d": ["b", "c"], "c": ["a"], "b": ["a"], "a": []})
     old, top = covered_part(w, ["b", "a"])
