@@ -1,17 +1,34 @@
-"""Command line: parse options, call scanner.app, print. No scanning logic lives here."""
+"""Command line: parse options into the command's typed settings (scanner.config: ScanSettings,
+HistorySettings, ...), apply the project config to them, build ScanOptions, call scanner.app, print.
+No scanning logic lives here, and nothing past parsing sees click's keyword dict."""
 
 from __future__ import annotations
 
 import os
 import signal
 import sys
-from typing import Any, Callable
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
 from scanner import __version__
+from scanner.config import (
+    BaselineSettings,
+    CommonSettings,
+    HistorySettings,
+    ScanSettings,
+    StagedSettings,
+    VerifySettings,
+)
 from scanner.errors import UsageError
 from scanner.report.formats import FORMATS
+
+if TYPE_CHECKING:
+    from scanner.app import ScanOptions
+    from scanner.report import Report
+
+T = TypeVar("T", bound=CommonSettings)
 
 _CLOSED: set[str] = set()  # standard streams the process was started without
 
@@ -54,17 +71,13 @@ class _Group(click.Group):
 
 
 def _size(value: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    v = value.strip().lower().rstrip("ib").rstrip("b") if value[-1:].lower() in "bB" else value.strip().lower()
-    mult = units.get(v[-1:], 1)
-    number = v[:-1] if v[-1:] in units else v
+    """--max-file-size: config.parse_size's rule, as click's error."""
+    from scanner.config import parse_size
+
     try:
-        n = int(float(number) * mult)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a size (e.g. 10M, 512K, 1048576)") from None
-    if n <= 0:
-        raise click.BadParameter("must be positive")
-    return n
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def report_options(fn: Callable) -> Callable:
@@ -123,28 +136,33 @@ def report_options(fn: Callable) -> Callable:
     return fn
 
 
-def _scan_options(kw: dict) -> Any:
+def scan_options(s: CommonSettings, progress_label: str | None = None) -> ScanOptions:
+    """ScanOptions for the app from a command's settings (config file already applied)."""
     from scanner.app import ScanOptions
     from scanner.scan import default_jobs
 
-    opts = ScanOptions(rule_files=tuple(kw["rule_files"]), include_invalid_checksum=kw["include_invalid_checksum"],
-                       baseline=kw["baseline"], ignore_file=kw["ignore_file"], no_suppress=kw["no_suppress"],
-                       decode_depth=kw["decode_depth"], list_skipped=kw.get("list_skipped", False),
-                       archive_depth=kw.get("archive_depth", 2))
-    if kw.get("progress_label") and not kw["quiet"]:
+    opts = ScanOptions(rule_files=tuple(s.rule_files), include_invalid_checksum=s.include_invalid_checksum,
+                       baseline=s.baseline, ignore_file=s.ignore_file, no_suppress=s.no_suppress,
+                       decode_depth=s.decode_depth, list_skipped=s.list_skipped, archive_depth=s.archive_depth)
+    if progress_label and not s.quiet:
         from scanner.progress import progress_for
 
-        opts.progress = progress_for(kw["progress_label"])
-    if kw["jobs"]:  # more workers than cores only adds switching and memory (200 made a scan 7x slower)
-        opts.jobs = kw["jobs"] if kw["force_jobs"] else min(kw["jobs"], default_jobs())
-    if kw["verify"] or kw.get("force_verify") or os.environ.get("TOKENSCAN_VERIFY", "") in ("1", "true", "yes"):
+        opts.progress = progress_for(progress_label)
+    if s.jobs:  # more workers than cores only adds switching and memory (200 made a scan 7x slower)
+        opts.jobs = s.jobs if s.force_jobs else min(s.jobs, default_jobs())
+    if s.verify or s.force_verify or os.environ.get("TOKENSCAN_VERIFY", "") in ("1", "true", "yes"):
         from scanner.verify.options import VerifyOptions, api_base_from
 
         opts.verify = VerifyOptions(
-            cloudflare_api_base=api_base_from(kw["cloudflare_api_base"]), cloudflare_email=kw["cloudflare_email"],
-            cloudflare_account_id=kw["cloudflare_account_id"], concurrency=kw["verify_concurrency"],
-            timeout=kw["verify_timeout"], budget=kw["verify_budget"])
+            cloudflare_api_base=api_base_from(s.cloudflare_api_base), cloudflare_email=s.cloudflare_email,
+            cloudflare_account_id=s.cloudflare_account_id, concurrency=s.verify_concurrency,
+            timeout=s.verify_timeout, budget=s.verify_budget)
     return opts
+
+
+def _scan_options(kw: dict) -> ScanOptions:
+    """scan_options() for callers that still hold click's keyword dict (the audit command)."""
+    return scan_options(CommonSettings.of(kw), kw.get("progress_label"))
 
 
 def _write(text: str, output: str | None, secret_bearing: bool) -> None:
@@ -173,23 +191,21 @@ def _write(text: str, output: str | None, secret_bearing: bool) -> None:
         raise UsageError(f"--output {output}: {exc.strerror}") from None
 
 
-def configure(kw: dict, root: str, label: str | None = None, base_rev: str | None = None) -> Any:
-    """Merge the project config into kw (command line wins) and build ScanOptions. For a review
-    (base_rev), the repository's config, ignore file and baseline are read as they are at the base."""
+def configure(s: CommonSettings, root: str, label: str | None = None, base_rev: str | None = None) -> ScanOptions:
+    """Apply the project config to s (command line wins) and build ScanOptions. For a review (base_rev),
+    the repository's config, ignore file and baseline are read as they are at the base."""
     from scanner.config import apply_config, find_config
     from scanner.policy import PolicyFiles
 
-    _check_output(kw["output"])
-    ctx = click.get_current_context()
+    _check_output(s.output)
     policy = PolicyFiles(root, base_rev)
-    settings, source, extra_rules = find_config(kw["config_file"], root, policy)
-    notes = apply_config(ctx, kw, settings, source)
-    kw["progress_label"] = label
-    opts = _scan_options(kw)
+    file_settings, source, extra_rules = find_config(s.config_file, root, policy)
+    notes = apply_config(s, file_settings, source)
+    opts = scan_options(s, label)
     opts.extra_rules = tuple(extra_rules)
     opts.policy = policy
     opts.notes.extend(notes)
-    if kw.get("only_live") and opts.verify is None:  # before the scan: a usage error must not cost its work
+    if s.only_live and opts.verify is None:  # before the scan: a usage error must not cost its work
         raise UsageError("--only-live needs --verify (or TOKENSCAN_VERIFY=1): nothing would be verified")
     if base_rev:
         opts.notes.append(f"config, ignore file and baseline read as of {base_rev} (the base under review)")
@@ -209,19 +225,29 @@ def _check_output(output: str | None) -> None:
         raise UsageError(f"--output {output}: not writable")
 
 
-def emit(report: Any, kw: dict) -> None:
+def emit(report: Report, s: CommonSettings) -> None:
     """Print or write the report and exit with the gate's code."""
     from scanner.app import exit_code
     from scanner.report import render
 
-    fmt = kw["fmt"]
-    if kw.get("only_live"):  # checked in configure(): verification was on
+    if s.only_live:  # checked in configure(): verification was on
         report.findings = [f for f in report.findings if f.verification.status == "live"]
-    color = (fmt == "text" and kw["output"] is None and not kw["no_color"] and "NO_COLOR" not in os.environ
+    color = (s.fmt == "text" and s.output is None and not s.no_color and "NO_COLOR" not in os.environ
              and sys.stdout.isatty())
-    if not (kw["quiet"] and not report.findings and fmt == "text"):
-        _write(render(report, fmt, kw["show_secrets"], color), kw["output"], kw["show_secrets"])
-    sys.exit(exit_code(report, kw["fail_on"], kw["allow_unknown"], kw["fail_on_incomplete"]))
+    if not (s.quiet and not report.findings and s.fmt == "text"):
+        _write(render(report, s.fmt, s.show_secrets, color), s.output, s.show_secrets)
+    sys.exit(exit_code(report, s.fail_on, s.allow_unknown, s.fail_on_incomplete))
+
+
+def _settings(cls: type[T], values: dict[str, Any]) -> T:
+    """The command's typed settings from click's parameters, noting which the command line gave."""
+    ctx = click.get_current_context()
+    unknown = set(values) - {f.name for f in fields(cls)}
+    if unknown:  # a parameter the settings type does not carry would be silently lost
+        raise TypeError(f"{cls.__name__} has no field for {', '.join(sorted(unknown))}")
+    given = {n for n in values if ctx.get_parameter_source(n) not in (click.core.ParameterSource.DEFAULT, None)}
+    settings: T = cls.of(values, given)
+    return settings
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -242,17 +268,14 @@ def cli() -> None:
 @click.option("--max-file-size", default="10M", show_default=True, callback=lambda c, p, v: _size(v),
               help="Files larger than this are streamed in overlapping windows.")
 @report_options
-def scan(paths: tuple[str, ...], exclude: tuple[str, ...], no_gitignore: bool, include_binary: bool,
-         max_file_size: int, **kw: Any) -> None:
+def scan(**params: Any) -> None:
     """Scan files on disk (default: the current directory)."""
     from scanner.app import scan_paths
 
-    roots = list(paths) or ["."]
-    kw.update(exclude=exclude, no_gitignore=no_gitignore, include_binary=include_binary, max_file_size=max_file_size)
-    opts = configure(kw, roots[0], "scanning files")
-    report = _run(opts, scan_paths, roots, opts, kw["exclude"], not kw["no_gitignore"], kw["max_file_size"],
-                  kw["include_binary"])
-    emit(report, kw)
+    s = _settings(ScanSettings, params)
+    roots = list(s.paths) or ["."]
+    opts = configure(s, roots[0], "scanning files")
+    emit(_run(opts, scan_paths, roots, opts, s.exclude, not s.no_gitignore, s.max_file_size, s.include_binary), s)
 
 
 def _run(opts: Any, fn: Callable, *args: Any) -> Any:
@@ -271,14 +294,13 @@ def _run(opts: Any, fn: Callable, *args: Any) -> Any:
 @click.option("--max-commits", type=click.IntRange(min=1), help="Scan at most N commits (newest first).")
 @click.option("--include-binary", is_flag=True, help="Scan blobs with NUL bytes in their first 8 KiB.")
 @report_options
-def history(repo: str, branch: str | None, since: str | None, max_commits: int | None, include_binary: bool,
-            **kw: Any) -> None:
+def history(**params: Any) -> None:
     """Scan git history: every blob reachable from any ref once, plus every commit message."""
     from scanner.app import history_scan
 
-    kw["include_binary"] = include_binary
-    opts = configure(kw, _repo_root(repo), "scanning history", base_rev=since)
-    emit(_run(opts, history_scan, repo, opts, branch, since, max_commits, kw["include_binary"]), kw)
+    s = _settings(HistorySettings, params)
+    opts = configure(s, _repo_root(s.repo), "scanning history", base_rev=s.since)
+    emit(_run(opts, history_scan, s.repo, opts, s.branch, s.since, s.max_commits, s.include_binary), s)
 
 
 def _repo_root(path: str) -> str:
@@ -305,18 +327,19 @@ def _repo_root(path: str) -> str:
 @cli.command()
 @click.argument("repo", default=".", type=click.Path())
 @report_options
-def staged(repo: str, **kw: Any) -> None:
+def staged(**params: Any) -> None:
     """Scan what `git commit` would add (index against HEAD); for pre-commit hooks."""
     from scanner.app import staged_scan
 
-    report = staged_scan(repo, configure(kw, _repo_root(repo)))
-    if report.findings and kw["fmt"] == "text" and kw["output"] is None:
+    s = _settings(StagedSettings, params)
+    report = staged_scan(s.repo, configure(s, _repo_root(s.repo)))
+    if report.findings and s.fmt == "text" and s.output is None:
         click.echo("tokenscan: credentials in staged changes; the commit was stopped.", err=True)
         click.echo("  Remove them (and rotate any real credential), or, for a false alarm, add the finding's\n"
                    "  fingerprint to .tokenscanignore or put `tokenscan:allow` in a comment on that line.",
                    err=True)
-    kw["quiet"] = kw["quiet"] or not report.findings
-    emit(report, kw)
+    s.quiet = s.quiet or not report.findings
+    emit(report, s)
 
 
 @cli.command("install-hook")
@@ -333,22 +356,23 @@ def install_hook(repo: str, force: bool) -> None:
 @cli.command()
 @click.argument("tokens", nargs=-1)
 @report_options
-def verify(tokens: tuple[str, ...], **kw: Any) -> None:
+def verify(**params: Any) -> None:
     """Verify credentials given as arguments, or one per line on stdin with "-".
 
     Exit code 1 when any is live (--fail-on any: when any is recognised).
     """
     from scanner.app import verify_tokens
 
-    values = list(tokens)
+    s = _settings(VerifySettings, params)
+    values = list(s.tokens)
     if values == ["-"]:
         values = [line.strip() for line in sys.stdin if line.strip()]
     if not values:
         raise UsageError("verify: give credentials as arguments, or - to read them from stdin")
-    if kw["fail_on"] == "any" and not _explicit(click.get_current_context(), "fail_on"):
-        kw["fail_on"] = "live"
-    kw["force_verify"] = True
-    emit(verify_tokens(values, configure(kw, ".")), kw)
+    if s.fail_on == "any" and "fail_on" not in s.given:
+        s.fail_on = "live"
+    s.force_verify = True
+    emit(verify_tokens(values, configure(s, ".")), s)
 
 
 @cli.group()
@@ -361,27 +385,23 @@ def baseline() -> None:
 @click.option("--history", "use_history", is_flag=True, help="Baseline the git history of TARGET, not its files.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (file scans).")
 @report_options
-def baseline_create(target: str, use_history: bool, exclude: tuple[str, ...], **kw: Any) -> None:
+def baseline_create(**params: Any) -> None:
     """Write the current findings of TARGET (fingerprints and places, never secrets) to --output."""
     from scanner.app import history_scan, scan_paths
     from scanner.suppress import baseline_document
 
-    if not kw["output"]:
+    s = _settings(BaselineSettings, params)
+    if not s.output:
         raise UsageError("baseline create: --output FILE is required")
-    kw["exclude"] = exclude
-    opts = configure(kw, _repo_root(target) if use_history else target, "baselining")
+    opts = configure(s, _repo_root(s.target) if s.use_history else s.target, "baselining")
     opts.baseline, opts.verify = None, None  # a baseline records everything that is there now
-    if use_history:
-        report = _run(opts, history_scan, target, opts)
+    if s.use_history:
+        report = _run(opts, history_scan, s.target, opts)
     else:
-        report = _run(opts, scan_paths, [target], opts, kw["exclude"])
-    _write(baseline_document(report.findings), kw["output"], secret_bearing=False)
+        report = _run(opts, scan_paths, [s.target], opts, s.exclude)
+    _write(baseline_document(report.findings), s.output, secret_bearing=False)
     n = len(report.findings)
-    click.echo(f"baseline: {n} finding{'s' if n != 1 else ''} recorded in {kw['output']}", err=True)
-
-
-def _explicit(ctx: click.Context, name: str) -> bool:
-    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    click.echo(f"baseline: {n} finding{'s' if n != 1 else ''} recorded in {s.output}", err=True)
 
 
 @cli.group()

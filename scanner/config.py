@@ -1,35 +1,198 @@
-"""Project configuration: `.tokenscan.toml`, or `[tool.tokenscan]` in `pyproject.toml`, at the scanned root
-(or a file given with --config). Keys are the long option names; the command line wins over the file,
-and list options (rules, exclude) add to what the file says. A file never turns on verification and never
-loosens the gate (fail-on, decode-depth): those only tighten."""
+"""Project configuration and the typed settings of each scanning command.
+
+`.tokenscan.toml`, or `[tool.tokenscan]` in `pyproject.toml`, at the scanned root (or a file given with
+--config). Keys are the long option names; the command line wins over the file, and list options (rules,
+exclude) add to what the file says. A file never turns on verification and never loosens the gate
+(fail-on, decode-depth): those only tighten.
+
+Nothing here needs click: the command line fills a settings object (and says which options it was given),
+a config file is checked against the same value rules here, and tests or other front ends can do the same.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
-
-import click
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable
 
 from scanner.errors import UsageError
 from scanner.policy import PolicyFiles
+from scanner.report.formats import FORMATS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# config key -> CLI parameter name
-KEYS = {
-    "format": "fmt", "fail-on": "fail_on", "rules": "rule_files", "exclude": "exclude",
-    "include-invalid-checksum": "include_invalid_checksum", "max-file-size": "max_file_size", "jobs": "jobs",
-    "verify": "verify", "baseline": "baseline", "ignore-file": "ignore_file", "no-gitignore": "no_gitignore",
-    "include-binary": "include_binary", "cloudflare-email": "cloudflare_email",
-    "cloudflare-account-id": "cloudflare_account_id", "verify-timeout": "verify_timeout",
-    "verify-concurrency": "verify_concurrency", "verify-budget": "verify_budget", "no-color": "no_color",
-    "quiet": "quiet", "no-suppress": "no_suppress", "decode-depth": "decode_depth", "archive-depth": "archive_depth",
-    "fail-on-incomplete": "fail_on_incomplete", "allow-unknown": "allow_unknown", "list-skipped": "list_skipped",
+FAIL_ON = ("any", "live", "none")
+
+
+@dataclass
+class CommonSettings:
+    """Options every scanning command shares (rules, output, gate, suppression, verification)."""
+
+    fmt: str = "text"
+    output: str | None = None
+    rule_files: tuple[str, ...] = ()
+    show_secrets: bool = False
+    include_invalid_checksum: bool = False
+    fail_on: str = "any"
+    jobs: int | None = None
+    force_jobs: bool = False
+    list_skipped: bool = False
+    fail_on_incomplete: bool = False
+    only_live: bool = False
+    allow_unknown: bool = False
+    no_color: bool = False
+    config_file: str | None = None
+    baseline: str | None = None
+    ignore_file: str | None = None
+    no_suppress: bool = False
+    archive_depth: int = 2
+    decode_depth: int = 2
+    verify: bool = False
+    cloudflare_api_base: str | None = None
+    cloudflare_email: str | None = None
+    cloudflare_account_id: str | None = None
+    verify_timeout: float = 10.0
+    verify_concurrency: int = 4
+    verify_budget: float = 120.0
+    quiet: bool = False
+    force_verify: bool = False  # `tokenscan verify`: verification is the command's point
+    # options the command line was given: a config file's value never replaces them
+    given: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, values: dict[str, Any], given: Any = ()) -> Any:
+        """Settings from option values by name (a command's parameters); names it does not have are left out."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names}, given=frozenset(given))
+
+    def has(self, name: str) -> bool:
+        """Whether this command takes the option (a config key for another command is passed over)."""
+        return name != "given" and name in {f.name for f in fields(self)}
+
+
+@dataclass
+class ScanSettings(CommonSettings):
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    no_gitignore: bool = False
+    include_binary: bool = False
+    max_file_size: int = 10 << 20
+
+
+@dataclass
+class HistorySettings(CommonSettings):
+    repo: str = "."
+    branch: str | None = None
+    since: str | None = None
+    max_commits: int | None = None
+    include_binary: bool = False
+
+
+@dataclass
+class StagedSettings(CommonSettings):
+    repo: str = "."
+
+
+@dataclass
+class VerifySettings(CommonSettings):
+    tokens: tuple[str, ...] = ()
+
+
+@dataclass
+class BaselineSettings(CommonSettings):
+    target: str = "."
+    use_history: bool = False
+    exclude: tuple[str, ...] = ()
+
+
+def parse_size(value: str) -> int:
+    """`10M`, `512K`, `1048576`: bytes. ValueError with the message a user sees."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    v = value.strip().lower().rstrip("ib").rstrip("b") if value[-1:].lower() in "bB" else value.strip().lower()
+    mult = units.get(v[-1:], 1)
+    number = v[:-1] if v[-1:] in units else v
+    try:
+        n = int(float(number) * mult)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a size (e.g. 10M, 512K, 1048576)") from None
+    if n <= 0:
+        raise ValueError("must be positive")
+    return n
+
+
+# Value rules for config keys, the same as the command line's (messages worded as the command line's).
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def convert(v: Any) -> str:
+        if str(v) not in allowed:
+            raise ValueError(f"{v!r} is not one of {', '.join(repr(a) for a in allowed)}.")
+        return str(v)
+    return convert
+
+
+def _number(kind: type, lo: float | None = None, hi: float | None = None) -> Callable[[Any], Any]:
+    name = "integer" if kind is int else "float"
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, bool) or (kind is int and isinstance(v, float) and not v.is_integer()):
+            raise ValueError(f"{v!r} is not a valid {name}.")
+        try:
+            n = kind(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{v!r} is not a valid {name}.") from None
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            bounds = f"{lo}<=x<={hi}" if lo is not None and hi is not None else f"x>={lo}" if lo is not None else f"x<={hi}"
+            raise ValueError(f"{n} is not in the range {bounds}.")
+        return n
+    return convert
+
+
+_TRUE, _FALSE = {"1", "true", "t", "yes", "y", "on"}, {"0", "false", "f", "no", "n", "off", ""}
+
+
+def _flag(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    text = str(v).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{v!r} is not a valid boolean. Recognized values: {', '.join(sorted(_TRUE | _FALSE))}")
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, (list, dict)):
+        raise ValueError(f"{v!r} is not a single value.")
+    return str(v)
+
+
+def _texts(v: Any) -> tuple[str, ...]:
+    return tuple(_text(x) for x in v) if isinstance(v, list) else (_text(v),)
+
+
+def _size(v: Any) -> int:
+    return parse_size(_text(v))
+
+
+# config key -> (settings attribute, value rule)
+KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "format": ("fmt", _choice(*FORMATS)), "fail-on": ("fail_on", _choice(*FAIL_ON)),
+    "rules": ("rule_files", _texts), "exclude": ("exclude", _texts),
+    "include-invalid-checksum": ("include_invalid_checksum", _flag), "max-file-size": ("max_file_size", _size),
+    "jobs": ("jobs", _number(int, 1)), "verify": ("verify", _flag), "baseline": ("baseline", _text),
+    "ignore-file": ("ignore_file", _text), "no-gitignore": ("no_gitignore", _flag),
+    "include-binary": ("include_binary", _flag), "cloudflare-email": ("cloudflare_email", _text),
+    "cloudflare-account-id": ("cloudflare_account_id", _text),
+    "verify-timeout": ("verify_timeout", _number(float, 0.1)),
+    "verify-concurrency": ("verify_concurrency", _number(int, 1, 32)),
+    "verify-budget": ("verify_budget", _number(float, 1)), "no-color": ("no_color", _flag),
+    "quiet": ("quiet", _flag), "no-suppress": ("no_suppress", _flag), "decode-depth": ("decode_depth", _number(int, 0, 4)),
+    "archive-depth": ("archive_depth", _number(int, 0, 5)), "fail-on-incomplete": ("fail_on_incomplete", _flag),
+    "allow-unknown": ("allow_unknown", _flag), "list-skipped": ("list_skipped", _flag),
 }
+MULTIPLE = {"rules", "exclude"}  # list options: the file's entries, then the command line's
 PATH_KEYS = {"rules", "baseline", "ignore-file"}
 NETWORK_KEYS = {"verify"}
 
@@ -94,21 +257,19 @@ def _loosens(key: str, value: Any, current: Any) -> bool:
     return False
 
 
-def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source: str | None) -> list[str]:
-    """Fill kw from settings where the command line left an option at its default; returns notes on what
-    was not applied. The scanned content never steers the scanner: a file cannot turn on network use
+def apply_config(settings: CommonSettings, file_settings: dict, source: str | None) -> list[str]:
+    """Fill settings from a config file where the command line did not give the option; returns notes on
+    what was not applied. The scanned content never steers the scanner: a file cannot turn on network use
     (`verify`: command line or TOKENSCAN_VERIFY only) and cannot loosen the gate, only tighten it."""
     notes: list[str] = []
     if not source:
         return notes
-    params = {p.name: p for p in ctx.command.params}
     base = os.path.dirname(source.split(" [", 1)[0]) or "."
-    for key, value in settings.items():
+    for key, value in file_settings.items():
         if key not in KEYS:
             raise UsageError(f"{source}: unknown key '{key}' (known: {', '.join(sorted(KEYS))})")
-        name = KEYS[key]
-        param = params.get(name)
-        if param is None:  # an option of another command (e.g. exclude for history)
+        name, convert = KEYS[key]
+        if not settings.has(name):  # an option of another command (e.g. exclude for history)
             continue
         if key in NETWORK_KEYS:
             if value:
@@ -118,17 +279,15 @@ def apply_config(ctx: click.Context, kw: dict[str, Any], settings: dict, source:
         if key in PATH_KEYS:
             value = [os.path.join(base, v) for v in value] if isinstance(value, list) else os.path.join(base, str(value))
         try:
-            cast = param.type_cast_value(ctx, value)
-            if param.callback is not None and not getattr(param, "multiple", False):
-                cast = param.callback(ctx, param, value)
-        except click.BadParameter as exc:
-            raise UsageError(f"{source}: key '{key}': {exc.message}") from None
-        if getattr(param, "multiple", False):
-            kw[name] = tuple(cast) + tuple(kw.get(name) or ())
-        elif ctx.get_parameter_source(name) in (click.core.ParameterSource.DEFAULT, None):
-            if _loosens(key, cast, kw.get(name)):
+            cast = convert(value)
+        except ValueError as exc:
+            raise UsageError(f"{source}: key '{key}': {exc}") from None
+        if key in MULTIPLE:
+            setattr(settings, name, tuple(cast) + tuple(getattr(settings, name) or ()))
+        elif name not in settings.given:
+            if _loosens(key, cast, getattr(settings, name)):
                 notes.append(f"{source}: '{key} = {value!r}' ignored: a config file may tighten the gate, "
                              f"never loosen it (give --{key} on the command line)")
                 continue
-            kw[name] = cast
+            setattr(settings, name, cast)
     return notes
