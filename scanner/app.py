@@ -1,6 +1,8 @@
-"""What each command does, as plain functions: source -> engine -> findings -> report.
+"""What each command does, as plain functions over one pipeline (run_source): a Source says what to read
+and how; rules -> suppression inputs -> scan -> findings -> attribution -> suppression -> verification ->
+report is the same for files, history and staged changes.
 
-The CLI parses options into ScanOptions and calls these; tests call them directly too.
+The CLI turns its typed settings into ScanOptions and calls these; scanner.api and tests call them too.
 """
 
 from __future__ import annotations
