@@ -130,8 +130,7 @@ class Engine:
             specs += [_base64_run(r.context_spec.run) for r in rules if r.context_spec is not None]
         self.runs = RunFinder(specs)
         self._run_index = {spec: i for i, spec in enumerate(self.runs.specs)}
-        self._class_table = {c: bytes(1 if t == 0x61 else 0 for t in table) for c, table in self.runs._classes.items()}
-        self._whole_run = {c: re.compile(f"[{c}]+".encode()) for c in self.runs._classes}
+        self._class_table = {c: bytes(1 if t == 0x61 else 0 for t in table) for c, table in self.runs.tables.items()}
         if self._use_hs:
             for ri, rule in enumerate(rules):
                 if rule.context_spec is None and rule.keywords:
@@ -148,6 +147,9 @@ class Engine:
                     if shape is not None and not _LOOKAROUND.search(rule.pattern):
                         # the rule's own regex, where Hyperscan takes it exactly (it has no lookarounds)
                         alternatives.insert(0, (_run_pattern(c, shape), RUN))
+                    outside = _not_all_of(rule.pattern, c, lo, hi)
+                    if outside is not None:
+                        alternatives.insert(0, (_run_pattern(c, outside), RUN))
                     patterns.append(alternatives)
                     self._pattern_target.append(("cand", ri))
             for si, (c, lo, hi) in enumerate(self.runs.specs):
@@ -270,7 +272,7 @@ class Engine:
         cands: dict[int, set[tuple[int, int]]] = {}
         b64: list[set[tuple[int, int]]] = [set() for _ in self.runs.specs]
         rules = self.rules
-        for pi, start, end in native:
+        for pi, _start, end in native:
             kind, t = self._pattern_target[pi]
             if kind == "rule":
                 if t in gated:
@@ -284,16 +286,13 @@ class Engine:
                 c, lo, hi = spec.run
             else:
                 c, lo, hi = self.runs.specs[t]
-            # the pattern is (^|[^C]) X ([^C]|$): the run is X without its bordering characters
-            table = self._class_table[c]
-            s = start if table[data[start]] else start + 1
-            e = end if table[data[end - 1]] else end - 1
-            if not (lo <= e - s <= hi and self._whole_run[c].fullmatch(data, s, e)):
-                s = e  # a pattern matching more than the run: the run ending at e, found the slow way
-                while s > 0 and table[data[s - 1]] and e - s <= hi:
-                    s -= 1
-                if not (lo <= e - s <= hi and (s == 0 or not table[data[s - 1]])):
-                    continue
+            # the pattern is (^|[^C]) X ([^C]|$), reporting its end: the run ends before the bordering
+            # character (or at the chunk's end) and starts after the last character outside C before it
+            e = end if self._class_table[c][data[end - 1]] else end - 1
+            w = max(0, e - hi - 1)
+            s = w + data[w:e].translate(self.runs.tables[c]).rfind(b" ") + 1
+            if not lo <= e - s <= hi:
+                continue
             (cands.setdefault(t, set()) if kind == "cand" else b64[t]).add((s, e))
         for ri, es in ends.items():
             chains = self._chains(ri, data, sorted(set(es)))
@@ -541,9 +540,49 @@ def _native_shape(pattern: str) -> bytes | None:
     return _NAMED.sub("(", pattern).encode("utf-8")
 
 
+_LEADING_NOT = re.compile(r"\(\?!\[([^\]\\]+)\]\{(\d+)\}\)")
+
+
+def _class_bytes(body: str) -> set[int]:
+    pat = re.compile(f"[{body}]".encode())
+    return {b for b in range(256) if pat.fullmatch(bytes([b]))}
+
+
+def _class_of(members: set[int]) -> bytes:
+    """A character class of the bytes, as ranges (Hyperscan limits a pattern's length)."""
+    out, ordered = [], sorted(members)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        out.append(b"\\x%02x" % ordered[i] + (b"-\\x%02x" % ordered[j] if j > i else b""))
+        i = j + 1
+    return b"[" + b"".join(out) + b"]"
+
+
+def _not_all_of(pattern: str, cls: str, lo: int, hi: int) -> bytes | None:
+    """For a fixed-length run whose rule regex begins `(?![X]{n})` (not a run of X only: a legacy token
+    is not a 40-hex commit id), the runs of the class with at least one character outside X, as a regex
+    Hyperscan takes exactly: X{k} (C-X) C{n-k-1} for every k. Commit ids then never reach Python."""
+    m = _LEADING_NOT.match(pattern)
+    if m is None or not lo == hi == int(m.group(2)):
+        return None
+    c, x = _class_bytes(cls), _class_bytes(m.group(1))
+    other = c - x
+    if not other or not x <= c:
+        return None
+    cc, xc, oc = _class_of(c), _class_of(x), _class_of(other)
+    def rep(cls: bytes, k: int) -> bytes:  # Hyperscan refuses {0}
+        return cls + b"{%d}" % k if k else b""
+
+    branches = [rep(xc, k) + oc + rep(cc, lo - k - 1) for k in range(lo)]
+    return b"(?:" + b"|".join(branches) + b")"
+
+
 def _run_pattern(cls: str, inner: bytes) -> bytes:
     """A maximal run of the class `cls` that `inner` matches whole: bordered by a character outside the
-    class or the chunk's ends (compiled with the start of match: the run is recovered without a search)."""
+    class or the chunk's ends; Hyperscan reports its end, the engine finds its start in C."""
     c = cls.encode()
     return b"(?:^|[^" + c + b"])(?:" + inner + b")(?:[^" + c + b"]|$)"
 
