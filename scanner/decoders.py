@@ -14,8 +14,8 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
@@ -23,8 +23,7 @@ MIN_B64_SIGNATURE = 4
 MIN_WRAP = 16  # shortest line width taken for wrapped base64 (PEM: 64, `base64` CLI and MIME: 76)
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):  # a tuple: ~17,000 are made per engine, from the cache, on every run
     literal: bytes
     kind: str  # base64 | url | json
     caseless: bool
@@ -78,7 +77,9 @@ def signatures(keyword: str, nested: bool = True) -> list[Signature]:
     return list(dict.fromkeys(sigs))
 
 
-def _cache_dir() -> str:
+def cache_dir() -> str:
+    """Where derived data (prefilter databases, signatures, parsed shipped rules) is cached: the user's
+    cache folder, never a scanned repository."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "tokenscan")
 
@@ -100,7 +101,7 @@ def signatures_of(keywords: list[str]) -> dict[str, list[Signature]]:
     missing, stale or unreadable cache only means computing again."""
     digest = _source_digest()
     key = hashlib.sha256(json.dumps([digest, keywords]).encode()).hexdigest()[:32]
-    path = os.path.join(_cache_dir(), f"signatures-{key}.json")
+    path = os.path.join(cache_dir(), f"signatures-{key}.json")
     if digest:
         try:
             with open(path, encoding="utf-8") as fh:
@@ -111,7 +112,7 @@ def signatures_of(keywords: list[str]) -> dict[str, list[Signature]]:
     out = {k: signatures(k) for k in keywords}
     if digest:
         try:
-            os.makedirs(_cache_dir(), mode=0o700, exist_ok=True)
+            os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
             tmp = f"{path}.{os.getpid()}.tmp"
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump({k: [[s.literal.decode("latin-1"), s.kind, s.caseless] for s in v] for k, v in out.items()}, fh)

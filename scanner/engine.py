@@ -113,7 +113,7 @@ class Engine:
         self.rule_timeout = rule_timeout
         self._use_hs = HYPERSCAN_AVAILABLE if accelerated is None else bool(accelerated)
         literals: list[tuple[bytes, bool]] = []
-        targets: list[object] = []  # per literal: list of rule indices, or a decoder kind
+        targets: list[int] = []  # per keyword literal: its rule
         self._always = [ri for ri, rule in enumerate(rules) if not rule.keywords]  # gitleaks rules without keywords
         self._kw = [tuple(dict.fromkeys(k.lower().encode("utf-8") for k in r.keywords)) for r in rules]
         # Native patterns (Hyperscan only). A keyword-anchored rule whose regex Hyperscan takes (in prefilter
@@ -160,11 +160,11 @@ class Engine:
             for k in self._kw[ri]:
                 literals.append((k, True))
                 targets.append(ri)
+        decoder_of: dict[tuple[bytes, bool], str] = {}  # (literal, caseless) -> decoder kind
         if decode_depth > 0:
             for sigs in decoders.signatures_of(sorted({k for rule in rules for k in rule.keywords})).values():
-                for sig in sigs:
-                    literals.append((sig.literal, sig.caseless))
-                    targets.append(sig.kind)
+                decoder_of.update(((lit.lower() if ci else lit, ci), kind) for lit, kind, ci in sigs)
+            literals.extend(decoder_of)
         # a keyword whose rules only need to know that it occurs in the chunk (candidate-first rules, rules
         # with a native pattern) is reported once per chunk, not at every occurrence
         positional = {(k, True) for ri, rule in enumerate(rules) if rule.context_spec is None and ri not in self._offered
@@ -176,16 +176,14 @@ class Engine:
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
-        for (lit, ci), target in zip(literals, targets, strict=True):
+        for sig, kind in decoder_of.items():
+            self._decoder_of[index[sig]] = kind
+        for (lit, ci), target in zip(literals[:len(targets)], targets, strict=True):  # keywords come first
             i = index[(lit.lower() if ci else lit, ci)]
-            if isinstance(target, str):
-                self._decoder_of[i] = target
-            else:
-                assert isinstance(target, int)
-                gated = rules[target].context_spec is not None or target in self._offered
-                into = self._context_of if gated else self._rules_of
-                if target not in into[i]:
-                    into[i].append(target)
+            gated = rules[target].context_spec is not None or target in self._offered
+            into = self._context_of if gated else self._rules_of
+            if target not in into[i]:
+                into[i].append(target)
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines

@@ -23,6 +23,8 @@ from typing import Any
 
 import regex
 
+from scanner.decoders import cache_dir
+
 try:  # optional accelerator
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - depends on platform wheels
@@ -31,11 +33,6 @@ except ImportError:  # pragma: no cover - depends on platform wheels
 HYPERSCAN_AVAILABLE = _hs is not None
 
 Hit = tuple[int, int]  # (keyword index, start offset)
-
-
-def _cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "tokenscan")
 
 
 def _compile_database(exprs: list[bytes], flags: list[int]) -> Any:
@@ -86,7 +83,7 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
     back to the engine's keyword windows instead of failing the scan."""
     key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v3", literals, flags, patterns)).encode()
                          ).hexdigest()[:32]
-    path = os.path.join(_cache_dir(), f"prefilter-{key}.hsdb")
+    path = os.path.join(cache_dir(), f"prefilter-{key}.hsdb")
     try:
         with open(path, "rb") as fh:
             blob = fh.read()
@@ -111,7 +108,7 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
             all_flags.append(_pattern_flags(alternatives[c][1]))
     db = _compile_database(exprs, all_flags)
     try:
-        os.makedirs(_cache_dir(), mode=0o700, exist_ok=True)
+        os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         header = json.dumps(chosen).encode()
         with open(tmp, "wb") as fh:

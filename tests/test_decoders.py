@@ -149,3 +149,31 @@ def test_base64_run_stops_at_an_assignment_and_keeps_padding():
 def test_stray_leading_characters_still_decode():
     inner = base64.b64encode(cloudflare("cfk_", 22).encode())
     assert any(cloudflare("cfk_", 22).encode() in v for v in decoders.base64_views(b"ab" + inner))
+
+
+def test_signature_cache_gives_what_computing_gives_and_survives_a_corrupt_file(tmp_path, monkeypatch):
+    """Engines read decoder signatures from the user's cache folder; a hit must equal computing, and a
+    damaged file must only mean computing again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    kws = ["cf_", "ghp_", "cloudflare"]
+    want = {k: decoders.signatures(k) for k in kws}
+    assert decoders.signatures_of(kws) == want  # computed, written
+    [cached] = list((tmp_path / "tokenscan").glob("signatures-*.json"))
+    assert decoders.signatures_of(kws) == want  # read back
+    cached.write_text("{not json")
+    assert decoders.signatures_of(kws) == want
+
+
+def test_shipped_rules_parse_cache_is_only_data(tmp_path, monkeypatch):
+    """The parsed copy of the shipped rule files is keyed by their text and still goes through build_rule:
+    a tampered copy fails loudly as a rule file would, it cannot slip an unchecked rule in."""
+    from scanner.errors import UsageError
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = [(r.id, r.pattern) for r in load_rules()]
+    [cached] = list((tmp_path / "tokenscan").glob("rules-*.json"))
+    assert [(r.id, r.pattern) for r in load_rules()] == first
+    data = json.loads(cached.read_text())
+    data[0][1]["rules"][0]["severity"] = "apocalyptic"
+    cached.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match="severity"):
+        load_rules()
