@@ -31,6 +31,7 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
             "messages_read": len(rec.messages_read) if rec else 0, "messages_skipped": r.skipped_messages,
             "findings": len(r.findings), "open": open_n, "seconds": round(r.seconds, 3), "scan_id": r.scan_id,
             "refs": len(rec.refs) if rec else 0, "warnings": warnings, "suppressed": r.suppressed,
+            "unchanged": r.unchanged, "commits_covered": r.covered_commits,
         })
         for f in r.findings:
             status, note = r.statuses.get(f.fingerprint, ("open", ""))
@@ -94,6 +95,10 @@ def render_text(audit: AuditResult, show_secrets: bool, datastore: str) -> str:
             out.append(f"  {r['target']}: FAILED: {r['error']}")
             continue
         action = f", {r['action']}" if r["action"] else ""
+        if r["unchanged"]:
+            action += ", unchanged since its last audit: not scanned"
+        elif r["commits_covered"]:
+            action += f", {r['commits_covered']} commits covered by earlier scans: not walked again"
         out.append(f"  {r['target']}: {r['findings']} finding{'s' if r['findings'] != 1 else ''} ({r['open']} open), "
                    f"{r['blobs_read']} of {r['blobs_planned']} blobs read ({r['blobs_skipped']} known), "
                    f"{r['seconds']:.1f} s{action}")

@@ -166,6 +166,10 @@ def test_cli_second_audit_says_unchanged_and_full_rescans(repo, tmp_path):
     full = json.loads(cli("audit", str(repo.path), "--datastore", ds, "--format", "json", "--full").stdout)
     assert first["summary"]["blobs_read"] == full["summary"]["blobs_read"] > 0 == again["summary"]["blobs_read"]
     assert first["findings"] == again["findings"] == full["findings"]
+    assert [r["unchanged"] for r in (first, again, full) for r in r["repositories"]] == [False, True, False]
+    repo.commit("more", **{"more.txt": "nothing\n"})
+    text = cli("audit", str(repo.path), "--datastore", ds).stdout
+    assert "4 commits covered by earlier scans" in text and "1 of 3 blobs read (2 known)" in text
     assert any("--full" in n for n in full["notes"])
 
 
