@@ -10,6 +10,7 @@ secret anywhere else still fails. Entries that no longer match anything are repo
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -182,6 +183,30 @@ def load_known_public_keys(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@functools.cache
+def _shipped_known_keys() -> frozenset[str]:
+    """Read once per process: an audit builds a Suppressor for every repository."""
+    try:
+        return load_known_public_keys((_shipped_dir() / KNOWN_PUBLIC_KEYS).read_text(encoding="utf-8"))
+    except OSError:  # a trimmed install: nothing is known-public, everything is reported
+        return frozenset()
+
+
+@functools.cache
+def _shipped_examples() -> str:
+    """Every shipped rule's examples, joined; parsed once per process (about 50 ms), not once per Suppressor."""
+    from scanner.rules import builtin_rule_files, load_rule_file
+
+    parts: list[str] = []
+    for name, text in builtin_rule_files():
+        for rule in load_rule_file(name, text, shipped=True):
+            parts.extend(rule.examples)
+            parts.extend(rule.negative_examples)  # found by other rules in the file: published too
+    # the file holds TOML strings: a multi-line example is written there with \n escapes
+    parts += [ex.replace("\r", "\\r").replace("\n", "\\n") for ex in parts if "\n" in ex]
+    return "\n\0".join(parts)
+
+
 class KnownPublic:
     """Secrets published in open-source software, which no one can keep secret any more: reported as suppressed
     "known-public", counted in the summary, never as a leak. Matched by content, never by path: a real key
@@ -204,25 +229,13 @@ class KnownPublic:
     @property
     def keys(self) -> frozenset[str]:
         if self._keys is None:
-            try:
-                self._keys = load_known_public_keys((_shipped_dir() / KNOWN_PUBLIC_KEYS).read_text(encoding="utf-8"))
-            except OSError:  # a trimmed install: nothing is known-public, everything is reported
-                self._keys = frozenset()
+            self._keys = _shipped_known_keys()
         return self._keys
 
     @property
     def examples(self) -> str:
         if self._examples is None:
-            from scanner.rules import builtin_rule_files, load_rule_file
-
-            parts: list[str] = []
-            for name, text in builtin_rule_files():
-                for rule in load_rule_file(name, text, shipped=True):
-                    parts.extend(rule.examples)
-                    parts.extend(rule.negative_examples)  # found by other rules in the file: published too
-            # the file holds TOML strings: a multi-line example is written there with \n escapes
-            parts += [ex.replace("\r", "\\r").replace("\n", "\\n") for ex in parts if "\n" in ex]
-            self._examples = "\n\0".join(parts)
+            self._examples = _shipped_examples()
         return self._examples
 
     @property
