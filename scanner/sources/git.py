@@ -298,6 +298,10 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
                 missing.append(line[1:].decode("ascii", "replace").strip())
             elif line:
                 listed.append(line)
+        if not listed:  # nothing new (history --since HEAD): an empty line would read as a nameless missing object
+            if warnings is not None:
+                warnings.extend(_missing_warnings(repo, missing, tips, hidden))
+            return {}
         cf = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--buffer",
                              "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
                             input=b"\n".join(listed) + b"\n", check=False, capture_output=True, env=git_env())

@@ -89,6 +89,14 @@ def test_since_scans_only_the_change_under_review(review, use_git):
     assert {f.secret for f in other.findings} == {t["other"], t["tag"]}
 
 
+@pytest.mark.parametrize("use_git", [True, False])
+def test_since_head_is_an_empty_review_without_warnings(review, use_git):
+    """Nothing new under review: no finding, and no nameless "corrupt object" made up from an empty listing."""
+    r, _ = review
+    rep = history_scan(str(r.path), ScanOptions(jobs=1, no_suppress=True), since="HEAD", use_git=use_git)
+    assert rep.findings == [] and rep.warnings == []
+
+
 def test_since_on_a_detached_head(review, tmp_path):
     r, t = review
     wt = tmp_path / "wt"
