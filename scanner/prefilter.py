@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -201,7 +202,7 @@ class Prefilter:
         grams = {False: _grams(data), True: _grams(lowered)}
         presence = self.presence
         for kid, (k, ci) in enumerate(self.literals):
-            if len(k) >= 4 and k[:4] not in grams[ci]:
+            if len(k) >= 4 and int.from_bytes(k[:4], sys.byteorder) not in grams[ci]:
                 continue
             hay = lowered if ci else data
             i = hay.find(k)
@@ -213,8 +214,21 @@ class Prefilter:
         return found
 
 
-def _grams(data: bytes) -> set[bytes]:
-    return {data[i:i + 4] for i in range(len(data) - 3)}
+_UINT_SIZE = memoryview(b"\0" * 8).cast("I").itemsize
+
+
+def _grams(data: bytes) -> set[int]:
+    """Every 4-byte gram of the chunk as a native-order int: four memoryview casts (one per alignment) fill
+    the set in C, twice as fast as slicing each position in Python."""
+    out: set[int] = set()
+    n = len(data)
+    if _UINT_SIZE != 4:  # (no known platform) slice each position
+        return {int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(n - 3)}
+    for offset in range(4):
+        usable = (n - offset) // 4 * 4
+        if usable > 0:
+            out.update(memoryview(data[offset:offset + usable]).cast("I"))
+    return out
 
 
 RunSpec = tuple[str, int, int]  # (character class body as in [..], shortest, longest)
