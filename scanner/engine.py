@@ -522,7 +522,7 @@ _NAMED = re.compile(r"\(\?P?<(?![=!])\w+>")
 def _native_shape(pattern: str) -> bytes | None:
     """A rule's regex as Hyperscan may take it, or None to keep it off the native pass (a catastrophic or
     differently-read pattern must not cost minutes of compiling or lose a match): named groups become plain
-    groups; refused are repeat bounds over 256 (or 2048 in all; Hyperscan unrolls them: two {1,12000}
+    groups; refused are repeat bounds over 2048 (or 4096 in all; Hyperscan unrolls them: two {1,12000}
     repeats took 80 s to compile), `{,n}` (a literal in PCRE), anchors of the whole text, back references
     and flags switched on mid-pattern (global in `regex`, scoped in PCRE)."""
     if _UNSAFE.search(pattern):
@@ -530,10 +530,10 @@ def _native_shape(pattern: str) -> bytes | None:
     total = 0
     for m in _BOUND.finditer(pattern):
         bound = int(m.group(2) or m.group(1) or 0)
-        if bound > 256:
+        if bound > 2048:
             return None
         total += bound
-    if total > 2048:
+    if total > 4096:
         return None
     return _NAMED.sub("(", pattern).encode("utf-8")
 
