@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from scanner.errors import UsageError
+from scanner.findings import printable
 
 STATUSES = ("open", "false-positive", "revoked", "accepted-risk", "fixed")
 # A decision that says the credential is dead or harmless is contradicted when a later verification finds it
@@ -189,6 +190,20 @@ class ScanRecord:
     reported: str | None = None  # JSON of the report (findings without secrets), for an unchanged next audit
     covered: list[str] = field(default_factory=list)  # commits whose whole history this scan covered
     adds: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # commit -> (blob, path) it adds
+
+
+def _path_cell(path: str) -> str | bytes:
+    """A git path as stored: text, or its raw bytes when they are not UTF-8 (the OS layer's surrogate escapes
+    cannot be encoded as text, and must come back exactly to match the tree)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+
+
+def _path_of_cell(cell: str | bytes) -> str:
+    return cell.decode("utf-8", "surrogateescape") if isinstance(cell, bytes) else cell
 
 
 class Datastore:
@@ -368,7 +383,7 @@ class Datastore:
             return out
         for commit, oid, path in self.db.execute(
                 "SELECT commit_id, oid, path FROM commit_adds WHERE ruleset_id = ?", (rid,)):
-            out.setdefault(commit.hex(), []).append((oid.hex(), path))
+            out.setdefault(commit.hex(), []).append((oid.hex(), _path_of_cell(path)))
         return out
 
     def finding_objects(self, ruleset: str) -> tuple[set[str], set[str]]:
@@ -420,7 +435,7 @@ class Datastore:
             db.executemany("INSERT OR IGNORE INTO covered (ruleset_id, commit_id) VALUES (?, ?)",
                            ((rid, bytes.fromhex(c)) for c in rec.covered))
             db.executemany("INSERT OR IGNORE INTO commit_adds (ruleset_id, commit_id, oid, path) VALUES (?, ?, ?, ?)",
-                           ((rid, bytes.fromhex(c), bytes.fromhex(b), p) for c, adds in rec.adds.items()
+                           ((rid, bytes.fromhex(c), bytes.fromhex(b), _path_cell(p)) for c, adds in rec.adds.items()
                             for b, p in adds))
             db.executemany("INSERT OR REPLACE INTO scanned_blobs (ruleset_id, oid, findings) VALUES (?, ?, ?)",
                            ((rid, bytes.fromhex(oid), len(rec.blob_findings.get(oid, ())))
@@ -454,7 +469,7 @@ class Datastore:
                     "at_head, first_scan, last_scan) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET "
                     "last_scan = excluded.last_scan, at_head = excluded.at_head, author = excluded.author, "
                     "date = excluded.date",
-                    (f["fingerprint"], target_id, f["commit"] or "", f["path"], f["line"], f["column"], f["source"],
+                    (f["fingerprint"], target_id, f["commit"] or "", printable(f["path"]), f["line"], f["column"], f["source"],
                      f["author"], f["date"], None if f["at_head"] is None else int(f["at_head"]), scan_id, scan_id))
             db.execute("COMMIT")
         except BaseException:

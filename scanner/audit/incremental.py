@@ -19,7 +19,6 @@ makes, kept per commit for the next audit.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -33,6 +32,8 @@ from scanner.audit.datastore import StoredFinding
 from scanner.findings import INCOMPLETE_KINDS, Finding, Warning
 from scanner.sources import git as g
 from scanner.sources.blobs import BlobItem, MessageItem, checked_loose_objects
+from scanner.sources.git import raw_adds
+from scanner.sources.gitbin import git_binary, git_env
 
 
 class Known(Protocol):
@@ -66,12 +67,11 @@ def _commit(repo: pygit2.Repository, oid: str) -> pygit2.Commit | None:
 
 
 def _git(repo: pygit2.Repository, args: list[str]) -> bytes | None:
-    git = shutil.which("git")
+    git = git_binary()
     if git is None:
         return None
     try:  # read-only: never prompt, never fetch promised objects one at a time (as scanner.sources.git)
-        proc = subprocess.run([git, "--git-dir", repo.path, *args], check=False, capture_output=True,
-                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1"})
+        proc = subprocess.run([git, "--git-dir", repo.path, *args], check=False, capture_output=True, env=git_env())
     except OSError:
         return None
     return proc.stdout if proc.returncode == 0 else None
@@ -132,22 +132,13 @@ def adds_of(repo: pygit2.Repository, tips: list[str], hidden: list[str], wanted:
     the same `git log --raw` pass as history's attribution, per commit instead of first-wins."""
     if not wanted:
         return {}
-    out = _git(repo, ["log", "--raw", "--no-abbrev", "--no-renames", "--root", "--format=%x00%H",
-                      "--topo-order", "--reverse", *tips, *(f"^{h}" for h in hidden)])
-    if out is None:
+    adds = raw_adds(repo, tips, hidden, wanted)
+    if adds is None:
         return None
     found: dict[str, list[tuple[str, str]]] = {}
-    commit = ""
-    for line in out.split(b"\n"):
-        if line.startswith(b"\0"):
-            commit = line[1:].decode()
-        elif line.startswith(b":"):
-            meta, _, path = line.partition(b"\t")
-            fields = meta.split()
-            if len(fields) >= 5 and fields[4][:1] in b"AMTC" and (blob := fields[3].decode()) in wanted:
-                pair = (blob, path.decode("utf-8", "surrogateescape"))
-                if pair not in found.setdefault(commit, []):
-                    found[commit].append(pair)
+    for commit, blob, path in adds:
+        if (blob, path) not in found.setdefault(commit, []):
+            found[commit].append((blob, path))
     return found
 
 

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -647,11 +648,25 @@ def collapse(findings: list[Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: (f.path, f.date or "", f.line, f.column, f.rule_id))
 
 
-def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs: set[str]
-                       ) -> dict[str, dict[str, str]] | None:
-    """blob -> {path: oldest commit whose diff adds it there}, from one `git log --raw` pass (C speed);
-    None when git is unusable. Merge commits show no diff, so a blob is credited to the side-branch commit
-    that really introduced it. Only tree entries are compared, so no blob is read (or lazily fetched)."""
+_C_ESCAPES = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v", b"f": b"\f", b"r": b"\r",
+              b'"': b'"', b"\\": b"\\"}
+_C_ESCAPE = re.compile(rb'\\([0-7]{3}|[abtnvfr"\\])')
+
+
+def unquote_path(path: bytes) -> str:
+    """A path as git prints it in --raw output: C-quoted ("caf\\303\\251.env") when it holds bytes outside
+    printable ASCII, a quote, a backslash or a control character; otherwise as is."""
+    if len(path) >= 2 and path[:1] == b'"' and path[-1:] == b'"':
+        path = _C_ESCAPE.sub(lambda m: bytes([int(m[1], 8)]) if len(m[1]) == 3 else _C_ESCAPES[m[1]], path[1:-1])
+    return path.decode("utf-8", "surrogateescape")
+
+
+def raw_adds(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs: set[str]
+             ) -> Iterator[tuple[str, str, str]] | None:
+    """(commit, blob, path) for every blob in `blobs` a commit's diff adds (A/M/T/C), oldest commit first,
+    from one `git log --raw` pass over `tips --not hidden` (C speed); None when git is unusable. Merge commits
+    show no diff, so a blob is credited to the side-branch commit that really introduced it. Only tree entries
+    are compared, so no blob is read (or lazily fetched)."""
     git = git_binary()
     if git is None or not tips:
         return None
@@ -663,16 +678,29 @@ def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[st
         return None
     if proc.returncode != 0:
         return None
+
+    def adds() -> Iterator[tuple[str, str, str]]:
+        commit = ""
+        for line in proc.stdout.split(b"\n"):
+            if line.startswith(b"\0"):
+                commit = line[1:].decode()
+            elif line.startswith(b":"):
+                meta, _, path = line.partition(b"\t")
+                fields = meta.split()
+                if len(fields) >= 5 and fields[4][:1] in b"AMTC" and (blob := fields[3].decode()) in blobs:
+                    yield commit, blob, unquote_path(path)
+    return adds()
+
+
+def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs: set[str]
+                       ) -> dict[str, dict[str, str]] | None:
+    """blob -> {path: oldest commit whose diff adds it there}; None when git is unusable."""
+    adds = raw_adds(repo, tips, hidden, blobs)
+    if adds is None:
+        return None
     found: dict[str, dict[str, str]] = {}
-    commit = ""
-    for line in proc.stdout.split(b"\n"):
-        if line.startswith(b"\0"):
-            commit = line[1:].decode()
-        elif line.startswith(b":"):
-            meta, _, path = line.partition(b"\t")
-            fields = meta.split()
-            if len(fields) >= 5 and fields[3].decode() in blobs and fields[4][:1] in b"AMTC":
-                found.setdefault(fields[3].decode(), {}).setdefault(path.decode("utf-8", "surrogateescape"), commit)
+    for commit, blob, path in adds:
+        found.setdefault(blob, {}).setdefault(path, commit)
     return found
 
 

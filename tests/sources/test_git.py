@@ -221,3 +221,16 @@ def test_unreachable_objects_are_not_reported_and_merge_resolutions_are(tmp_path
     rep = history_scan(str(r.path), ScanOptions(jobs=1), use_git=use_git)
     assert [(f.secret, f.path, f.commit) for f in rep.findings if f.source == "blob"] == [
         (evil, "resolution.env", merge)]
+
+
+@pytest.mark.parametrize("name", ["café.env", 'say "hi".env', "back\\slash.env", "tab\there.env"])
+def test_attribution_reads_paths_git_quotes(tmp_path, name):
+    """git prints such paths C-quoted in `log --raw`: the finding's path, commit and at_head are still right."""
+    r = Repo(tmp_path / "r")
+    tok = cloudflare("cfut_", 77)
+    first = r.commit("add", **{"a.txt": "x\n"})
+    intro = r.commit("leak", **{name: f"T={tok}\n"})
+    for use_git in (True, False):
+        rep = history_scan(str(r.path), ScanOptions(jobs=1), use_git=use_git)
+        assert [(f.path, f.commit, f.at_head) for f in rep.findings] == [(name, intro, True)], use_git
+    assert first != intro
