@@ -172,6 +172,9 @@ class Engine:
         presence = [(k, True) for ri, rule in enumerate(rules) if rule.context_spec is not None or ri in self._offered
                     for k in self._kw[ri]]
         self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional], patterns)
+        # rules whose native pattern is in the deferred database (candidate-first ones always are)
+        self._deferred_rules = {t for (kind, t), d in zip(self._pattern_target, self.prefilter.deferred, strict=True)
+                                if d and kind != "b64"}
         index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
@@ -224,6 +227,8 @@ class Engine:
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
         candidate_first = {ri for ri in gated if self.rules[ri].context_spec is not None}
         if self._use_hs:
+            if not gated.isdisjoint(self._deferred_rules):  # the deferred patterns serve a rule in play
+                native += self.prefilter.scan_deferred(data)
             cands, b64 = self._native_results(data, native, gated, windows)
         else:
             runs = self.runs.find(data) if candidate_first else []

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -57,23 +58,46 @@ def _pattern_flags(mode: str) -> int:
     return 0
 
 
-def _compiles(expr: bytes, flags: int) -> bool:
+def _compiled(expr: bytes, flags: int) -> Any:
     try:
-        _compile_database([expr], [flags])
-        return True
+        return _compile_database([expr], [flags])
     except Exception:  # noqa: BLE001 - Hyperscan rejects the construct: the caller falls back
-        return False
+        return None
+
+
+def _speed_sample() -> bytes:
+    """Ordinary code to time patterns on: this package's own source (present wherever it runs)."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for folder, _, names in os.walk(root):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as fh:
+                    parts.append(fh.read())
+    return b"\n".join(parts)[:1_000_000]
+
+
+def _scan_time(db: Any, sample: bytes) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        db.scan(sample, match_event_handler=lambda *_: None)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset(),
-                      patterns: list[list[Pattern]] | None = None) -> tuple[Any, list[int]]:
+                      patterns: list[list[Pattern]] | None = None) -> tuple[Any, Any, list[int], list[bool]]:
     flags = [(_hs.HS_FLAG_CASELESS if ci else 0) | (_hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
              for i, (_, ci) in enumerate(literals)]
     return _cached_database([k for k, _ in literals], flags, patterns or [])
 
 
+SLOW = 2.0  # a pattern scanning ordinary code this many times slower than one literal goes to the deferred pass
+
+
 def _cached_database(literals: list[bytes], flags: list[int], patterns: list[list[Pattern]]
-                     ) -> tuple[Any, list[int]]:
+                     ) -> tuple[Any, Any, list[int], list[bool]]:
     """Compiling ~16,000 literals takes seconds, and even escaping them ~0.1 s of a pre-commit run; a
     serialized database loads in microseconds. Cached per literal and pattern set in the user's cache folder
     (never in the scanned repository), keyed by the raw literals, so a cache hit escapes nothing; any cache
@@ -81,43 +105,68 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
 
     Each entry of `patterns` lists alternatives, best first: the first Hyperscan compiles is used (which
     one is returned per entry, -1: none, stored with the database), so a rule Hyperscan cannot take falls
-    back to the engine's keyword windows instead of failing the scan."""
-    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v3", literals, flags, patterns)).encode()
+    back to the engine's keyword windows instead of failing the scan.
+
+    Two databases: the main one (literals and the patterns that cost ordinary code little) runs on every
+    chunk; the deferred one (RUN patterns, and patterns without a literal Hyperscan can look for first,
+    which made the standard library's pass ~9x slower) only where a rule it serves is in play (see
+    Prefilter.scan_deferred). Which pattern is slow is measured once, when the database is built, on this
+    package's own source; a wrong guess costs speed, never a finding."""
+    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v4", literals, flags, patterns)).encode()
                          ).hexdigest()[:32]
     path = os.path.join(cache_dir(), f"prefilter-{key}.hsdb")
     try:
         with open(path, "rb") as fh:
             blob = fh.read()
         n = int.from_bytes(blob[:4], "little")
-        chosen = [int(c) for c in json.loads(blob[4:4 + n])]
-        if len(chosen) != len(patterns):
+        header = json.loads(blob[4:4 + n])
+        chosen, deferred, size = [int(c) for c in header["chosen"]], [bool(d) for d in header["deferred"]], header["main"]
+        if len(chosen) != len(patterns) or len(deferred) != len(patterns):
             raise ValueError("stale pattern list")
-        db = _hs.loadb(blob[4 + n:], mode=_hs.HS_MODE_BLOCK)
+        db = _hs.loadb(blob[4 + n:4 + n + size], mode=_hs.HS_MODE_BLOCK)
         db.scratch = _hs.Scratch(db)
-        return db, chosen
+        db2 = None
+        if 4 + n + size < len(blob):
+            db2 = _hs.loadb(blob[4 + n + size:], mode=_hs.HS_MODE_BLOCK)
+            db2.scratch = _hs.Scratch(db2)
+        return db, db2, chosen, deferred
     except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable cache: compile instead
         pass
-    chosen = []
-    for alternatives in patterns:  # only on a cache miss: one small compile per pattern
-        chosen.append(next((i for i, (expr, mode) in enumerate(alternatives)
-                            if _compiles(expr, _pattern_flags(mode))), -1))
+    chosen, deferred = [], []
+    sample = _speed_sample() if patterns else b""
+    base = _scan_time(_compile_database([b"qzxjqzxjq"], [0]), sample) if sample else 0.0
+    for alternatives in patterns:  # only on a cache miss: one small compile (and timing) per pattern
+        c, slow = -1, True
+        for i, (expr, mode) in enumerate(alternatives):
+            single = _compiled(expr, _pattern_flags(mode))
+            if single is not None:
+                c = i
+                slow = mode == RUN or not sample or _scan_time(single, sample) > SLOW * base
+                break
+        chosen.append(c)
+        deferred.append(slow)
     exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k in literals]
     all_flags = list(flags)
-    for alternatives, c in zip(patterns, chosen, strict=True):
+    later: list[bytes] = []
+    later_flags: list[int] = []
+    for alternatives, c, slow in zip(patterns, chosen, deferred, strict=True):
         if c >= 0:
-            exprs.append(alternatives[c][0])
-            all_flags.append(_pattern_flags(alternatives[c][1]))
+            expr, mode = alternatives[c]
+            (later if slow else exprs).append(expr)
+            (later_flags if slow else all_flags).append(_pattern_flags(mode))
     db = _compile_database(exprs, all_flags)
+    db2 = _compile_database(later, later_flags) if later else None
     try:
         os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
-        header = json.dumps(chosen).encode()
+        main = _hs.dumpb(db)
+        header = json.dumps({"chosen": chosen, "deferred": deferred, "main": len(main)}).encode()
         with open(tmp, "wb") as fh:
-            fh.write(len(header).to_bytes(4, "little") + header + _hs.dumpb(db))
+            fh.write(len(header).to_bytes(4, "little") + header + main + (_hs.dumpb(db2) if db2 is not None else b""))
         os.replace(tmp, path)
     except OSError:
         pass
-    return db, chosen
+    return db, db2, chosen, deferred
 
 
 Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given in lowercase
@@ -141,13 +190,17 @@ class Prefilter:
         self.accelerated = bool(use_hs)
         self._db: Any = None
         self.native: list[int] = [-1] * len(self.patterns)
+        self.deferred: list[bool] = [False] * len(self.patterns)
+        self._db2: Any = None
         self._compile()
 
     def _compile(self) -> None:
         if self.accelerated:
-            self._db, self.native = _literal_database(self.literals, self.presence, self.patterns)
-            # Hyperscan id of each compiled pattern -> its index in `patterns`
-            self._pattern_of = [i for i, c in enumerate(self.native) if c >= 0]
+            self._db, self._db2, self.native, self.deferred = _literal_database(self.literals, self.presence,
+                                                                                self.patterns)
+            # Hyperscan id of each compiled pattern -> its index in `patterns`, per database
+            self._pattern_of = [i for i, c in enumerate(self.native) if c >= 0 and not self.deferred[i]]
+            self._deferred_of = [i for i, c in enumerate(self.native) if c >= 0 and self.deferred[i]]
 
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
         return {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence,
@@ -158,6 +211,8 @@ class Prefilter:
         self.presence = state["presence"]
         self.patterns = state["patterns"]
         self.native = [-1] * len(self.patterns)
+        self.deferred = [False] * len(self.patterns)
+        self._db2 = None
         self.keywords = [k for k, _ in self.literals]
         self.accelerated = state["accelerated"]
         self._db = None
@@ -185,6 +240,20 @@ class Prefilter:
 
         self._db.scan(data, match_event_handler=on_match)
         return out, found
+
+    def scan_deferred(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(pattern index, 0, end) of the deferred patterns' matches (see _cached_database): the caller runs
+        this pass only when a rule those patterns serve is in play in the chunk."""
+        if not data or self._db2 is None:
+            return []
+        found: list[tuple[int, int, int]] = []
+        pattern_of = self._deferred_of
+
+        def on_match(pid: int, start: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append((pattern_of[pid], start, to))
+
+        self._db2.scan(data, match_event_handler=on_match)
+        return found
 
     def hits(self, data: bytes) -> list[Hit]:
         if not data:
