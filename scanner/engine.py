@@ -171,10 +171,13 @@ class Engine:
                       for k in self._kw[ri]}
         presence = [(k, True) for ri, rule in enumerate(rules) if rule.context_spec is not None or ri in self._offered
                     for k in self._kw[ri]]
-        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional], patterns)
-        # rules whose native pattern is in the deferred database (candidate-first ones always are)
-        self._deferred_rules = {t for (kind, t), d in zip(self._pattern_target, self.prefilter.deferred, strict=True)
-                                if d and kind != "b64"}
+        # deferred patterns are grouped per rule, but candidate-first rules share one pass with the base64 runs
+        groups = ["context" if kind != "rule" else f"rule:{t}" for kind, t in self._pattern_target]
+        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional], patterns,
+                                   groups)
+        # rule -> the group of its deferred native pattern (candidate-first rules' runs always are deferred)
+        self._group_of = {t: g for (kind, t), d, g in zip(self._pattern_target, self.prefilter.deferred, groups,
+                                                          strict=True) if d and kind != "b64"}
         index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
@@ -227,8 +230,9 @@ class Engine:
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
         candidate_first = {ri for ri in gated if self.rules[ri].context_spec is not None}
         if self._use_hs:
-            if not gated.isdisjoint(self._deferred_rules):  # the deferred patterns serve a rule in play
-                native += self.prefilter.scan_deferred(data)
+            wanted = {self._group_of[ri] for ri in gated if ri in self._group_of}
+            if wanted:  # deferred patterns serving a rule in play
+                native += self.prefilter.scan_deferred(data, sorted(wanted))
             cands, b64 = self._native_results(data, native, gated, windows)
         else:
             runs = self.runs.find(data) if candidate_first else []

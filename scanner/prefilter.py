@@ -86,18 +86,22 @@ def _scan_time(db: Any, sample: bytes) -> float:
     return best
 
 
+Databases = tuple[Any, dict[str, Any], list[int], list[bool]]  # main, deferred per group, chosen, deferred
+
+
 def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset(),
-                      patterns: list[list[Pattern]] | None = None) -> tuple[Any, Any, list[int], list[bool]]:
+                      patterns: list[list[Pattern]] | None = None, groups: list[str] | None = None) -> Databases:
     flags = [(_hs.HS_FLAG_CASELESS if ci else 0) | (_hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
              for i, (_, ci) in enumerate(literals)]
-    return _cached_database([k for k, _ in literals], flags, patterns or [])
+    patterns = patterns or []
+    return _cached_database([k for k, _ in literals], flags, patterns, groups or [str(i) for i in range(len(patterns))])
 
 
 SLOW = 2.0  # a pattern scanning ordinary code this many times slower than one literal goes to the deferred pass
 
 
-def _cached_database(literals: list[bytes], flags: list[int], patterns: list[list[Pattern]]
-                     ) -> tuple[Any, Any, list[int], list[bool]]:
+def _cached_database(literals: list[bytes], flags: list[int], patterns: list[list[Pattern]], groups: list[str]
+                     ) -> Databases:
     """Compiling ~16,000 literals takes seconds, and even escaping them ~0.1 s of a pre-commit run; a
     serialized database loads in microseconds. Cached per literal and pattern set in the user's cache folder
     (never in the scanned repository), keyed by the raw literals, so a cache hit escapes nothing; any cache
@@ -107,12 +111,12 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
     one is returned per entry, -1: none, stored with the database), so a rule Hyperscan cannot take falls
     back to the engine's keyword windows instead of failing the scan.
 
-    Two databases: the main one (literals and the patterns that cost ordinary code little) runs on every
-    chunk; the deferred one (RUN patterns, and patterns without a literal Hyperscan can look for first,
-    which made the standard library's pass ~9x slower) only where a rule it serves is in play (see
-    Prefilter.scan_deferred). Which pattern is slow is measured once, when the database is built, on this
+    The main database (literals and the patterns that cost ordinary code little) runs on every chunk; the
+    deferred patterns (RUN patterns, and patterns without a literal Hyperscan can look for first, which made
+    the standard library's pass ~9x slower) go to one database per group, each run only where a rule it
+    serves is in play (see Prefilter.scan_deferred). Which pattern is slow is measured once, when the database is built, on this
     package's own source; a wrong guess costs speed, never a finding."""
-    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v4", literals, flags, patterns)).encode()
+    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v5", literals, flags, patterns, groups)).encode()
                          ).hexdigest()[:32]
     path = os.path.join(cache_dir(), f"prefilter-{key}.hsdb")
     try:
@@ -120,16 +124,18 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
             blob = fh.read()
         n = int.from_bytes(blob[:4], "little")
         header = json.loads(blob[4:4 + n])
-        chosen, deferred, size = [int(c) for c in header["chosen"]], [bool(d) for d in header["deferred"]], header["main"]
+        chosen, deferred = [int(c) for c in header["chosen"]], [bool(d) for d in header["deferred"]]
         if len(chosen) != len(patterns) or len(deferred) != len(patterns):
             raise ValueError("stale pattern list")
-        db = _hs.loadb(blob[4 + n:4 + n + size], mode=_hs.HS_MODE_BLOCK)
-        db.scratch = _hs.Scratch(db)
-        db2 = None
-        if 4 + n + size < len(blob):
-            db2 = _hs.loadb(blob[4 + n + size:], mode=_hs.HS_MODE_BLOCK)
-            db2.scratch = _hs.Scratch(db2)
-        return db, db2, chosen, deferred
+        loaded: dict[str, Any] = {}
+        at = 4 + n
+        for name, size in header["sizes"]:
+            part = _hs.loadb(blob[at:at + size], mode=_hs.HS_MODE_BLOCK)
+            part.scratch = _hs.Scratch(part)
+            loaded[name] = part
+            at += size
+        main = loaded.pop("")
+        return main, loaded, chosen, deferred
     except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable cache: compile instead
         pass
     chosen, deferred = [], []
@@ -145,28 +151,28 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
                 break
         chosen.append(c)
         deferred.append(slow)
-    exprs = [regex.escape(k, special_only=True, literal_spaces=True) for k in literals]
-    all_flags = list(flags)
-    later: list[bytes] = []
-    later_flags: list[int] = []
-    for alternatives, c, slow in zip(patterns, chosen, deferred, strict=True):
+    parts: dict[str, tuple[list[bytes], list[int]]] = {"": ([regex.escape(k, special_only=True, literal_spaces=True)
+                                                            for k in literals], list(flags))}
+    for alternatives, c, slow, group in zip(patterns, chosen, deferred, groups, strict=True):
         if c >= 0:
             expr, mode = alternatives[c]
-            (later if slow else exprs).append(expr)
-            (later_flags if slow else all_flags).append(_pattern_flags(mode))
-    db = _compile_database(exprs, all_flags)
-    db2 = _compile_database(later, later_flags) if later else None
+            exprs, fl = parts.setdefault(group if slow else "", ([], []))
+            exprs.append(expr)
+            fl.append(_pattern_flags(mode))
+    dbs = {name: _compile_database(exprs, fl) for name, (exprs, fl) in parts.items()}
     try:
         os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
-        main = _hs.dumpb(db)
-        header = json.dumps({"chosen": chosen, "deferred": deferred, "main": len(main)}).encode()
+        dumped = {name: _hs.dumpb(db) for name, db in dbs.items()}
+        header = json.dumps({"chosen": chosen, "deferred": deferred,
+                             "sizes": [[name, len(b)] for name, b in dumped.items()]}).encode()
         with open(tmp, "wb") as fh:
-            fh.write(len(header).to_bytes(4, "little") + header + main + (_hs.dumpb(db2) if db2 is not None else b""))
+            fh.write(len(header).to_bytes(4, "little") + header + b"".join(dumped.values()))
         os.replace(tmp, path)
     except OSError:
         pass
-    return db, db2, chosen, deferred
+    main = dbs.pop("")
+    return main, dbs, chosen, deferred
 
 
 Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given in lowercase
@@ -174,12 +180,15 @@ Literal = tuple[bytes, bool]  # (bytes, caseless); caseless literals are given i
 
 class Prefilter:
     def __init__(self, literals: Iterable[Literal], accelerated: bool | None = None,
-                 presence_only: Iterable[Literal] = (), patterns: Iterable[list[Pattern]] = ()) -> None:
+                 presence_only: Iterable[Literal] = (), patterns: Iterable[list[Pattern]] = (),
+                 groups: Iterable[str] = ()) -> None:
         """presence_only: literals reported only at their first occurrence (see the module docstring).
         patterns: regular expressions matched natively alongside the literals, each a list of alternatives
         (see _cached_database); only on the Hyperscan path (`native[i]`: which alternative was compiled,
         -1 none; the fallback compiles none) and reported by `scan`."""
         self.patterns: list[list[Pattern]] = [list(p) for p in patterns]
+        # deferred patterns of one group share a database (and a pass); default: each its own
+        self.groups: list[str] = list(groups) or [str(i) for i in range(len(self.patterns))]
         self.literals: list[Literal] = list(dict.fromkeys((k.lower() if ci else k, ci) for k, ci in literals))
         self.keywords: list[bytes] = [k for k, _ in self.literals]
         wanted = {(k.lower() if ci else k, ci) for k, ci in presence_only}
@@ -191,28 +200,32 @@ class Prefilter:
         self._db: Any = None
         self.native: list[int] = [-1] * len(self.patterns)
         self.deferred: list[bool] = [False] * len(self.patterns)
-        self._db2: Any = None
+        self._later: dict[str, Any] = {}
         self._compile()
 
     def _compile(self) -> None:
         if self.accelerated:
-            self._db, self._db2, self.native, self.deferred = _literal_database(self.literals, self.presence,
-                                                                                self.patterns)
+            self._db, self._later, self.native, self.deferred = _literal_database(
+                self.literals, self.presence, self.patterns, self.groups)
             # Hyperscan id of each compiled pattern -> its index in `patterns`, per database
             self._pattern_of = [i for i, c in enumerate(self.native) if c >= 0 and not self.deferred[i]]
-            self._deferred_of = [i for i, c in enumerate(self.native) if c >= 0 and self.deferred[i]]
+            self._deferred_of: dict[str, list[int]] = {}
+            for i, c in enumerate(self.native):
+                if c >= 0 and self.deferred[i]:
+                    self._deferred_of.setdefault(self.groups[i], []).append(i)
 
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
         return {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence,
-                "patterns": self.patterns}
+                "patterns": self.patterns, "groups": self.groups}
 
     def __setstate__(self, state: dict) -> None:
         self.literals = state["literals"]
         self.presence = state["presence"]
         self.patterns = state["patterns"]
+        self.groups = state["groups"]
         self.native = [-1] * len(self.patterns)
         self.deferred = [False] * len(self.patterns)
-        self._db2 = None
+        self._later = {}
         self.keywords = [k for k, _ in self.literals]
         self.accelerated = state["accelerated"]
         self._db = None
@@ -241,18 +254,20 @@ class Prefilter:
         self._db.scan(data, match_event_handler=on_match)
         return out, found
 
-    def scan_deferred(self, data: bytes) -> list[tuple[int, int, int]]:
-        """(pattern index, 0, end) of the deferred patterns' matches (see _cached_database): the caller runs
-        this pass only when a rule those patterns serve is in play in the chunk."""
-        if not data or self._db2 is None:
-            return []
+    def scan_deferred(self, data: bytes, groups: Iterable[str]) -> list[tuple[int, int, int]]:
+        """(pattern index, 0, end) of the matches of the deferred patterns of `groups` (see
+        _cached_database): the caller asks only for groups serving a rule in play in the chunk."""
         found: list[tuple[int, int, int]] = []
-        pattern_of = self._deferred_of
+        for group in groups:
+            db = self._later.get(group)
+            if db is None or not data:
+                continue
+            pattern_of = self._deferred_of[group]
 
-        def on_match(pid: int, start: int, to: int, _flags: int, _ctx: object) -> None:
-            found.append((pattern_of[pid], start, to))
+            def on_match(pid: int, start: int, to: int, _flags: int, _ctx: object, of: list = pattern_of) -> None:
+                found.append((of[pid], start, to))
 
-        self._db2.scan(data, match_event_handler=on_match)
+            db.scan(data, match_event_handler=on_match)
         return found
 
     def hits(self, data: bytes) -> list[Hit]:
