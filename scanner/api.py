@@ -133,9 +133,9 @@ class Scanner:
         """Opt-in: sends each distinct secret to its own vendor's "who am I" endpoint (keyword arguments are
         scanner.verify.VerifyOptions fields, e.g. timeout=5.0). Returns the result with statuses filled in."""
         from scanner.verify import VerifyOptions
-        from scanner.verify.scheduler import verified_findings
+        from scanner.verify.scheduler import verify_findings
 
-        found, _ = verified_findings(result.report.findings, VerifyOptions(**verify_options))
+        found, _ = verify_findings(result.report.findings, VerifyOptions(**verify_options))
         return self._result(replace(result.report, findings=found))  # the given result stays as it was
 
     def render(self, result: Result, fmt: str = "text") -> str:

@@ -132,11 +132,11 @@ def _phase(opts: ScanOptions, text: str) -> None:
 def verified(report: Report, opts: ScanOptions) -> Report:
     """Verification runs last, on what would be reported: suppressed findings never leave the machine."""
     if opts.verify is not None and report.findings:
-        from scanner.verify.scheduler import verified_findings
+        from scanner.verify.scheduler import verify_findings
 
         _phase(opts, f"verifying {len(report.findings)} finding{'s' if len(report.findings) != 1 else ''}")
 
-        report.findings, stats = verified_findings(report.findings, opts.verify)  # type: ignore[arg-type]
+        report.findings, stats = verify_findings(report.findings, opts.verify)  # type: ignore[arg-type]
         if stats.secrets:
             rate = stats.requests / stats.seconds if stats.seconds else 0.0
             report.notes.append(f"verified {stats.secrets} distinct secrets with {stats.requests} requests "

@@ -19,7 +19,7 @@ class Verification:
     reach: dict = field(default_factory=dict)  # blast radius of a live credential
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     description: str

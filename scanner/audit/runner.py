@@ -123,8 +123,8 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
     if result.error:
         result.seconds = time.perf_counter() - t0
         return result
-    _fix_at_head(path, report.findings, cache)
-    result.findings = report.findings if spec.keep_secrets else [_without_secret(f) for f in report.findings]
+    found = _fix_at_head(path, report.findings, cache)
+    result.findings = found if spec.keep_secrets else [_without_secret(f) for f in found]
     result.suppressed = report.suppressed
     result.notes = report.notes
     result.skipped_blobs = cache.skipped
@@ -302,18 +302,19 @@ def _refs(path: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
 
 
-def _fix_at_head(path: str, findings: Sequence[Finding], cache: BlobCache) -> None:
+def _fix_at_head(path: str, findings: list[Finding], cache: BlobCache) -> list[Finding]:
     """at_head for every blob finding from what each blob is known to hold: a finding rebuilt from the
     datastore carries no secret to look for in HEAD's file, so all of them are judged the same way (does
     the blob at that path in HEAD hold this fingerprint?)."""
     wanted = {f.path for f in findings if f.source == "blob"}
     if not wanted:
-        return
+        return findings
     head = _head_blobs(path, wanted)
-    for f in findings:
-        if f.source == "blob":
-            oid = head.get(f.path)
-            f.at_head = oid is not None and f.fingerprint in cache.fingerprints_in(oid)
+
+    def at_head(f: Finding) -> bool:
+        oid = head.get(f.path)
+        return oid is not None and f.fingerprint in cache.fingerprints_in(oid)
+    return [replace(f, at_head=at_head(f)) if f.source == "blob" else f for f in findings]
 
 
 def _head_blobs(path: str, wanted: set[str]) -> dict[str, str]:
@@ -487,9 +488,11 @@ def _verify(audit: AuditResult, verify: Any, store: Datastore, show_secrets: boo
     findings = [f for f in audit.findings if kept(f)]
     if not findings:
         return
-    stats = verify_findings(findings, verify)
+    verified, stats = verify_findings(findings, verify)
     audit.notes.append(f"verified {stats.secrets} distinct secrets with {stats.requests} requests")
+    new = {id(old): f for old, f in zip(findings, verified, strict=True)}
     for r in audit.results:
+        r.findings = [new.get(id(f), f) for f in r.findings]
         if r.record is not None and r.scan_id is not None:
             r.record.findings = [finding_dict(f) for f in r.findings]
             store.update_verification(r.record.findings)

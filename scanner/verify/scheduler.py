@@ -53,18 +53,7 @@ def _scrub(v: Verification, secret: str) -> Verification:
     return replace(v, detail=str(clean(v.detail)), reach=clean(v.reach))  # type: ignore[arg-type]
 
 
-def verify_findings(findings: list[Finding], opts: VerifyOptions) -> VerifyStats:
-    """Fills f.verification for every finding with a verifier, in place: for callers that hold the same
-    findings in other lists too (an audit's per-repository results). The scan pipeline uses
-    verified_findings, which changes nothing it is given."""
-    new, stats = verified_findings(findings, opts)
-    for old, f in zip(findings, new, strict=True):
-        if f is not old:
-            old.verification = f.verification
-    return stats
-
-
-def verified_findings(findings: list[Finding], opts: VerifyOptions) -> tuple[list[Finding], VerifyStats]:
+def verify_findings(findings: list[Finding], opts: VerifyOptions) -> tuple[list[Finding], VerifyStats]:
     """The findings with their verdicts (new findings where one was reached; the others as given), and
     what it took. Findings of one secret share one answer.
 

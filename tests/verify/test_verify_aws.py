@@ -55,9 +55,9 @@ def sts() -> Iterator[awsserver.AwsServer]:
     server.stop()
 
 
-def run(server: awsserver.AwsServer, findings: list[Finding], **kw: object) -> None:
+def run(server: awsserver.AwsServer, findings: list[Finding], **kw: object) -> list[Finding]:
     opts = VerifyOptions(api_bases={"aws": server.base}, **{"timeout": 2.0, "budget": 30.0, "retries": 1, **kw})  # type: ignore[arg-type]
-    verify_findings(findings, opts)
+    return verify_findings(findings, opts)[0]
 
 
 def access(kid: str, *secrets: str) -> Finding:
@@ -81,7 +81,7 @@ def test_pairs_live_wrong_secret_and_unknown_key(sts: awsserver.AwsServer) -> No
     d = secret(live_sk, dead_id, live_id)
     e = secret(other_sk, live_id)
     f = secret(other_sk, dead_id)
-    run(sts, [a, b, c, d, e, f])
+    a, b, c, d, e, f = run(sts, [a, b, c, d, e, f])
     assert a.verification.status == "live" and a.verification.reach["account"] == "210987654321"
     assert "deployer" in a.verification.detail
     assert b.verification.status == "unknown" and "pairing" in b.verification.detail
@@ -99,7 +99,7 @@ def test_pairs_live_wrong_secret_and_unknown_key(sts: awsserver.AwsServer) -> No
 
 def test_no_pairing_and_temporary_keys_are_not_sent(sts: awsserver.AwsServer) -> None:
     lonely, temp, lonely_sk = access(key_id(3)), access(key_id(4, "ASIA"), secret_key(4)), secret(secret_key(5))
-    run(sts, [lonely, temp, lonely_sk])
+    lonely, temp, lonely_sk = run(sts, [lonely, temp, lonely_sk])
     assert all(x.verification.status == "unknown" for x in (lonely, temp, lonely_sk))
     assert "session token" in temp.verification.detail
     assert sts.requests == []
@@ -118,7 +118,7 @@ def test_no_usable_answer_is_unknown(sts: awsserver.AwsServer) -> None:
     sts.malformed[garbled] = (200, b"<GetCallerIdentityResponse><unclosed")
     sts.throttling.add(limited)
     fs = [access(k, s) for k, s in zip(ids, sks, strict=True)]
-    run(sts, fs, timeout=0.5)
+    fs = run(sts, fs, timeout=0.5)
     details = {f.secret: f.verification for f in fs}
     assert all(v.status == "unknown" and v.detail for v in details.values()), details
     assert "rate limited" in details[throttled].detail and "503" in details[down].detail
@@ -132,7 +132,7 @@ def test_429_with_retry_after_is_retried(sts: awsserver.AwsServer) -> None:
     sts.throttle[k] = 1
     started = time.monotonic()
     f = access(k, s)
-    run(sts, [f])
+    (f,) = run(sts, [f])
     assert f.verification.status == "live" and time.monotonic() - started >= 1.0
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -160,8 +161,8 @@ def test_unknown_reasons_and_count(cf: FakeCloudflare) -> None:
     cf.global_keys[key] = "x@example.com"
     findings = [finding(t) for t in (throttled, malformed, html, down)] + [finding(key, "cloudflare-global-key")]
     findings.append(finding(down))  # a second place for the same secret
-    findings[-1].path = "q"
-    stats = verify_findings(findings, vopts(cf, retries=1))
+    findings[-1] = replace(findings[-1], path="q")
+    findings, stats = verify_findings(findings, vopts(cf, retries=1))
     detail = {f.secret: f.verification.detail for f in findings}
     assert all(f.verification.status == "unknown" for f in findings)
     assert "rate limited" in detail[throttled]

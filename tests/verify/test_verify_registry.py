@@ -72,7 +72,7 @@ def test_cloudflare_env_base_reaches_the_scheduler(cf: FakeCloudflare, monkeypat
     cf.user_tokens[tok] = {"status": "active"}
     monkeypatch.setenv("TOKENSCAN_CLOUDFLARE_API_BASE", cf.base)
     f = Finding("r", "d", "high", tok, "fp80", "p", 1, 1, verify_kind="cloudflare-user-token")
-    verify_findings([f], VerifyOptions(timeout=2.0, budget=10.0))
+    (f,), _ = verify_findings([f], VerifyOptions(timeout=2.0, budget=10.0))
     assert f.verification.status == "live" and cf.routes_of(tok)
 
 
@@ -109,7 +109,7 @@ def test_secret_never_in_detail_even_if_a_verifier_echoes_it(monkeypatch: pytest
     assert entry is not None
     monkeypatch.setitem(registry._VERIFIERS, "cloudflare-user-token", registry.Verifier(entry.kind, entry.vendor, echo))
     f = Finding("r", "d", "high", tok, "fp81", "p", 1, 1, verify_kind="cloudflare-user-token")
-    verify_findings([f], VerifyOptions(cloudflare_api_base=cf.base))
+    (f,), _ = verify_findings([f], VerifyOptions(cloudflare_api_base=cf.base))
     assert tok not in f.verification.detail and tok not in str(f.verification.reach)
     assert "[secret]" in f.verification.detail
 

@@ -30,9 +30,9 @@ def shopify() -> Iterator[ShopifyServer]:
     server.stop()
 
 
-def run(server: ShopifyServer, *findings: Finding, **kw: object) -> None:
+def run(server: ShopifyServer, *findings: Finding, **kw: object) -> list[Finding]:
     opts = VerifyOptions(api_bases={"shopify": server.base}, **{"timeout": 2.0, "budget": 30.0, "retries": 1, **kw})  # type: ignore[arg-type]
-    verify_findings(list(findings), opts)
+    return verify_findings(list(findings), opts)[0]
 
 
 def finding(secret: str, *shops: str) -> Finding:
@@ -48,7 +48,7 @@ def test_token_paired_with_its_shop(shopify: ShopifyServer) -> None:
     c = finding(tok(2), "acme.myshopify.com")
     d = finding(tok(3), "nosuch.myshopify.com")
     e = finding(live, "cold.myshopify.com")
-    run(shopify, a, b, c, d, e)
+    a, b, c, d, e = run(shopify, a, b, c, d, e)
     assert a.verification.status == "live" and a.verification.reach["name"] == "Acme Store"
     for f in (b, c, d):
         assert f.verification.status == "unknown" and "pairing" in f.verification.detail, f.verification
@@ -59,7 +59,7 @@ def test_token_paired_with_its_shop(shopify: ShopifyServer) -> None:
 
 def test_not_sent_without_a_shop_or_for_a_shared_secret(shopify: ShopifyServer) -> None:
     a, b = finding(tok(4)), finding(tok(5, "shpss_"), "acme.myshopify.com")
-    run(shopify, a, b)
+    a, b = run(shopify, a, b)
     assert a.verification.status == b.verification.status == "unknown"
     assert shopify.requests == []
 
@@ -74,7 +74,7 @@ def test_no_usable_answer_is_unknown(shopify: ShopifyServer) -> None:
     shopify.slow[slow] = 1.5
     shopify.malformed[garbled] = (200, b"<html>not json</html>")
     fs = [finding(s, "acme.myshopify.com") for s in (throttled, down, slow, garbled)]
-    run(shopify, *fs, timeout=0.5)
+    fs = run(shopify, *fs, timeout=0.5)
     assert all(f.verification.status == "unknown" and f.verification.detail for f in fs)
     assert "rate limited" in fs[0].verification.detail and "503" in fs[1].verification.detail
     assert "timeout" in fs[2].verification.detail and "malformed" in fs[3].verification.detail
@@ -85,7 +85,7 @@ def test_429_retry_after_is_honoured(shopify: ShopifyServer) -> None:
     shopify.known[live] = "acme.myshopify.com"
     shopify.throttle[live] = 1
     f = finding(live, "acme.myshopify.com")
-    run(shopify, f)
+    (f,) = run(shopify, f)
     assert f.verification.status == "live"
 
 

@@ -30,8 +30,7 @@ def run(name: str, server: VendorServer, *secrets: str, **kw: object) -> dict[st
     kind = VENDORS[name][2]
     findings = [Finding("r", "d", "high", s, f"fp-{s[-12:]}", "p", 1, 1, verify_kind=kind) for s in secrets]
     opts = VerifyOptions(api_bases={name: server.base}, **{"timeout": 2.0, "budget": 30.0, "retries": 2, **kw})  # type: ignore[arg-type]
-    verify_findings(findings, opts)
-    return {f.secret: f for f in findings}
+    return {f.secret: f for f in verify_findings(findings, opts)[0]}
 
 
 def make(name: str, i: int) -> str:
@@ -212,7 +211,7 @@ def test_env_override_sends_to_the_stand_in_only(server: VendorServer, monkeypat
     server.known[tok] = LIVE_INFO["github"]
     monkeypatch.setenv("TOKENSCAN_GITHUB_API_BASE", server.base)
     f = Finding("r", "d", "high", tok, "fp90", "p", 1, 1, verify_kind="github-token")
-    verify_findings([f], VerifyOptions(timeout=2.0, budget=10.0))
+    (f,), _ = verify_findings([f], VerifyOptions(timeout=2.0, budget=10.0))
     assert f.verification.status == "live" and server.routes_of(tok) == {"/user"}
 
 
