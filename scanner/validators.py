@@ -236,10 +236,18 @@ def has_digit(secret: str) -> bool:
     return any(c.isdigit() for c in secret)
 
 
+# A word as identifiers spell it: lower, UPPER, Capitalised or camelCase (getUserToken, XMLParser's "Parser").
+_WORD_LIKE = re.compile(r"[A-Z]*[a-z]*(?:[A-Z][a-z]+)*")
+
+
 def not_identifier(secret: str) -> bool:
-    """Rejects snake/kebab/camel identifiers: a run of 3+ dictionary-like letter groups split by _ or -."""
+    """Rejects snake/kebab/camel identifiers: a run of 3+ dictionary-like letter groups split by _ or -.
+
+    A group counts as word-like only when its case reads as words (lower, UPPER, Capitalised, camelCase): a
+    random base64url body with no digit, such as GitLab's glsoat-FNAYQGGzfRCrmpueh_BI (about 3% of real 20-character
+    bodies), has groups like "FNAYQGGzfRCrmpueh" whose case flips at random and is no identifier."""
     parts = [p for p in re.split(r"[_-]", secret) if p]
-    return not (len(parts) >= 3 and all(p.isalpha() for p in parts))
+    return not (len(parts) >= 3 and all(p.isalpha() and _WORD_LIKE.fullmatch(p) for p in parts))
 
 
 def not_counting(secret: str) -> bool:
@@ -326,6 +334,17 @@ def supabase_service_role(secret: str) -> bool:
     return payload is not None and payload.get("iss") == "supabase" and payload.get("role") == "service_role"
 
 
+def grafana_legacy_key(secret: str) -> bool:
+    """A legacy Grafana API key is base64 of {"k": <key>, "n": <name>, "id": <org id>}; requiring that JSON keeps
+    other base64 that happens to start with {"k":" (a JWK's "k", a cache entry) out."""
+    try:
+        payload = json.loads(base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True))
+    except (ValueError, binascii.Error):
+        return False
+    return (isinstance(payload, dict) and isinstance(payload.get("k"), str) and len(payload["k"]) >= 16
+            and "n" in payload and isinstance(payload.get("id"), int))
+
+
 _PLACEHOLDER_PASSWORDS = frozenset({
     "password", "passwd", "pass", "secret", "changeme", "changeit", "letmein", "example", "test", "testing",
     "admin", "root", "guest", "demo", "pwd", "mypassword", "yourpassword", "password123", "12345678", "123456",
@@ -369,6 +388,7 @@ FILTERS: dict[str, Callable[[str], bool]] = {
     "not-counting": not_counting,
     "private-key-block": private_key_block,
     "supabase-service-role": supabase_service_role,
+    "grafana-legacy-key": grafana_legacy_key,
     "basic-auth-b64": basic_auth_b64,
     "not-password-word": not_password_word,
 }

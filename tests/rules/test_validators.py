@@ -169,3 +169,27 @@ def test_grafana_crc32_little_endian_hex():
     assert big_endian == token or not v.grafana_crc32(big_endian)
     flipped = head[:-1] + ("a" if head[-1] != "a" else "b") + "_" + check
     assert not v.grafana_crc32(flipped)
+
+
+def test_not_identifier_keeps_random_case_bodies():
+    """Issue 12 held-out corpus: a GitLab glsoat- token whose 20-character body has no digit and one _ split into
+    three all-letter groups and was taken for an identifier; random case is not a word, camelCase still is."""
+    assert v.not_identifier("glsoat-FNAYQGGzfRCrmpueh_BI")
+    assert not v.not_identifier("glsoat-scim_token_for_gitlab_sync")
+    assert not v.not_identifier("vck_for_vercel_api_keys_and_other_credentials")
+    assert not v.not_identifier("get_UserToken_value")
+    assert not v.not_identifier("XML_HttpRequest_object")
+    assert not v.not_identifier("SOME_CONSTANT_NAME")
+
+
+def test_grafana_legacy_key_requires_grafanas_json():
+    import base64
+    import json
+
+    def b64(d: dict) -> str:
+        return base64.b64encode(json.dumps(d).encode()).decode()
+
+    assert v.grafana_legacy_key(b64({"k": "Zt6Wq2Lx9Kd4Rv7Bn1Mc8Hs3Fp5Gj0Ya", "n": "ci", "id": 1}))
+    assert not v.grafana_legacy_key(b64({"k": "Zt6Wq2Lx9Kd4Rv7Bn1Mc8Hs3Fp5Gj0Ya", "v": 1}))  # no name, no org id
+    assert not v.grafana_legacy_key(b64({"k": "short", "n": "ci", "id": 1}))
+    assert not v.grafana_legacy_key("eyJrIjoi!!!")

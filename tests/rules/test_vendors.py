@@ -212,6 +212,13 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ("azure", "azure-identifiable-key", f"ml_endpoint_key = \"{azure_identifiable('+AMC', 9)}\""),
     ("azure", "azure-identifiable-key", f"COSMOS_KEY={azure_identifiable('ACDb', 10)}"),
     ("privatekey", "private-key", DEPLOY_KEY),
+    # issue 12 held-out corpus (/tmp/heldout/gen.py): shapes from the vendors' docs that the catalog missed
+    ("dynatrace", "dynatrace-token", "dynatrace:\n  oauth:\n    client_id: dt0s02.2IBYYURL7B6KJ6HBIJLVHKPO\n    client_secret: dt0s02.2IBYYURL7B6KJ6HBIJLVHKPO.4DRVAUKVWZZUTKW7R4F6QKKS6RFGY356O7OG422OPXNYFTDNG3AB3NQ37N3WPK3A"),
+    ("openai", "openai-api-key", "export OPENAI_API_KEY=\"sk-None-Wo-C7VLotddxg7qACPVsOnA66cKIFTmxrrjtjVmd4xI0zvy4Zr9moEHZhNX2xGqc_fQ7ZvqsP3T3BlbkFJCCT_nKEBJMhw5k62rOjlqnFCraP_c0YsHh47lft6zNHIA33NbEI3p85cRbGIEV45gO-V_RrwlI\""),
+    ("vercel", "vercel-token", "const vercel = new Vercel({ bearerToken: \"vca_K0tCb27brLe0Vyhlr7HiKRkf3hlrHsOaS0fH5EEg14TIcpoDo3JD61rz\" });"),
+    ("microsoft", "teams-workflow-webhook-url", "requests.post(\"https://prod-61.eastus.logic.azure.com:443/workflows/92637e64b6ba0865ef5aa370e2e30bdb/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=d6CRSH2D6oqM79-O36jKkv-0GhTnrU_D4J1_pmHdNZ1\", json=card)"),
+    ("grafana", "grafana-api-key-legacy", "[grafana]\napi_key = \"eyJrIjoiOVhyVFB0eDlIRTBtVklDWVJWN2cwWGR6UVphZlRNY0YiLCJuIjoidGVycmFmb3JtIiwiaWQiOjN9\""),
+    ("gitlab", "gitlab-token", "<scim><token>glsoat-TnwokZBWepck_wAqHuSG</token></scim>"),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -384,6 +391,11 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ("azure", f"AzureEventHubs__Key: {azure_identifiable('+AEh', 3, valid=False)}"),
     ("azure", f"curl 'https://acme-fn.azurewebsites.net/api/hook?code={azure_identifiable('AzFu', 4, valid=False)}'"),
     ("azure", f"SearchClient(endpoint, index, AzureKeyCredential(\"{azure_identifiable('AzSe', 5, valid=False)}\"))"),
+    # issue 12: the docs' own sample Dynatrace token, an unsigned Workflows URL, base64 JSON that is no Grafana key
+    ("dynatrace", "Token example: dt0s01.ST2EY72KQINMH574WMNVI7YN.G3DFPBEJYMODIDAEX454M7YWBUVEFOWKPRVMWFASS64NFH52PX6BNDVFFM572RZM"),
+    ("microsoft", "TEAMS_FLOW=https://prod-61.eastus.logic.azure.com:443/workflows/28f7d134bb8831b5bd5a03d76e82f142/triggers/manual/paths/invoke?api-version=2016-06-01"),
+    ("grafana", "cache_entry: eyJrIjogIldQRmxSWDBjMEtBZEoxTDQ2emgzUDlaYjlDMklUdnJoIiwgInYiOiAyfQ=="),
+    ("gitlab", "GITLAB_SCIM_TOKEN_ENV_NAME=glsoat-scim_token_for_gitlab_sync"),
 ]
 
 
