@@ -409,39 +409,41 @@ class GitReader:
             state.catfile.close()
 
     def prepare(self, items: Sequence[object]) -> None:
-        """Ask git for every blob of the batch at once; read() then takes the answers in order."""
+        """Ask git for every object of the batch at once (blobs, and the commits whose messages are read: one
+        stream, no lookup per commit); read() then takes the answers in order."""
         state = self._state()
+        oids = [i.oid if isinstance(i, BlobItem) else i.commit for i in items if isinstance(i, (BlobItem, MessageItem))]
         if state.catfile is not None:
             try:
-                state.catfile.request([i.oid for i in items if isinstance(i, BlobItem)])
+                state.catfile.request(oids)
             except OSError:
-                self._restart(state, [i.oid for i in items if isinstance(i, BlobItem)])
+                self._restart(state, oids)
 
-    def _blob(self, item: BlobItem, warnings: list[Warning]) -> bytes | None:
+    def _object(self, oid: str, kind: str, path: str | None, warnings: list[Warning]) -> bytes | None:
         state = self._state()
         cf = state.catfile
         if cf is not None:
             try:
-                data = cf.answer(item.oid)
+                data = cf.answer(oid)
                 if data is not None:
                     return data
             except OSError:
                 rest = cf.unanswered()
-                if item.oid in rest:  # out of step: this one is still to come
-                    rest.remove(item.oid)
+                if oid in rest:  # out of step: this one is still to come
+                    rest.remove(oid)
                 self._restart(state, rest)
-        return read_object(self.repo_path, item.oid, "blob", item.path, warnings)
+        return read_object(self.repo_path, oid, kind, path, warnings)
 
     def read(self, item: BlobItem | MessageItem, warnings: list[Warning]) -> Iterator[Chunk]:
         if isinstance(item, MessageItem):
-            raw = read_object(self.repo_path, item.commit, "commit", None, warnings)
+            raw = self._object(item.commit, "commit", None, warnings)
             if raw is None:
                 return
             _, _, message = raw.partition(b"\n\n")
             yield Chunk(message, f"(commit message {item.commit[:12]})", "commit-message",
                         origin=Origin(commit=item.commit))
             return
-        data = self._blob(item, warnings)
+        data = self._object(item.oid, "blob", item.path, warnings)
         if data is None:
             return
         if self.archive_depth and archive_kind(data[:512]) is not None:  # a jar, a wheel, a docx committed
