@@ -6,9 +6,8 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from scanner.engine import Match
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine (regex, rules, Hyperscan) is not loaded to show or compare findings
+    from scanner.engine import Match
     from scanner.sources import Origin
 
 
