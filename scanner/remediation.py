@@ -207,6 +207,9 @@ VENDORS: dict[str, Advice] = {
                  "authorized application on the same page)", "https://linear.app/docs/security-and-access"),
     "teams": _a("Microsoft Teams", "Remove the incoming webhook (or the Workflows flow that owns the URL) from the "
                 "channel and create a new one: anyone with the URL can post to the channel"),
+    "langfuse": _a("Langfuse", "Create a new key pair (Project Settings > API Keys > Create new API keys), move the "
+                   "application to it, then delete the leaked key: deleting it invalidates it at once",
+                   "https://langfuse.com/faq/all/lost-secret-key"),
     "auth0": _a("Auth0", "Rotate the application's client secret in the Auth0 Dashboard (Applications > the "
                 "application > Settings > Rotate) and deploy the new secret"),
     "snyk": _a("Snyk", "Revoke & Regenerate the token in Snyk: Account settings (app.snyk.io/account) > Revoke & "
@@ -337,6 +340,8 @@ _GENERIC_NAMES: dict[str, str] = {
     "apify": "Apify",
     "rootly": "Rootly",
     "wakatime": "WakaTime",
+    "nvidia": "NVIDIA (build.nvidia.com / NGC)",
+    "yandex": "Yandex Cloud",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "

@@ -219,6 +219,11 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ("microsoft", "teams-workflow-webhook-url", "requests.post(\"https://prod-61.eastus.logic.azure.com:443/workflows/92637e64b6ba0865ef5aa370e2e30bdb/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=d6CRSH2D6oqM79-O36jKkv-0GhTnrU_D4J1_pmHdNZ1\", json=card)"),
     ("grafana", "grafana-api-key-legacy", "[grafana]\napi_key = \"eyJrIjoiOVhyVFB0eDlIRTBtVklDWVJWN2cwWGR6UVphZlRNY0YiLCJuIjoidGVycmFmb3JtIiwiaWQiOjN9\""),
     ("gitlab", "gitlab-token", "<scim><token>glsoat-TnwokZBWepck_wAqHuSG</token></scim>"),
+    ("nvidia", "nvidia-api-key", "llm = ChatNVIDIA(model=\"meta/llama-3.1-70b-instruct\", api_key=\"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\")"),
+    ("langfuse", "langfuse-secret-key", "LANGFUSE_PUBLIC_KEY=pk-lf-1a775838-37e2-4628-b558-6bbd2bd4f131\nLANGFUSE_SECRET_KEY=sk-lf-71218479-f0e0-4e17-996a-29998aa7ce18\nLANGFUSE_HOST=https://cloud.langfuse.com"),
+    ("yandex", "yandex-cloud-api-key", "provider \"yandex\" {\n  service_account_key_file = null\n  token = \"AQVN_txl3LpFHtmeKsbKe5pszSQ8CBiP9IWnC_qmA\"\n}"),
+    ("yandex", "yandex-cloud-iam-token", "curl -H \"Authorization: Bearer t1.e8uR1Us6hOUbTuVJV7185xlVT1UxeyzLbkT0kUiDUNNrWYXzlTUWHplpKtWiYo5ouSCtoGW1yxuSO9zK8Y46OGCO4vEU4Ycu=.UW-ihrYLMT7md9W5P5R85TPluYDgwfxPAY3wDt7wyCfEFD6CbtL17CNJ9OhpX8LjJGMpuXhh3hAAeoWBTx4hHD==\" https://resource-manager.api.cloud.yandex.net/resource-manager/v1/clouds"),
+    ("databricks", "databricks-oauth-secret", "export DATABRICKS_CLIENT_ID=6b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\nexport DATABRICKS_CLIENT_SECRET=dose6984b98dd678a285b6e74912b84649af"),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -396,6 +401,10 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ("microsoft", "TEAMS_FLOW=https://prod-61.eastus.logic.azure.com:443/workflows/28f7d134bb8831b5bd5a03d76e82f142/triggers/manual/paths/invoke?api-version=2016-06-01"),
     ("grafana", "cache_entry: eyJrIjogIldQRmxSWDBjMEtBZEoxTDQ2emgzUDlaYjlDMklUdnJoIiwgInYiOiAyfQ=="),
     ("gitlab", "GITLAB_SCIM_TOKEN_ENV_NAME=glsoat-scim_token_for_gitlab_sync"),
+    ("nvidia", "export NVIDIA_API_KEY=\"nvapi-...\"  # from build.nvidia.com"),
+    ("langfuse", "LANGFUSE_SECRET_KEY=sk-lf-your-secret-key-here"),
+    ("yandex", "yc iam create-token  # prints t1.<token>; export YC_TOKEN=$(yc iam create-token)"),
+    ("databricks", "the dosed_amount_per_kg column and a dose0123456789abcdef value"),
 ]
 
 
