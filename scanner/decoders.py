@@ -84,6 +84,28 @@ def cache_dir() -> str:
     return os.path.join(base, "tokenscan")
 
 
+CACHE_KEEP = 16  # entries kept per kind of cached data: rule edits and test rule sets would otherwise pile up
+
+
+def cache_used(path: str) -> None:
+    """Marks a cache entry as recently used (entries are pruned least recently used first)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def prune_cache(prefix: str, keep: int = CACHE_KEEP) -> None:
+    """After writing a new entry: removes all but the `keep` most recently used entries named prefix-*."""
+    try:
+        names = [n for n in os.listdir(cache_dir()) if n.startswith(prefix + "-") and not n.endswith(".tmp")]
+        paths = sorted((os.path.join(cache_dir(), n) for n in names), key=os.path.getmtime, reverse=True)
+        for old in paths[keep:]:
+            os.remove(old)
+    except OSError:
+        pass
+
+
 def _source_digest() -> str:
     """This module's own text: the signatures depend on its code, so an edit invalidates every cache entry
     (no version number to forget to bump). Empty when the source cannot be read (a zipapp): no caching."""
@@ -106,6 +128,7 @@ def signatures_of(keywords: list[str]) -> dict[str, list[tuple[bytes, str, bool]
         try:
             with open(path, encoding="utf-8") as fh:
                 raw = json.load(fh)
+            cache_used(path)
             # plain (literal, kind, caseless) tuples: ~17,000 per run, a NamedTuple each would cost ~10 ms
             return {k: [(lit.encode("latin-1"), kind, ci) for lit, kind, ci in raw[k]] for k in keywords}
         except Exception:  # noqa: BLE001, S110 - compute instead
@@ -118,6 +141,7 @@ def signatures_of(keywords: list[str]) -> dict[str, list[tuple[bytes, str, bool]
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump({k: [[lit.decode("latin-1"), kind, ci] for lit, kind, ci in v] for k, v in out.items()}, fh)
             os.replace(tmp, path)
+            prune_cache("signatures")
         except OSError:
             pass
     return out

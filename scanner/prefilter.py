@@ -25,7 +25,7 @@ from typing import Any
 
 import regex
 
-from scanner.decoders import cache_dir
+from scanner.decoders import cache_dir, cache_used, prune_cache
 
 try:  # optional accelerator
     import hyperscan as _hs
@@ -74,7 +74,7 @@ def _speed_sample() -> bytes:
             if name.endswith(".py"):
                 with open(os.path.join(folder, name), "rb") as fh:
                     parts.append(fh.read())
-    return b"\n".join(parts)[:1_000_000]
+    return b"\n".join(parts)[:300_000]
 
 
 def _scan_time(db: Any, sample: bytes) -> float:
@@ -135,6 +135,7 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
             loaded[name] = part
             at += size
         main = loaded.pop("")
+        cache_used(path)
         return main, loaded, chosen, deferred
     except Exception:  # noqa: BLE001, S110 - missing, stale or unreadable cache: compile instead
         pass
@@ -169,6 +170,7 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
         with open(tmp, "wb") as fh:
             fh.write(len(header).to_bytes(4, "little") + header + b"".join(dumped.values()))
         os.replace(tmp, path)
+        prune_cache("prefilter")
     except OSError:
         pass
     main = dbs.pop("")

@@ -13,7 +13,7 @@ from typing import Any
 import regex
 
 from scanner.context import ContextSpec, build_spec
-from scanner.decoders import cache_dir
+from scanner.decoders import cache_dir, cache_used, prune_cache
 from scanner.errors import UsageError
 from scanner.validators import CHECKSUMS, FILTERS
 
@@ -248,6 +248,7 @@ def _parsed_builtin(files: list[tuple[str, str]]) -> list[tuple[str, dict]]:
         with open(path, encoding="utf-8") as fh:
             cached = json.load(fh)
         if [name for name, _ in cached] == [name for name, _ in files]:
+            cache_used(path)
             return [(name, data) for name, data in cached]
     except Exception:  # noqa: BLE001, S110 - parse instead
         pass
@@ -259,6 +260,7 @@ def _parsed_builtin(files: list[tuple[str, str]]) -> list[tuple[str, dict]]:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(blob)
         os.replace(tmp, path)
+        prune_cache("rules")
     except (OSError, TypeError, ValueError):
         pass
     return parsed

@@ -177,3 +177,22 @@ def test_shipped_rules_parse_cache_is_only_data(tmp_path, monkeypatch):
     cached.write_text(json.dumps(data))
     with pytest.raises(UsageError, match="severity"):
         load_rules()
+
+
+def test_cache_keeps_the_most_recently_used_entries_per_kind(tmp_path, monkeypatch):
+    """Every rule edit and every test rule set makes a new database; the cache folder must not grow without
+    end (it held 195 MB after a day of work): writers prune to the most recently used entries of their kind."""
+    import os
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "tokenscan"
+    folder.mkdir()
+    for i in range(decoders.CACHE_KEEP + 5):
+        f = folder / f"prefilter-{i:02d}.hsdb"
+        f.write_bytes(b"x")
+        os.utime(f, (1000 + i, 1000 + i))
+    (folder / "rules-keep.json").write_text("{}")
+    decoders.cache_used(str(folder / "prefilter-00.hsdb"))  # used just now: kept
+    decoders.prune_cache("prefilter")
+    left = sorted(p.name for p in folder.glob("prefilter-*"))
+    assert len(left) == decoders.CACHE_KEEP and "prefilter-00.hsdb" in left and "prefilter-01.hsdb" not in left
+    assert (folder / "rules-keep.json").exists()
