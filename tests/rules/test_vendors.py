@@ -224,6 +224,8 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ("yandex", "yandex-cloud-api-key", "provider \"yandex\" {\n  service_account_key_file = null\n  token = \"AQVN_txl3LpFHtmeKsbKe5pszSQ8CBiP9IWnC_qmA\"\n}"),
     ("yandex", "yandex-cloud-iam-token", "curl -H \"Authorization: Bearer t1.e8uR1Us6hOUbTuVJV7185xlVT1UxeyzLbkT0kUiDUNNrWYXzlTUWHplpKtWiYo5ouSCtoGW1yxuSO9zK8Y46OGCO4vEU4Ycu=.UW-ihrYLMT7md9W5P5R85TPluYDgwfxPAY3wDt7wyCfEFD6CbtL17CNJ9OhpX8LjJGMpuXhh3hAAeoWBTx4hHD==\" https://resource-manager.api.cloud.yandex.net/resource-manager/v1/clouds"),
     ("databricks", "databricks-oauth-secret", "export DATABRICKS_CLIENT_ID=6b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\nexport DATABRICKS_CLIENT_SECRET=dose6984b98dd678a285b6e74912b84649af"),
+    ("anthropic", "anthropic-oauth-token", "gh secret set CLAUDE_CODE_OAUTH_TOKEN --body \"sk-ant-oat01-SmNckDuNiPPrifNsOLn1P0T-z59j-EIyT-Mb11vVyme86XJVFvPLEVRk1FntYrhDIU33YsHVuIP8YweqspEqKAc8UVYFUAA\""),
+    ("easypost", "easypost-test-api-key", "EasyPost::Client.new(api_key: 'EZTKiGunBuA6sAH5JHUyALrog6nyR24DAucJZ12XBmqQMDOsgemJwNlsT6')"),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -405,6 +407,7 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ("langfuse", "LANGFUSE_SECRET_KEY=sk-lf-your-secret-key-here"),
     ("yandex", "yc iam create-token  # prints t1.<token>; export YC_TOKEN=$(yc iam create-token)"),
     ("databricks", "the dosed_amount_per_kg column and a dose0123456789abcdef value"),
+    ("anthropic", "claude setup-token  # prints sk-ant-oat01-... valid for one year"),
 ]
 
 
