@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
@@ -56,20 +56,12 @@ def signatures(keyword: str, nested: bool = True) -> list[Signature]:
     JSON holding a base64 "auth", a URL-encoded query string inside a base64 blob)."""
     kw = keyword.encode("utf-8")
     sigs = [Signature(s, "base64", False) for s in sorted(base64_signatures(kw))]
-    if any(not chr(c).isalnum() for c in kw):
-        for fmt, kind in ((b"%%%02X", "url"), (b"\\u%04x", "json")):
-            escaped = b"".join(fmt % c if not chr(c).isalnum() else bytes([c]) for c in kw)
-            sigs.append(Signature(escaped.lower(), kind, True))
+    for decoder in DECODERS.values():
+        for literal, variants in decoder.keyword_forms(kw):
+            sigs.append(Signature(literal, decoder.name, True))
             if nested:
-                variants = {escaped, escaped.lower(), escaped.upper().replace(b"\\U", b"\\u")}
-                sigs += [Signature(s, "base64", False) for v in sorted(variants)
+                sigs += [Signature(s, "base64", False) for v in sorted(set(variants))
                          for s in sorted(base64_signatures(v)) if len(s) >= MIN_NESTED_SIGNATURE]
-        # double percent-encoding (`%255F` for `_`): the url decoder undoes both layers (decode_url_nested)
-        double = b"".join(b"%%25%02X" % c if not chr(c).isalnum() else bytes([c]) for c in kw)
-        sigs.append(Signature(double.lower(), "url", True))
-        if nested:
-            sigs += [Signature(s, "base64", False) for v in sorted({double, double.lower()})
-                     for s in sorted(base64_signatures(v)) if len(s) >= MIN_NESTED_SIGNATURE]
     if nested:
         sigs += [Signature(s2, "base64", False) for s in sorted(base64_signatures(kw))
                  for s2 in sorted(base64_signatures(s)) if len(s2) >= MIN_NESTED_SIGNATURE]
@@ -122,7 +114,7 @@ def signatures_of(keywords: list[str]) -> dict[str, list[tuple[bytes, str, bool]
     commit; a cache hit is one small JSON read. The key is the keyword list and this module's source; a
     missing, stale or unreadable cache only means computing again."""
     digest = _source_digest()
-    key = hashlib.sha256(json.dumps([digest, keywords]).encode()).hexdigest()[:32]
+    key = hashlib.sha256(json.dumps([digest, sorted(DECODERS), keywords]).encode()).hexdigest()[:32]
     path = os.path.join(cache_dir(), f"signatures-{key}.json")
     if digest:
         try:
@@ -400,3 +392,105 @@ def utf16_text(data: bytes) -> bytes | None:
         return data[: len(data) - len(data) % 2].decode(codec).encode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+# --- the registry -------------------------------------------------------------------------------------------
+# One object per encoding. The engine knows none of them by name: a hit on a decoder's signature asks that
+# decoder for the region to decode (region) and for its decoded views (views); signatures() asks each
+# decoder for the encoded forms of a keyword (keyword_forms). A new encoding is one class and one entry
+# in DECODERS.
+
+
+class View(NamedTuple):
+    data: bytes
+    where: list[int] | None  # decoded byte i came from region offset where[i]; None: the whole value is the place
+    label: str  # the finding's `encoding` for what this view holds (url, url+url, base64, ...)
+
+
+class Decoder(Protocol):
+    name: str  # the finding's `encoding`, and the kind its signatures carry
+    whole_run: bool  # the region is a whole encoded run: hits inside the last one decoded are skipped
+
+    def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        """(caseless literal for the prefilter, variants whose base64 is looked for too) per encoded form."""
+        ...
+
+    def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
+        """What to decode around a signature hit at pos (line: the hit's bounded line)."""
+        ...
+
+    def views(self, region: bytes) -> list[View]:
+        """The region decoded: none when nothing in it was encoded."""
+        ...
+
+
+class Base64:
+    """Base64 (standard and URL-safe, any alignment, wrapped at a fixed width as PEM and MIME write it). Its
+    signatures are the keyword's own base64 characters (see signatures()), not escaped forms."""
+
+    name = "base64"
+    whole_run = True  # a hit inside the run last decoded adds nothing: the engine skips it
+
+    def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        return []
+
+    def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
+        return base64_run(data, pos)
+
+    def views(self, region: bytes) -> list[View]:
+        return [View(v, None, self.name) for v in base64_views(region)]
+
+
+class Url:
+    """Percent-encoding, once (`cf%5Ftoken`) or twice (`%255F`, labelled `url+url`)."""
+
+    name = "url"
+    whole_run = False
+
+    def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        """(literal, the variants whose base64 is looked for too) of the once- and twice-encoded keyword."""
+        if _plain(keyword):
+            return []
+        once = _escaped(keyword, b"%%%02X")
+        twice = _escaped(keyword, b"%%25%02X")
+        return [(once.lower(), (once, once.lower(), once.upper())), (twice.lower(), (twice, twice.lower()))]
+
+    def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
+        return line
+
+    def views(self, region: bytes) -> list[View]:
+        view, where, passes = decode_url_nested(region)
+        return [] if view == region else [View(view, where, "+".join([self.name] * max(passes, 1)))]
+
+
+class JsonEscapes:
+    """JSON and JavaScript string escapes (`cf\\u005ftoken`, `\\/`)."""
+
+    name = "json"
+    whole_run = False
+
+    def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        if _plain(keyword):
+            return []
+        escaped = _escaped(keyword, b"\\u%04x")
+        return [(escaped.lower(), (escaped, escaped.lower(), escaped.upper().replace(b"\\U", b"\\u")))]
+
+    def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
+        return line
+
+    def views(self, region: bytes) -> list[View]:
+        view, where = decode_json(region)
+        return [] if view == region else [View(view, where, self.name)]
+
+
+def _plain(keyword: bytes) -> bool:
+    """Only letters and digits: escaping leaves it as it is, so its escaped forms are the keyword itself."""
+    return all(chr(c).isalnum() for c in keyword)
+
+
+def _escaped(keyword: bytes, fmt: bytes) -> bytes:
+    """The keyword with each character that is not a letter or digit written as fmt % its code."""
+    return b"".join(fmt % c if not chr(c).isalnum() else bytes([c]) for c in keyword)
+
+
+DECODERS: dict[str, Decoder] = {d.name: d for d in (Base64(), Url(), JsonEscapes())}

@@ -209,7 +209,7 @@ class Engine:
         gated: set[int] = set()  # rules one of whose keywords occurs in the chunk (candidate-first, native)
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
-        last_b64 = (0, 0)
+        last_run: dict[str, tuple[int, int]] = {}
         for kid, pos in hits:
             gated.update(self._context_of[kid])
             kind = self._decoder_of[kid]
@@ -217,13 +217,13 @@ class Engine:
                 continue
             span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
             if kind is not None and depth < self.decode_depth:
-                if kind == "base64":
-                    # a hit well inside the last base64 region (a wrapped block is one region) adds nothing
-                    if not last_b64[0] <= pos < last_b64[1] - WINDOW_AFTER:
-                        last_b64 = decoders.base64_run(data, pos)
-                        regions.setdefault(kind, set()).add(last_b64)
-                else:
-                    regions.setdefault(kind, set()).add(span)
+                decoder = decoders.DECODERS[kind]
+                last = last_run.get(kind, (0, 0))
+                # a hit well inside the run last decoded (a wrapped base64 block is one run) adds nothing
+                if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER):
+                    region = decoder.region(data, pos, span)
+                    last_run[kind] = region
+                    regions.setdefault(kind, set()).add(region)
             for ri in self._rules_of[kid]:
                 extra = self.rules[ri].lines_after
                 windows.setdefault(ri, []).append(
@@ -454,26 +454,17 @@ class Engine:
         lo, hi = span
         region = data[lo:hi]
         out: list[Match] = []
-        if kind == "base64":  # every alignment that decodes: stray leading characters make garbage views
-            # the whole encoded value is the place; of a wrapped block, its first line
-            nl = region.find(b"\n")
-            end = hi if nl < 0 else lo + len(region[:nl].rstrip(b"\r"))
-            for view in decoders.base64_views(region):
-                for m in self.scan(view, depth + 1, path, warnings):
-                    encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
+        # a value with no offset map (base64) is placed as a whole; of a wrapped block, on its first line
+        nl = region.find(b"\n")
+        end = hi if nl < 0 else lo + len(region[:nl].rstrip(b"\r"))
+        for view in decoders.DECODERS[kind].views(region):
+            for m in self.scan(view.data, depth + 1, path, warnings):
+                encoding = view.label if m.encoding == "plain" else f"{view.label}+{m.encoding}"
+                if view.where is None:
                     out.append(Match(m.rule, lo, end, m.secret, m.checksum, m.tags, encoding))
-            return out
-        if kind == "url":  # a value percent-encoded twice (`%255F`) is undone in one step: `url+url`
-            view, where, passes = decoders.decode_url_nested(region)
-            kind = "+".join(["url"] * max(passes, 1))
-        else:
-            view, where = decoders.decode_json(region)
-        if view == region:
-            return []
-        for m in self.scan(view, depth + 1, path, warnings):
-            encoding = kind if m.encoding == "plain" else f"{kind}+{m.encoding}"
-            out.append(Match(m.rule, lo + where[m.start], lo + where[m.end - 1] + 1, m.secret, m.checksum,
-                             m.tags, encoding))
+                else:
+                    out.append(Match(m.rule, lo + view.where[m.start], lo + view.where[m.end - 1] + 1, m.secret,
+                                     m.checksum, m.tags, encoding))
         return out
 
     def _judge(self, ri: int, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None,

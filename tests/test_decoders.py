@@ -196,3 +196,37 @@ def test_cache_keeps_the_most_recently_used_entries_per_kind(tmp_path, monkeypat
     left = sorted(p.name for p in folder.glob("prefilter-*"))
     assert len(left) == decoders.CACHE_KEEP and "prefilter-00.hsdb" in left and "prefilter-01.hsdb" not in left
     assert (folder / "rules-keep.json").exists()
+
+
+class _Hex:
+    """A decoder written the way README's "Extending tokenscan" says: one class, one registry entry."""
+
+    name = "hex"
+    whole_run = False
+
+    def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        return [(keyword.hex().encode(), ())]
+
+    def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
+        return line
+
+    def views(self, region: bytes) -> list[decoders.View]:
+        start = region.find(b"=") + 1  # `NAME=<hex>` in the test text
+        try:
+            raw = bytes.fromhex(region[start:].strip().decode())
+        except ValueError:
+            return []
+        return [decoders.View(raw, [start + 2 * i for i in range(len(raw))], self.name)]
+
+
+@pytest.mark.parametrize("accelerated", [False, True] if HYPERSCAN_AVAILABLE else [False])
+def test_a_registered_decoder_is_used_with_no_change_to_the_engine(monkeypatch, tmp_path, accelerated):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the signature cache must see the new decoder
+    tok = cloudflare("cfut_", 9)
+    text = f"BLOB={tok.encode().hex()}\n".encode()
+    rules = [r for r in load_rules() if r.id == "cloudflare-user-api-token"]
+    assert Engine(rules, accelerated=accelerated).scan(text) == []  # nobody reads hex yet
+    monkeypatch.setitem(decoders.DECODERS, "hex", _Hex())
+    found = Engine(rules, accelerated=accelerated).scan(text)
+    assert [(m.secret, m.encoding, text[m.start:m.end]) for m in found] == [
+        (tok, "hex", tok.encode().hex().encode()[:-1])]
