@@ -48,6 +48,18 @@ class Match:
     encoding: str = "plain"  # plain | base64 | url | json | utf-16, nested as base64+json
 
 
+def _lines_above(data: bytes, line_start: int, lines: int, reach: int) -> int:
+    """The start of the line `lines` lines above the one starting at line_start, each at most reach bytes."""
+    lo = line_start
+    for _ in range(lines):
+        if lo == 0:
+            break
+        floor = max(0, lo - 1 - reach)
+        nl = data.rfind(b"\n", floor, lo - 1)
+        lo = floor if nl < 0 else nl + 1
+    return lo
+
+
 def _line_bounds(data: bytes, start: int, end: int, before: int, after: int, lines_after: int = 0
                  ) -> tuple[int, int]:
     """The line(s) around [start, end): back to the line start, forward to the end of the line and
@@ -482,6 +494,9 @@ class Engine:
             return None
         if rule.compiled_context is not None:
             lo, hi = _line_bounds(data, s, e, WINDOW_BEFORE, WINDOW_BEFORE)
+            # a rule that reaches lines_after below its keyword reads its context as far above the secret:
+            # `provider "mailgun" {` over `api_key = "key-..."`, `- name: AIRTABLE_KEY` over `value: ...`
+            lo = _lines_above(data, lo, rule.lines_after, WINDOW_BEFORE)
             if budget.search(rule.compiled_context, data, lo, hi) is None:
                 return None
         if rule.allowlists:
