@@ -113,8 +113,9 @@ def _findings(engine: Engine, corpus: list[bytes]) -> list:
 
 
 def test_findings_do_not_depend_on_the_classification(rules, monkeypatch, tmp_path):
-    """Shipped classification, measured, every non-RUN pattern routed to the other pass, and no native
-    pattern for keyword-anchored rules and the plainest alternative for the others: the same findings on every rule's examples."""
+    """Shipped classification, measured, every non-RUN pattern routed to the other pass, and other
+    alternatives (keyword-anchored rules without a native pattern, the others with their plainest one):
+    the same findings on every rule's examples."""
     corpus = _corpus(rules)
     shipped = dict(prefilter.shipped_classes())
 
