@@ -65,7 +65,7 @@ INCOMPLETE_KINDS = frozenset({"unreadable", "corrupt-object", "missing-object", 
 SKIPPED_KINDS = frozenset({"binary", "symlink"})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Warning:
     kind: str  # unreadable | binary | large | not-utf8 | symlink | corrupt-object | shallow | submodule ...
     message: str
