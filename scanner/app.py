@@ -87,13 +87,13 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
               suppress: Suppressor | None = None, attribute: Callable[[list[Finding]], list[Finding]] | None = None
               ) -> Report:
     after_scan = time.perf_counter()
-    findings = finish([f if printable(f.path) == f.path else replace(f, path=printable(f.path))
-                       for f in result.findings], opts)
+    findings = finish(result.findings, opts)
     result.warnings[:] = [w if not w.path or printable(w.path) == w.path else replace(w, path=printable(w.path))
                           for w in result.warnings]
     if attribute is not None:  # before suppression: baseline entries may name commits
         _phase(opts, f"attributing {len(findings)} finding{'s' if len(findings) != 1 else ''} to commits")
-        findings = attribute(findings)
+        findings = attribute(findings)  # on the paths as git has them (a name that is not UTF-8 included)
+    findings = [f if printable(f.path) == f.path else replace(f, path=printable(f.path)) for f in findings]
     warnings = result.warnings
     suppressed: dict[str, int] = {}
     if not opts.no_suppress and any(a.commits for r in rules for a in r.allowlists):

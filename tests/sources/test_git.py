@@ -234,3 +234,21 @@ def test_attribution_reads_paths_git_quotes(tmp_path, name):
         rep = history_scan(str(r.path), ScanOptions(jobs=1), use_git=use_git)
         assert [(f.path, f.commit, f.at_head) for f in rep.findings] == [(name, intro, True)], use_git
     assert first != intro
+
+
+def test_a_name_that_is_not_utf8_is_reported_in_every_format(tmp_path):
+    """Attribution works on git's own bytes; every report then prints the name with \\xff escapes."""
+    r = Repo(tmp_path / "r")
+    tok = cloudflare("cfut_", 78)
+    r.commit("add", **{"a.txt": "x\n"})
+    with open(bytes(r.path) + b"/\xff\xfebad.txt", "w") as fh:
+        fh.write(f"T={tok}\n")
+    r.git("add", "-A")
+    r.git("commit", "-qm", "leak")
+    for fmt in ("json", "sarif", "text", "html"):
+        res = cli("history", str(r.path), "--format", fmt)
+        assert res.returncode == 1 and "internal error" not in res.stderr, res.stderr
+        assert "bad.txt" in res.stdout
+        res.stdout.encode("utf-8")  # the report itself is valid text
+    rep = json.loads(cli("history", str(r.path), "--format", "json").stdout)
+    assert [(f["path"], f["at_head"]) for f in rep["findings"]] == [("\\xff\\xfebad.txt", True)]
