@@ -25,6 +25,7 @@ from scanner import __version__
 from scanner.audit.datastore import StoredFinding
 from scanner.findings import INCOMPLETE_KINDS, Finding, Warning, redact
 from scanner.rules import Rule
+from scanner.suppress import KNOWN_PUBLIC_TAG, KnownPublic
 
 Lookup = Callable[[Sequence[str]], Mapping[str, list[StoredFinding]]]
 _OID = re.compile(r"\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b")  # SHA-1 or SHA-256 object ids
@@ -199,6 +200,7 @@ class BlobCache:
         paths = {b.oid: b.path for b in blobs}
         wanted = set(messages)
         found: dict[str, list[StoredFinding]] = {}
+        public = KnownPublic()  # judged now, while the secret is here: a rebuilt finding carries none
         for f in findings:
             if f.source == "blob" and f.blob and f.blob in paths:
                 key, base = f.blob, paths[f.blob]
@@ -208,7 +210,8 @@ class BlobCache:
             else:
                 continue
             found.setdefault(key, []).append(StoredFinding(
-                f.rule_id, f.fingerprint, suffix, f.line, f.column, f.offset, f.encoding, f.checksum, tuple(f.tags),
+                f.rule_id, f.fingerprint, suffix, f.line, f.column, f.offset, f.encoding, f.checksum,
+                tuple(f.tags) + ((KNOWN_PUBLIC_TAG,) if public.matches(f) else ()),
                 f.inline_allowed, f.description, f.severity, f.verify_kind, f.prefix, redact(f.secret, f.prefix),
                 f.secret if self.store_secrets else None, f.source))
         self.read = [b.oid for b in blobs if b.oid not in bad and not (b.path and b.path in bad_paths)]

@@ -213,3 +213,19 @@ def test_covered_part_marks_ancestors_and_names_only_the_topmost_covered_commits
     assert old == {"b", "a"} and top == ["b"]  # c is new: only b's history is covered
     old, top = covered_part(w, ["a", "d", "c"])
     assert old == {"d", "c", "b", "a"} and top == ["d"]
+
+
+def test_a_known_public_secret_stays_suppressed_when_its_finding_is_rebuilt(tmp_path):
+    """A stored finding keeps no secret: whether it is known-public is judged when the blob is read and
+    kept with it, so a new commit (or a fork) does not bring a published example back as open."""
+    example = next(ex for r in scanner.rules.load_rules() if r.id.startswith("grafana") for ex in r.examples
+                   if "glsa_" in ex)
+    r = Repo(tmp_path / "e")
+    r.commit("c1", **{"s.txt": example + "\n"})
+    store = Datastore(str(tmp_path / "ds.db"))
+    first = one(audit([r.path], store, tmp_path))
+    assert first.findings == [] and first.suppressed.get("known-public") == 1
+    r.commit("c2", **{"g.txt": "z\n"})
+    again = one(audit([r.path], store, tmp_path))
+    assert again.findings == [] and again.suppressed.get("known-public") == 1
+    same_as_history(again, r.path)
