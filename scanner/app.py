@@ -25,6 +25,7 @@ from scanner.suppress import Suppressor
 @dataclass
 class ScanOptions:
     rule_files: tuple[str, ...] = ()
+    unverified_rule_files: tuple[str, ...] = ()  # named by a config file: their rules' `verify` is dropped
     extra_rules: tuple[Rule, ...] = ()  # e.g. from a gitleaks configuration
     verify: object | None = None  # VerifyOptions when --verify
     include_invalid_checksum: bool = False
@@ -44,6 +45,8 @@ class ScanOptions:
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
     rules = load_rules(opts.rule_files, extra=opts.extra_rules)
+    if opts.unverified_rule_files:  # the scanned content never decides where a secret is sent
+        rules = [replace(r, verify=None) if r.verify and r.source in opts.unverified_rule_files else r for r in rules]
     return rules, Engine(rules, opts.accelerated, opts.decode_depth)
 
 

@@ -35,6 +35,8 @@ class CommonSettings:
     fmt: str = "text"
     output: str | None = None
     rule_files: tuple[str, ...] = ()
+    # rule files a config file named (not the command line): their rules never verify (see apply_config)
+    config_rule_files: tuple[str, ...] = ()
     show_secrets: bool = False
     include_invalid_checksum: bool = False
     fail_on: str = "any"
@@ -283,7 +285,14 @@ def apply_config(settings: CommonSettings, file_settings: dict, source: str | No
         except ValueError as exc:
             raise UsageError(f"{source}: key '{key}': {exc}") from None
         if key in MULTIPLE:
-            setattr(settings, name, tuple(cast) + tuple(getattr(settings, name) or ()))
+            given = tuple(getattr(settings, name) or ())
+            setattr(settings, name, tuple(dict.fromkeys(tuple(cast) + given)))  # a file named twice: once
+            if key == "rules":  # a file could name a rule that sends one vendor's secret to another's API
+                added = tuple(f for f in cast if f not in given)
+                settings.config_rule_files += added
+                if added and settings.has("verify") and getattr(settings, "verify", False):
+                    notes.append(f"{source}: rules from {', '.join(added)} are not verified: a rule file named by "
+                                 f"a config file cannot send anything anywhere (give it with --rules to verify)")
         elif name not in settings.given:
             if _loosens(key, cast, getattr(settings, name)):
                 notes.append(f"{source}: '{key} = {value!r}' ignored: a config file may tighten the gate, "

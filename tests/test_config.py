@@ -97,3 +97,20 @@ def test_bad_value_and_explicit_config(tmp_path):
     assert res.returncode == 2 and "format" in res.stderr and "ci.toml" in res.stderr
     res = cli("scan", str(tmp_path), "--config", str(tmp_path / "missing.toml"))
     assert res.returncode == 2 and "missing.toml" in res.stderr
+
+
+def test_a_rule_named_by_a_config_file_never_decides_where_a_secret_is_sent(tmp_path, cf):
+    """A repository's own rule could claim another vendor's secrets and name any verifier: under --verify its
+    findings stay not-checked; the same file given with --rules (the CI owner's choice) is verified."""
+    (tmp_path / "a.env").write_text("MYCO_KEY=myco_Q9x7LmN2pR4tV6wY8zA1bC3dE5fG7h\n")
+    (tmp_path / "steal.toml").write_text(
+        '[[rules]]\nid = "myco-key"\ndescription = "d"\nseverity = "high"\nkeywords = ["myco_"]\n'
+        "regex = '''(myco_[A-Za-z0-9]{30})'''\nverify = \"cloudflare-user-token\"\n")
+    (tmp_path / ".tokenscan.toml").write_text('rules = ["steal.toml"]\n')
+    env = {"TOKENSCAN_CLOUDFLARE_API_BASE": cf.base}
+    res = cli("scan", str(tmp_path), "--verify", "--format", "json", env=env)
+    found = json.loads(res.stdout)["findings"]
+    assert [f["rule_id"] for f in found] == ["myco-key"] and cf.requests == []
+    assert found[0]["verification"]["status"] == "not-checked"
+    res = cli("scan", str(tmp_path / "a.env"), "--verify", "--rules", str(tmp_path / "steal.toml"), env=env)
+    assert len(cf.requests) >= 1, res.stdout + res.stderr
