@@ -14,11 +14,13 @@ decode depth, --include-binary and the tokenscan version (a new engine may find 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scanner import __version__
@@ -35,6 +37,24 @@ def _pattern(p: Any) -> Any:
     return getattr(p, "pattern", p)
 
 
+# The code that decides what a blob yields. Its text is part of the rule set's identity, so an engine or
+# validator change rescans even where the version number stayed (an editable checkout, a patched install).
+_MATCHER_MODULES = ("engine", "context", "prefilter", "decoders", "validators", "rules", "findings",
+                    "sources/archives", "sources/blobs", "sources/files")
+
+
+@functools.cache
+def matcher_digest() -> str:
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for name in _MATCHER_MODULES:
+        try:
+            h.update(name.encode() + b"\0" + (root / f"{name}.py").read_bytes())
+        except OSError:  # a zipped install: the version alone identifies the code
+            h.update(name.encode() + b"\0?")
+    return h.hexdigest()
+
+
 def ruleset_hash(rules: Sequence[Rule], decode_depth: int, include_binary: bool, archive_depth: int = 2) -> str:
     """sha256 over the loaded rules (ids, patterns and every other field that decides a match) and the
     scan settings that change what a blob yields. Order-independent: rule files may be listed in any order."""
@@ -48,8 +68,8 @@ def ruleset_hash(rules: Sequence[Rule], decode_depth: int, include_binary: bool,
                for x in a.regexes], a.regex_target, list(a.stopwords), [_pattern(x) for x in a.paths],
               sorted(a.commits), a.condition] for a in r.allowlists],
         ])
-    doc = {"tokenscan": __version__, "decode_depth": decode_depth, "include_binary": include_binary,
-           "archive_depth": archive_depth, "rules": described}
+    doc = {"tokenscan": __version__, "code": matcher_digest(), "decode_depth": decode_depth,
+           "include_binary": include_binary, "archive_depth": archive_depth, "rules": described}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -64,8 +84,8 @@ def ruleset_sources(opts: Any, include_binary: bool) -> str | None:
 
     if opts.extra_rules:
         return None
-    h = hashlib.sha256(json.dumps([__version__, opts.decode_depth, include_binary, opts.archive_depth,
-                                   builtin_rule_files(), list(opts.rule_files)]).encode())
+    h = hashlib.sha256(json.dumps([__version__, matcher_digest(), opts.decode_depth, include_binary,
+                                   opts.archive_depth, builtin_rule_files(), list(opts.rule_files)]).encode())
     try:
         for name in (*opts.rule_files, scanner.rules.__file__):
             with open(name, "rb") as fh:

@@ -229,3 +229,18 @@ def test_a_known_public_secret_stays_suppressed_when_its_finding_is_rebuilt(tmp_
     again = one(audit([r.path], store, tmp_path))
     assert again.findings == [] and again.suppressed.get("known-public") == 1
     same_as_history(again, r.path)
+
+
+def test_a_change_in_the_matching_code_rescans_what_was_read_before(tmp_path, repo, monkeypatch):
+    """The rule set's identity includes the engine's code: an engine fix reaches blobs scanned before it,
+    even where the version number stayed the same."""
+    import scanner.audit.cache as cache
+
+    store = Datastore(str(tmp_path / "ds.db"))
+    first = one(audit([repo.path], store, tmp_path))
+    assert first.record is not None and first.record.blobs_read
+    assert not one(audit([repo.path], store, tmp_path)).record.blobs_read  # unchanged: nothing read
+    monkeypatch.setattr(cache, "matcher_digest", lambda: "another engine")
+    again = one(audit([repo.path], store, tmp_path))
+    assert sorted(again.record.blobs_read) == sorted(first.record.blobs_read)
+    same_as_history(again, repo.path)
