@@ -223,8 +223,7 @@ class BlobCache:
         public = KnownPublic()  # judged now, while the secret is here: a rebuilt finding carries none
         for f in findings:
             if f.source == "blob" and f.blob and f.blob in paths:
-                key, base = f.blob, paths[f.blob]
-                suffix = f.path[len(base):] if base and f.path.startswith(base) else ""
+                key, suffix = f.blob, f.member  # the blob's path is its place's; a member's `!inner/path` is not
             elif f.source == "commit-message" and f.commit is not None and f.commit in wanted:
                 key, suffix = f.commit, f.path  # "(commit message 1a2b3c4d5e6f)": kept whole
             else:
@@ -267,4 +266,5 @@ def _finding(s: StoredFinding, key: str, path: str) -> Finding:
     return Finding(s.rule_id, s.description, s.severity, s.secret or PLACEHOLDER.format(s.redacted), s.fingerprint,
                    s.path_suffix if message else path + s.path_suffix, s.line, s.col, s.offset, s.source, s.encoding,
                    s.checksum, tuple(s.tags), commit=key if message else None, blob=None if message else key,
-                   verify_kind=s.verify_kind, prefix=s.prefix, inline_allowed=s.inline_allowed)
+                   verify_kind=s.verify_kind, prefix=s.prefix, inline_allowed=s.inline_allowed,
+                   member="" if message or not s.path_suffix.startswith("!") else s.path_suffix)

@@ -306,13 +306,16 @@ def _fix_at_head(path: str, findings: list[Finding], cache: BlobCache) -> list[F
     """at_head for every blob finding from what each blob is known to hold: a finding rebuilt from the
     datastore carries no secret to look for in HEAD's file, so all of them are judged the same way (does
     the blob at that path in HEAD hold this fingerprint?)."""
-    wanted = {f.path for f in findings if f.source == "blob"}
+    def where(f: Finding) -> str:  # the blob's own path: an archive member's `!inner/path` is not in the tree
+        return f.path[:len(f.path) - len(f.member)]
+
+    wanted = {where(f) for f in findings if f.source == "blob"}
     if not wanted:
         return findings
     head = _head_blobs(path, wanted)
 
     def at_head(f: Finding) -> bool:
-        oid = head.get(f.path)
+        oid = head.get(where(f))
         return oid is not None and f.fingerprint in cache.fingerprints_in(oid)
     return [replace(f, at_head=at_head(f)) if f.source == "blob" else f for f in findings]
 

@@ -244,3 +244,27 @@ def test_a_change_in_the_matching_code_rescans_what_was_read_before(tmp_path, re
     again = one(audit([repo.path], store, tmp_path))
     assert sorted(again.record.blobs_read) == sorted(first.record.blobs_read)
     same_as_history(again, repo.path)
+
+
+def test_archive_members_keep_their_places_when_rebuilt(tmp_path):
+    """A finding inside an archive blob is placed at `app.zip!pkg/a.py`, still at HEAD, whether the blob
+    was read this time or its findings came back from the datastore."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("pkg/a.py", f"T='{cloudflare('cfut_', 301)}'\n")
+        z.writestr("pkg/b.py", f"T='{cloudflare('cfut_', 302)}'\n")
+    r = Repo(tmp_path / "z")
+    r.commit("readme", **{"README": "x\n"})
+    (r.path / "app.zip").write_bytes(buf.getvalue())
+    r.git("add", "-A")
+    r.git("commit", "-qm", "archive")
+    store = Datastore(str(tmp_path / "ds.db"))
+    first = one(audit([r.path], store, tmp_path))
+    assert sorted((f.path, f.at_head) for f in first.findings) == [("app.zip!pkg/a.py", True), ("app.zip!pkg/b.py", True)]
+    same_as_history(first, r.path)
+    r.commit("more", **{"g.txt": "z\n"})
+    again = one(audit([r.path], store, tmp_path))
+    same_as_history(again, r.path)
