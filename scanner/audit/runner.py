@@ -36,7 +36,7 @@ from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, gates,
 from scanner.audit.targets import Target, prepare
 from scanner.errors import UsageError
 from scanner.findings import INCOMPLETE_KINDS, Finding, printable
-from scanner.sources.gitbin import git_binary
+from scanner.sources.gitbin import git_binary, git_env
 
 
 @dataclass
@@ -298,7 +298,7 @@ def _refs(path: str) -> dict[str, str]:
     if git is None:
         return {}
     proc = subprocess.run([git, "-C", path, "for-each-ref", "--format=%(refname) %(objectname)"],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=git_env())
     return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
 
 
@@ -351,7 +351,7 @@ def _listed_head(path: str) -> dict[str, str]:
     if git is None:
         return {}
     proc = subprocess.run([git, "-C", path, "ls-tree", "-r", "-z", "HEAD"],
-                          capture_output=True, check=False)
+                          capture_output=True, check=False, env=git_env())
     head: dict[str, str] = {}
     if proc.returncode == 0:
         for entry in proc.stdout.split(b"\0"):

@@ -27,4 +27,6 @@ def git_binary() -> str | None:
 def git_env() -> dict[str, str]:
     """Environment for git calls that only read: never prompt, never lazily fetch one object at a time
     (GIT_NO_LAZY_FETCH, git >= 2.44; older gits ignore it): promised objects are fetched up front, in batches."""
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1"}
+    # GIT_NO_REPLACE_OBJECTS: a repository's refs/replace/ would otherwise swap a commit for another one in
+    # every walk, so the blobs of the commit it hides were never listed (a silent miss steered by the content)
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1", "GIT_NO_REPLACE_OBJECTS": "1"}

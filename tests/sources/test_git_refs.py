@@ -131,3 +131,18 @@ def test_duration_covers_attribution(review, monkeypatch):
     r, _ = review
     rep = history_scan(str(r.path), ScanOptions(jobs=1, no_suppress=True))
     assert rep.findings and rep.duration_s >= 0.5
+
+
+@pytest.mark.parametrize("use_git", [True, False])
+def test_a_replace_ref_does_not_hide_a_commit(tmp_path, use_git):
+    """`git replace` swaps a commit for another in every walk git makes; the scan reads the real history."""
+    r = Repo(tmp_path / "r")
+    first = r.commit("c1", a="hi\n")
+    tok = cloudflare("cfut_", 401)
+    leak = r.commit("c2", **{"s.env": f"T={tok}\n"})
+    (r.path / "s.env").unlink()
+    r.git("add", "-A")
+    r.git("commit", "-qm", "c3")
+    r.git("replace", leak, first)
+    rep = history_scan(str(r.path), ScanOptions(jobs=1), use_git=use_git)
+    assert [(f.secret, f.path, f.commit) for f in rep.findings] == [(tok, "s.env", leak)]
