@@ -17,6 +17,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
+from scanner.cache import cache_dir, cache_used, store
+
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
 MIN_B64_SIGNATURE = 4
@@ -69,35 +71,6 @@ def signatures(keyword: str, nested: bool = True) -> list[Signature]:
     return list(dict.fromkeys(sigs))
 
 
-def cache_dir() -> str:
-    """Where derived data (prefilter databases, signatures, parsed shipped rules) is cached: the user's
-    cache folder, never a scanned repository."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "tokenscan")
-
-
-CACHE_KEEP = 16  # entries kept per kind of cached data: rule edits and test rule sets would otherwise pile up
-
-
-def cache_used(path: str) -> None:
-    """Marks a cache entry as recently used (entries are pruned least recently used first)."""
-    try:
-        os.utime(path)
-    except OSError:
-        pass
-
-
-def prune_cache(prefix: str, keep: int = CACHE_KEEP) -> None:
-    """After writing a new entry: removes all but the `keep` most recently used entries named prefix-*."""
-    try:
-        names = [n for n in os.listdir(cache_dir()) if n.startswith(prefix + "-") and not n.endswith(".tmp")]
-        paths = sorted((os.path.join(cache_dir(), n) for n in names), key=os.path.getmtime, reverse=True)
-        for old in paths[keep:]:
-            os.remove(old)
-    except OSError:
-        pass
-
-
 def _source_digest() -> str:
     """This module's own text: the signatures depend on its code, so an edit invalidates every cache entry
     (no version number to forget to bump). Empty when the source cannot be read (a zipapp): no caching."""
@@ -127,15 +100,8 @@ def signatures_of(keywords: list[str]) -> dict[str, list[tuple[bytes, str, bool]
             pass
     out: dict[str, list[tuple[bytes, str, bool]]] = {k: list(signatures(k)) for k in keywords}
     if digest:
-        try:
-            os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump({k: [[lit.decode("latin-1"), kind, ci] for lit, kind, ci in v] for k, v in out.items()}, fh)
-            os.replace(tmp, path)
-            prune_cache("signatures")
-        except OSError:
-            pass
+        store(path, json.dumps({k: [[lit.decode("latin-1"), kind, ci] for lit, kind, ci in v]
+                                for k, v in out.items()}).encode(), prune="signatures")
     return out
 
 

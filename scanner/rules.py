@@ -12,8 +12,8 @@ from typing import Any
 
 import regex
 
+from scanner.cache import cache_dir, cache_used, store
 from scanner.context import ContextSpec, build_spec
-from scanner.decoders import cache_dir, cache_used, prune_cache
 from scanner.errors import UsageError
 from scanner.validators import CHECKSUMS, FILTERS
 
@@ -255,14 +255,9 @@ def _parsed_builtin(files: list[tuple[str, str]]) -> list[tuple[str, dict]]:
     parsed = [(name, _parse(name, text)) for name, text in files]
     try:
         blob = json.dumps(parsed)  # TOML dates would not survive: then no cache
-        os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
-        prune_cache("rules")
-    except (OSError, TypeError, ValueError):
-        pass
+    except (TypeError, ValueError):
+        return parsed
+    store(path, blob.encode(), prune="rules")
     return parsed
 
 

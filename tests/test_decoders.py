@@ -5,7 +5,7 @@ import urllib.parse
 import pytest
 from tokens import cloudflare, github, legacy_token
 
-from scanner import decoders
+from scanner import cache, decoders
 from scanner.app import ScanOptions, scan_paths
 from scanner.engine import Engine
 from scanner.prefilter import HYPERSCAN_AVAILABLE
@@ -186,15 +186,15 @@ def test_cache_keeps_the_most_recently_used_entries_per_kind(tmp_path, monkeypat
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     folder = tmp_path / "tokenscan"
     folder.mkdir()
-    for i in range(decoders.CACHE_KEEP + 5):
+    for i in range(cache.CACHE_KEEP + 5):
         f = folder / f"prefilter-{i:02d}.hsdb"
         f.write_bytes(b"x")
         os.utime(f, (1000 + i, 1000 + i))
     (folder / "rules-keep.json").write_text("{}")
-    decoders.cache_used(str(folder / "prefilter-00.hsdb"))  # used just now: kept
-    decoders.prune_cache("prefilter")
+    cache.cache_used(str(folder / "prefilter-00.hsdb"))  # used just now: kept
+    cache.prune_cache("prefilter")
     left = sorted(p.name for p in folder.glob("prefilter-*"))
-    assert len(left) == decoders.CACHE_KEEP and "prefilter-00.hsdb" in left and "prefilter-01.hsdb" not in left
+    assert len(left) == cache.CACHE_KEEP and "prefilter-00.hsdb" in left and "prefilter-01.hsdb" not in left
     assert (folder / "rules-keep.json").exists()
 
 
