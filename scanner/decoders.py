@@ -407,42 +407,47 @@ class Base64:
         return [View(v, None, self.name) for v in base64_views(region)]
 
 
-class Url:
-    """Percent-encoding, once (`cf%5Ftoken`) or twice (`%255F`, labelled `url+url`)."""
+class _Escapes:
+    """An encoding that escapes single characters in place: a keyword made only of letters and digits reads
+    the same escaped (no signature of its own), and a hit opens the line it is on."""
 
-    name = "url"
+    name = ""
     whole_run = False
 
     def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
-        """(literal, the variants whose base64 is looked for too) of the once- and twice-encoded keyword."""
-        if _plain(keyword):
-            return []
-        once = _escaped(keyword, b"%%%02X")
-        twice = _escaped(keyword, b"%%25%02X")
-        return [(once.lower(), (once, once.lower(), once.upper())), (twice.lower(), (twice, twice.lower()))]
+        return [] if _plain(keyword) else self.escaped_forms(keyword)
+
+    def escaped_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        raise NotImplementedError
 
     def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
         return line
+
+
+class Url(_Escapes):
+    """Percent-encoding, once (`cf%5Ftoken`) or twice (`%255F`, labelled `url+url`)."""
+
+    name = "url"
+
+    def escaped_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
+        """(literal, the variants whose base64 is looked for too) of the once- and twice-encoded keyword."""
+        once = _escaped(keyword, b"%%%02X")
+        twice = _escaped(keyword, b"%%25%02X")
+        return [(once.lower(), (once, once.lower(), once.upper())), (twice.lower(), (twice, twice.lower()))]
 
     def views(self, region: bytes) -> list[View]:
         view, where, passes = decode_url_nested(region)
         return [] if view == region else [View(view, where, "+".join([self.name] * max(passes, 1)))]
 
 
-class JsonEscapes:
+class JsonEscapes(_Escapes):
     """JSON and JavaScript string escapes (`cf\\u005ftoken`, `\\/`)."""
 
     name = "json"
-    whole_run = False
 
-    def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
-        if _plain(keyword):
-            return []
+    def escaped_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
         escaped = _escaped(keyword, b"\\u%04x")
         return [(escaped.lower(), (escaped, escaped.lower(), escaped.upper().replace(b"\\U", b"\\u")))]
-
-    def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
-        return line
 
     def views(self, region: bytes) -> list[View]:
         view, where = decode_json(region)
