@@ -335,25 +335,29 @@ def decode_json(region: bytes) -> tuple[bytes, list[int]]:
     return bytes(out), where
 
 
-def utf16_text(data: bytes) -> bytes | None:
-    """UTF-8 text of UTF-16 data (LE or BE, with or without BOM), or None when it is not UTF-16.
-
-    Without a BOM, UTF-16 is recognised by NUL bytes on every other position, as ASCII-heavy text is."""
-    if len(data) < 4:
+def utf16_codec(head: bytes) -> str | None:
+    """The UTF-16 codec a file's first bytes show (BOM, or NULs on every other position as ASCII-heavy
+    UTF-16 has), or None. Judged on the head alone, so a binary file is never read whole to find out."""
+    if len(head) < 4:
         return None
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        codec = "utf-16"
-    else:
-        sample = data[:8192]
-        half = len(sample) // 2
-        even_nuls = sample[0::2].count(0)
-        odd_nuls = sample[1::2].count(0)
-        if odd_nuls > 0.7 * half and even_nuls < 0.1 * half:
-            codec = "utf-16-le"
-        elif even_nuls > 0.7 * half and odd_nuls < 0.1 * half:
-            codec = "utf-16-be"
-        else:
-            return None
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    sample = head[:8192]
+    half = len(sample) // 2
+    even_nuls = sample[0::2].count(0)
+    odd_nuls = sample[1::2].count(0)
+    if odd_nuls > 0.7 * half and even_nuls < 0.1 * half:
+        return "utf-16-le"
+    if even_nuls > 0.7 * half and odd_nuls < 0.1 * half:
+        return "utf-16-be"
+    return None
+
+
+def utf16_text(data: bytes, codec: str | None = None) -> bytes | None:
+    """UTF-8 text of UTF-16 data (LE or BE, with or without BOM), or None when it is not UTF-16."""
+    codec = codec or utf16_codec(data)
+    if codec is None:
+        return None
     try:
         return data[: len(data) - len(data) % 2].decode(codec).encode("utf-8")
     except UnicodeDecodeError:

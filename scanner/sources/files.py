@@ -13,7 +13,7 @@ from typing import BinaryIO, Iterator
 
 import pathspec
 
-from scanner.decoders import utf16_text
+from scanner.decoders import utf16_codec, utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Warning
 from scanner.sources import Chunk
@@ -204,8 +204,9 @@ class FileReader:
                                                   depth=self.archive_depth)
                         return
                     warnings.append(Warning("archive-limit", f"archive of {item.size} bytes: not opened", item.path))
-                if is_binary(head) and item.size <= self.max_file_size:
-                    text = utf16_text(head + fh.read())
+                codec = utf16_codec(head) if is_binary(head) else None
+                if codec is not None and item.size <= self.max_file_size:
+                    text = utf16_text(head + fh.read(), codec)
                     if text is not None:  # Windows scripts: line and column count in the decoded text
                         yield Chunk(text, item.path, "file", encoding="utf-16")
                         return

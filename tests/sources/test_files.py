@@ -73,3 +73,37 @@ def test_reader_skips_binary_and_warns_on_unreadable(tmp_path):
     else:
         assert kinds == ["binary", "unreadable"] and got == []
     assert len(list(FileReader(include_binary=True).read(items[0], []))) == 1
+
+
+def test_a_skipped_binary_file_is_judged_on_its_head_alone(tmp_path, monkeypatch):
+    """A binary file (a .so, a .pyc) is skipped after its first bytes; reading it whole only to find it is
+    not UTF-16 made a tree of binaries cost more than `cat`. A UTF-16 file is still read whole."""
+    import scanner.sources.files as files
+
+    (tmp_path / "lib.so").write_bytes(b"\x7fELF\0\0" + os.urandom(2 << 20))
+    (tmp_path / "w.ps1").write_bytes("\ufeff$k = 'x'\n".encode("utf-16-le") * 40000)
+    read: dict[str, int] = {}
+
+    class Counting:
+        def __init__(self, path, mode="r", **kw):
+            self._fh = open(path, mode, **kw)  # noqa: SIM115 - closed by __exit__
+            self._name = os.path.basename(path)
+
+        def read(self, n=-1):
+            data = self._fh.read(n)
+            read[self._name] = read.get(self._name, 0) + len(data)
+            return data
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+
+    monkeypatch.setattr(files, "open", Counting, raising=False)
+    items, _ = walk([str(tmp_path)])
+    warnings: list[Warning] = []
+    chunks = [c for i in items for c in FileReader().read(i, warnings)]
+    assert [w.kind for w in warnings] == ["binary"]
+    assert read["lib.so"] <= files.HEAD_BYTES
+    assert read["w.ps1"] == (tmp_path / "w.ps1").stat().st_size and chunks[0].encoding == "utf-16"
