@@ -205,6 +205,10 @@ class Engine:
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
+        # per candidate-first rule: the base64 characters that can open a quad encoding its values (see
+        # _encoded_candidates), as translate()'s delete argument
+        self._b64_heads = {ri: _b64_heads(r.context_spec.run[0]) for ri, r in enumerate(rules)
+                           if r.context_spec is not None}
 
     @property
     def accelerated(self) -> bool:
@@ -438,8 +442,13 @@ class Engine:
         ENCODED value is assigned to. The finding's place is the encoded text, its encoding `base64`."""
         rule = self.rules[ri]
         g = rule.secret_group
+        heads = self._b64_heads[ri]
         for s, e in spans:
             if (s, e) in taken:
+                continue
+            # every quad but the last (which may encode the trailing newline) opens with a character that
+            # encodes a byte of the value's class: a path or a CamelCase name fails here, without decoding
+            if data[s:e - 4:4].translate(None, heads):
                 continue
             end = e
             while end < len(data) and end - e < 2 and data[end] == 0x3D:  # padding
@@ -518,6 +527,14 @@ def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:
     """The standard-base64 run that encodes a value of the given lengths, plus up to two newline bytes."""
     _, lo, hi = run
     return ("A-Za-z0-9+/", -(-4 * lo // 3), -(-4 * (hi + 2) // 3))
+
+
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _b64_heads(cls: str) -> bytes:
+    """The base64 characters that open a quad whose first byte is in the class (byte >> 2 picks it)."""
+    return bytes(sorted({_B64_ALPHABET[b >> 2] for b in _class_bytes(cls)}))
 
 
 def _component(windows: list[tuple[int, int]], e: int) -> tuple[int, int] | None:
