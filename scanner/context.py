@@ -55,6 +55,9 @@ _TAIL = re.compile(rb"""
 _WORD_START = re.compile(rb"(?<![A-Za-z0-9_$@.\-])[A-Za-z0-9_$@.\-]|<")
 _ALONE = re.compile(rb"[\s\"'`>(\[{,-]*\Z")  # nothing but indentation, quotes, a list dash before the value
 # `value`/`default` are only a slot: the real name is a name=/key= attribute or the enclosing line
+# after a run that opens its line: the run is itself a name (`DiscoveryOperationsV4PagePaginationArray = class
+# …` in a bundle, a call, a YAML key over a block), not a value
+_TARGET = re.compile(rb"[ \t]*(?:=(?!=)|\(|:[ \t]*\r?$)")
 _INDIRECTION = re.compile(rb"(?i)(?:value|default|default_?value|val)")
 _ATTR_NAME = re.compile(rb"""(?i)(?:name|key|id|env|variable)["']?\s*[=:]\s*["']?(""" + _NAME + rb")")
 # top-level YAML keys that hold a manifest's values without naming their owner
@@ -179,7 +182,7 @@ class ContextSpec:
         line_hi = data.find(b"\n", e)
         line_hi = len(data) if line_hi < 0 else line_hi
         name, clause = assigned_name(data, s, line_lo)
-        if name is None:
+        if name is None or (not name and _TARGET.match(data, e, line_hi)):
             return False
         block: Block | None = None
         if not name or _INDIRECTION.fullmatch(name):

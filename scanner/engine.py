@@ -76,6 +76,8 @@ def _line_bounds(data: bytes, start: int, end: int, before: int, after: int, lin
     return lo, (hi if nl < 0 else nl)
 
 
+_RUN_END: dict[bytes, Any] = {}  # a byte -> the regex of any other byte (_keyword_windows)
+
 DEFAULT_DECODE_DEPTH = 2
 # All of a rule's filters must pass, so they run cheapest first: on a file of commit ids, `not-hex`
 # rejects a candidate in a microsecond that `not-placeholder` would take several to pass.
@@ -339,8 +341,21 @@ class Engine:
         for k in kws:
             i = hay.find(k)
             while 0 <= i < b - a:
-                out.append(_line_bounds(data, a + i, a + i + len(k), WINDOW_BEFORE, WINDOW_AFTER, extra))
-                i = hay.find(k, i + 1)
+                # overlapping occurrences (a run of "AAAA…" holds the keyword at every offset) make one
+                # window from the first's start to the last's end: what merging their windows gives, since
+                # window bounds grow with the hit. A keyword of one repeated byte jumps to its run's end.
+                last = i
+                nxt = hay.find(k, i + 1)
+                while 0 <= nxt < b - a and nxt < last + len(k):
+                    last = nxt
+                    if k.count(k[:1]) == len(k):
+                        run = _RUN_END.setdefault(k[:1], re.compile(b"[^" + re.escape(k[:1]) + b"]"))
+                        stop = run.search(hay, last)
+                        last = min((stop.start() if stop else len(hay)) - len(k), b - a - 1)
+                    nxt = hay.find(k, last + 1)
+                lo = _line_bounds(data, a + i, a + i + len(k), WINDOW_BEFORE, WINDOW_AFTER, extra)[0]
+                out.append((lo, _line_bounds(data, a + last, a + last + len(k), WINDOW_BEFORE, WINDOW_AFTER, extra)[1]))
+                i = nxt
         return out
 
     def _chains(self, ri: int, data: bytes, ends: list[int]) -> list[tuple[int, int]]:

@@ -230,3 +230,46 @@ def test_a_registered_decoder_is_used_with_no_change_to_the_engine(monkeypatch, 
     found = Engine(rules, accelerated=accelerated).scan(text)
     assert [(m.secret, m.encoding, text[m.start:m.end]) for m in found] == [
         (tok, "hex", tok.encode().hex().encode()[:-1])]
+
+
+def _walked_run(data: bytes, pos: int) -> tuple[int, int]:
+    """base64_run's bounds found byte by byte, as it did before it used translate (the reference)."""
+    chars = decoders.B64_CHARS - {0x3D}
+    lo, floor = pos, max(0, pos - decoders.B64_REACH)
+    while lo > floor and data[lo - 1] in chars:
+        lo -= 1
+    hi, ceil = pos, min(len(data), pos + decoders.B64_REACH)
+    while hi < ceil and data[hi] in chars:
+        hi += 1
+    while hi < ceil and data[hi] == 0x3D:
+        hi += 1
+    return decoders.wrapped_block(data, lo, hi)
+
+
+def test_base64_run_bounds_match_the_byte_walk():
+    import random
+
+    rng = random.Random(7)
+    pieces = [b"x=", b"==", b" ", b"\n", b"-_", b"+/", b"\0", b"\xff", b"CF_API_TOKEN=",
+              base64.b64encode(rng.randbytes(40)), base64.b64encode(rng.randbytes(9000))]
+    for _ in range(300):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        for pos in {0, len(data) // 2, max(0, len(data) - 1), rng.randrange(len(data) or 1)}:
+            if pos <= len(data):
+                assert decoders.base64_run(data, pos) == _walked_run(data, pos), (data[:80], pos)
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_long_binary_decoding_is_an_asset_a_short_one_is_scanned(rules, accelerated):
+    """A bundle's base64 wasm (a long decoding with NUL bytes) is not scanned, as a binary file is not;
+    a token inside a short binary record still is."""
+    engine = Engine(rules, accelerated)
+    tok = cloudflare("cfut_", 71)
+    short = base64.b64encode(b"\0\x01" * 40 + tok.encode() + b"\0" * 40).decode()
+    [m] = [m for m in engine.scan(f'blob = "{short}"\n'.encode()) if m.secret == tok]
+    assert m.encoding == "base64"
+    asset = base64.b64encode(b"\0asm" + b"\0\x01\x02" * 3000 + tok.encode() + b"\0" * 3000).decode()
+    assert [m for m in engine.scan(f'const wasm = "data:application/wasm;base64,{asset}";\n'.encode())
+            if m.secret == tok] == []
+    text = base64.b64encode(b"# settings\n" * 500 + f"CF_API_TOKEN={tok}\n".encode()).decode()
+    assert [m.secret for m in engine.scan(f'const cfg = "{text}";\n'.encode())].count(tok) == 1

@@ -231,3 +231,26 @@ def test_engine_paths_agree_on_the_keyword_dense_benchmark_corpus(rules):
     for engine in (Engine(rules, True), Engine(rules, False)):
         found = [(m.rule.id, m.secret) for m in engine.scan(data)]
         assert sorted(s for _, s in found) == sorted([planted[0], legacy_token(22), planted[2]]), found
+
+
+def test_a_run_of_a_repeated_keyword_is_one_window(rules):
+    """A keyword of one repeated byte (X's bearer tokens start with 21 "A"s) occurs at every offset of a run
+    of it, as base64 of zeros in a bundle holds: the run makes one window, not one per offset, and a
+    token after such a run is still found."""
+    engine = Engine(rules)
+    ri = next(i for i, r in enumerate(rules) if r.id == "twitter-bearer-token")
+    data = b"x = '" + b"A" * 50000 + b"'\n"
+    assert len(engine._keyword_windows(ri, data, 0, len(data))) == 1
+    # the same merged windows as one window per occurrence, for any range of starts
+    from scanner.engine import WINDOW_AFTER, WINDOW_BEFORE, _line_bounds, _merge
+
+    data = b"a\n" + (b"A" * 30 + b"b" + b"A" * 3000 + b"\n") * 3
+    k = b"a" * 21  # keywords are searched lowercased
+    for a, b in [(0, len(data)), (40, 2000), (3000, 3100), (5, 6)]:
+        hay = data.lower()
+        naive = [_line_bounds(data, i, i + 21, WINDOW_BEFORE, WINDOW_AFTER) for i in range(a, b) if hay.startswith(k, i)]
+        got = engine._keyword_windows(ri, data, a, b)
+        assert (_merge(got) if got else []) == (_merge(naive) if naive else []), (a, b)
+    token = "AAAAAAAAAAAAAAAAAAAAA1XPOIcbUZ5nX4blrwXAEEBXsYp%3D7Y8W35VoRaKaQD1OYxIxzhEKyTbFukVmBrvA1mw95d5tUeLbFT"
+    hay = b"pad = '" + b"A" * 5000 + b"'\nTWITTER_BEARER_TOKEN=" + token.encode() + b"\n"
+    assert [m.secret for m in engine.scan(hay) if m.rule.id == "twitter-bearer-token"] == [token]

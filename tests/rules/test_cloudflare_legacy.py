@@ -224,6 +224,12 @@ NEGATIVES = _lock_and_hash_negatives() + [
     ("too-long-key", f"CLOUDFLARE_API_KEY={legacy_key(304)}{legacy_key(305)}"),
     ("token-glued-in-longer-run", f"CF_API_TOKEN={legacy_token(306)}Q"),
     ("mentions-only", "Cloudflare cloudflare CF_ cfToken wrangler flarectl " * 50),
+    # a run that opens its line and is then assigned, called or used as a key is a name (wrangler's bundle
+    # of the cloudflare SDK: `DiscoveryOperationsV4PagePaginationArray = class extends …`)
+    ("bundle-class-name", ('  "node_modules/cloudflare/resources/api-gateway/discovery/discovery.mjs"() {\n'
+                           "    DiscoveryOperationsV4PagePaginationArray = class extends V4PagePaginationArray {\n")),
+    ("bundle-call", "cloudflare_api:\n  DiscoveryOperationsV4PagePaginationArray(client, params)\n"),
+    ("yaml-key-over-block", "cloudflare_api:\n  DiscoveryOperationsV4PagePaginationArray:\n    type: object\n"),
 ]
 
 
