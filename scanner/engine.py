@@ -211,6 +211,9 @@ class Engine:
         # _encoded_candidates), as translate()'s delete argument
         self._b64_heads = {ri: _b64_heads(r.context_spec.run[0]) for ri, r in enumerate(rules)
                            if r.context_spec is not None}
+        # per candidate-first rule: the index of its base64 run among self.runs.specs (when decoding)
+        self._b64_of = {ri: self._run_index.get(_base64_run(r.context_spec.run), -1) for ri, r in enumerate(rules)
+                        if r.context_spec is not None}
 
     @property
     def accelerated(self) -> bool:
@@ -261,7 +264,11 @@ class Engine:
                 windows[ri] = self._keyword_windows(ri, data, 0, len(data))
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
-        for ri in sorted(windows.keys() | candidate_first):
+        decode = depth < self.decode_depth
+        # a candidate-first rule in play with no candidate, plain or encoded, costs nothing more (most chunks
+        # that name Cloudflare hold none)
+        in_play = windows.keys() | {ri for ri in candidate_first if cands.get(ri) or (decode and b64[self._b64_of[ri]])}
+        for ri in sorted(in_play):
             rule = self.rules[ri]
             if rule.path_pattern is not None and (path is None or not rule.path_pattern.search(path)):
                 continue
@@ -269,11 +276,8 @@ class Engine:
             try:
                 if ri in candidate_first:
                     self._candidates(ri, data, cands.get(ri, []), path, budget, found, taken)
-                    if depth < self.decode_depth:
-                        spec = self.rules[ri].context_spec
-                        assert spec is not None
-                        self._encoded_candidates(ri, data, b64[self._run_index[_base64_run(spec.run)]], path, budget,
-                                                 found, taken)
+                    if decode:
+                        self._encoded_candidates(ri, data, b64[self._b64_of[ri]], path, budget, found, taken)
                 else:
                     self._windows(ri, data, windows[ri], path, budget, found, taken)
             except RuleTimeout:
