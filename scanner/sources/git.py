@@ -679,9 +679,15 @@ def raw_adds(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs:
     if proc.returncode != 0:
         return None
 
+    out = proc.stdout
+    if 0 < len(blobs) <= _LOOKUP_MAX and out:
+        found = _lookup_adds(out, blobs)
+        if found is not None:
+            return iter(found)
+
     def adds() -> Iterator[tuple[str, str, str]]:
         commit = ""
-        for line in proc.stdout.split(b"\n"):
+        for line in out.split(b"\n"):
             if line.startswith(b"\0"):
                 commit = line[1:].decode()
             elif line.startswith(b":"):
@@ -690,6 +696,34 @@ def raw_adds(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs:
                 if len(fields) >= 5 and fields[4][:1] in b"AMTC" and (blob := fields[3].decode()) in blobs:
                     yield commit, blob, unquote_path(path)
     return adds()
+
+
+_LOOKUP_MAX = 64  # findings' blobs looked up natively in the log (compiling more costs more than parsing every line)
+
+
+def _lookup_adds(out: bytes, blobs: set[str]) -> list[tuple[str, str, str]] | None:
+    """raw_adds' answer found by looking the few wanted blob ids up in the log with Hyperscan instead of
+    parsing its every line in Python (an SDK's 37 releases: 173,000 lines, 0.2 s after the scan), or None
+    without Hyperscan. A blob counts where it is the new side of an add (its id followed by the status)."""
+    from scanner.prefilter import HYPERSCAN_AVAILABLE, _compile_database
+
+    if not HYPERSCAN_AVAILABLE:
+        return None
+    ids = sorted(blobs)
+    db = _compile_database([re.escape(b).encode() + b" [AMTC]" for b in ids], [0] * len(ids))
+    ends: list[tuple[int, int]] = []
+    db.scan(out, match_event_handler=lambda i, _s, end, _f, _c: ends.append((end, i)))
+    found = []
+    for end, i in ends:  # in log order: oldest commit first
+        ls = out.rfind(b"\n", 0, end) + 1
+        le = out.find(b"\n", end)
+        le = len(out) if le < 0 else le
+        tab = out.find(b"\t", end, le)
+        if out[ls:ls + 1] != b":" or tab < 0:  # a raw line's new-blob field: its id, the status, a tab, the path
+            continue
+        cs = out.rfind(b"\0", 0, ls) + 1  # the commit's own line, "\0<id>" (a path never holds a NUL)
+        found.append((out[cs:out.find(b"\n", cs)].decode(), ids[i], unquote_path(out[tab + 1:le])))
+    return found
 
 
 def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs: set[str]

@@ -275,3 +275,23 @@ def test_head_file_is_read_once_for_every_place_of_its_secret(tmp_path, monkeypa
     places = [f for f in report.findings if f.secret == tok]
     assert len(places) == 1 and places[0].at_head  # collapsed to the introducing commit, still at HEAD
     assert len(reads) == len(set(reads)) == 1
+
+
+@pytest.mark.skipif(not __import__("scanner.prefilter").prefilter.HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+def test_native_lookup_of_introductions_matches_parsing_the_log(tmp_path, monkeypatch):
+    """raw_adds looks a few findings' blobs up in the log natively; the answer is the line-by-line parse's:
+    the oldest commit first, the new side of an add or change only, quoted names unquoted."""
+    import scanner.sources.git as git
+
+    r = Repo(tmp_path / "repo")
+    for i in range(6):
+        r.commit(f"c{i}", **{"a.env": f"v{i % 3}\n", "café d.env": f"w{i}\n", 'say "hi".env': f"x{i % 2}\n"})
+    repo = open_repo(str(r.path))
+    tips = [r.git("rev-parse", "HEAD")]
+    objects = set(r.git("rev-list", "--all", "--objects").split())
+    for wanted in [set(sorted(objects)[:n]) for n in (1, 4, 9)] + [objects]:
+        monkeypatch.setattr(git, "_LOOKUP_MAX", 0)  # every line parsed: the reference
+        parsed = list(git.raw_adds(repo, tips, [], wanted) or [])
+        monkeypatch.setattr(git, "_LOOKUP_MAX", 10_000)
+        assert list(git.raw_adds(repo, tips, [], wanted) or []) == parsed
+    assert {p for _, _, p in parsed} == {"a.env", "café d.env", 'say "hi".env'} and len(parsed) == 18  # each file changes in every commit
