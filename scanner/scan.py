@@ -57,7 +57,7 @@ def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = No
     out = []
     raised: list[tuple[str, str]] = []
     matches = engine.scan(chunk.data, path=chunk.path, warnings=raised)
-    if warnings is not None:
+    if raised and warnings is not None:
         warnings.extend(Warning(kind, message, chunk.path) for kind, message in dict.fromkeys(raised))
     for m in matches:
         lo = chunk.data.rfind(b"\n", 0, m.start) + 1

@@ -35,6 +35,14 @@ class Limits:
     max_ratio: int = 200  # uncompressed/compressed size of a zip member beyond which it is a bomb
 
 
+_FIRST_BYTES = frozenset(b"P\x1fB\xfd")  # the first byte of every magic number kind_of knows but tar's
+
+
+def may_be_archive(data: bytes) -> bool:
+    """A cheap first look, before kind_of, for the one blob in thousands that is an archive."""
+    return (bool(data) and data[0] in _FIRST_BYTES) or data[257:262] == b"ustar"
+
+
 def kind_of(head: bytes) -> str | None:
     """The archive format from its first bytes (names lie; magic numbers rarely do)."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):

@@ -24,7 +24,7 @@ from typing import Any
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
 from scanner.sources import Chunk, Origin
-from scanner.sources.archives import archive_chunks
+from scanner.sources.archives import archive_chunks, may_be_archive
 from scanner.sources.archives import kind_of as archive_kind
 from scanner.sources.gitbin import git_binary, git_env
 
@@ -103,11 +103,12 @@ class CatFile:
         if len(header) != 3 or header[0].decode(errors="replace") != oid or not header[2].isdigit():
             raise OSError("cat-file gave an unexpected answer")
         size = int(header[2])
-        data = self.proc.stdout.read(size + 1)
-        if len(data) != size + 1:
+        data = self.proc.stdout.read(size)  # and its newline apart: data[:-1] copied every blob once more
+        if len(data) != size or self.proc.stdout.read(1) != b"\n":
             raise OSError("cat-file ended early")
-        self._send()
-        return data[:-1]
+        if len(self.pending) <= self.IN_FLIGHT // 2:  # else _send would find no room worth a write
+            self._send()
+        return data
 
     def close(self) -> None:
         proc, self.proc = self.proc, None
@@ -446,11 +447,11 @@ class GitReader:
         data = self._object(item.oid, "blob", item.path, warnings)
         if data is None:
             return
-        if self.archive_depth and archive_kind(data[:512]) is not None:  # a jar, a wheel, a docx committed
+        if self.archive_depth and may_be_archive(data) and archive_kind(data[:512]) is not None:  # a jar, a wheel
             yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", Origin(blob=item.oid),
                                       self.archive_depth)
             return
-        if b"\0" in data[:8192]:
+        if data.find(b"\0", 0, 8192) >= 0:
             text = utf16_text(data)
             if text is not None:
                 yield Chunk(text, item.path, "blob", encoding="utf-16", origin=Origin(blob=item.oid))
