@@ -215,8 +215,11 @@ def run_source(source: Source, opts: ScanOptions, built: tuple[list[Rule], Engin
     return report
 
 
+NOMINAL_FILE_BYTES = 16 << 10  # a walked file's size is not known before it is read: batches count it as this
+
+
 def _size(item: Any) -> int:
-    return int(item.size)
+    return int(item.size) if item.size >= 0 else NOMINAL_FILE_BYTES
 
 
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,

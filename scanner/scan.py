@@ -175,7 +175,7 @@ def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: 
             total.items_scanned += r.items_scanned
             if progress is not None:
                 done_items += sizes[n][0]
-                done_bytes += sizes[n][1]
+                done_bytes += sizes[n][1] if known is not None else r.bytes_scanned  # a walk's sizes are nominal
                 progress(done_items, total_items, done_bytes, total_bytes)
         if pool is not None:
             pool.close()  # every batch is in: workers exit on their own, closing their git helpers

@@ -22,7 +22,7 @@ from scanner.report import Report
 
 
 def _opts(pool: bool) -> ScanOptions:
-    return ScanOptions(jobs=2, list_skipped=True, **({"in_process_bytes": 0} if pool else {}))
+    return ScanOptions(jobs=2, list_skipped=True, in_process_bytes=0 if pool else 1 << 60)
 
 
 def _seen(report: Report) -> tuple[list[tuple], list[tuple], int, int]:

@@ -94,6 +94,9 @@ def test_a_skipped_binary_file_is_judged_on_its_head_alone(tmp_path, monkeypatch
             read[self._name] = read.get(self._name, 0) + len(data)
             return data
 
+        def fileno(self):
+            return self._fh.fileno()
+
         def __enter__(self):
             return self
 
@@ -107,3 +110,31 @@ def test_a_skipped_binary_file_is_judged_on_its_head_alone(tmp_path, monkeypatch
     assert [w.kind for w in warnings] == ["binary"]
     assert read["lib.so"] <= files.HEAD_BYTES
     assert read["w.ps1"] == (tmp_path / "w.ps1").stat().st_size and chunks[0].encoding == "utf-16"
+
+
+def test_a_walk_past_its_first_files_leaves_sizes_to_the_reader(tmp_path):
+    """Past STAT_FIRST files the walk does not stat; the reader learns a large file's size from the open
+    file and still windows it, opens an archive and names a binary file."""
+    import io
+    import zipfile
+
+    import scanner.sources.files as files
+
+    for i in range(files.STAT_FIRST + 5):
+        (tmp_path / f"a{i:04d}.txt").write_text("x\n")
+    (tmp_path / "z-large.txt").write_bytes(b"line\n" * 60_000)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("inner.env", "K=v\n")
+    (tmp_path / "z-pack.zip").write_bytes(buf.getvalue())
+    (tmp_path / "z-prog.bin").write_bytes(b"\0ELF" * 30_000)
+    items, _ = walk([str(tmp_path)])
+    sizes = [i.size for i in items]
+    assert sizes[:files.STAT_FIRST] == [2] * files.STAT_FIRST and set(sizes[files.STAT_FIRST:]) == {files.UNKNOWN_SIZE}
+    warnings: list[Warning] = []
+    reader = FileReader(max_file_size=100_000)
+    chunks = [c for i in items[-3:] for c in reader.read(i, warnings)]
+    assert [(w.kind, w.message) for w in warnings] == [("large", "300000 bytes: scanned in windows"),
+                                                       ("binary", "binary file skipped (--include-binary scans it)")]
+    assert sum(len(c.data) for c in chunks if c.path.endswith("large.txt")) >= 300_000
+    assert any(c.path.endswith("z-pack.zip!inner.env") for c in chunks)
