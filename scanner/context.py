@@ -151,7 +151,8 @@ def surrounding(data: bytes, s: int, e: int, line_lo: int, line_hi: int, lines_a
 # --- a rule's context model (from its [rules.context] table) ------------------------------------------
 
 _RUN = re.compile(r"\[([A-Za-z0-9_+/=.\-]+)\]\{(\d+)(?:,(\d+))?\}")
-FIELDS = {"run", "names", "generic_names", "scopes", "lines_above", "lines_around"}
+FIELDS = {"run", "names", "generic_names", "scopes", "lines_above", "lines_around", "gates"}
+_NOT_NATIVE = re.compile(r"\(\?<?[=!]|\\[1-9]")  # lookarounds, back references: not in a gate
 
 Search = Callable[[Any, bytes], bool]  # (compiled rule pattern, text) -> found; the engine adds a time budget
 
@@ -167,6 +168,10 @@ class ContextSpec:
     generic_names: patterns (matched against the whole name) for names that do so only inside a block
         or command naming the vendor: `api_token`, `Authorization`, `--api-token`.
     scopes: patterns for the vendor in the surrounding block: `cloudflare`, `wrangler`.
+    gates: patterns (Hyperscan's syntax: no lookarounds) that gate the rule besides its keywords, for a
+        vendor word too common to gate on as a literal: `CF_`/`cfToken`, where `cf` alone occurs in `cfg`
+        and in every hex dump. A chunk matching no keyword and no gate is not searched for candidates, so
+        a gate must match wherever a name or scope naming the vendor that way could.
     """
 
     run: tuple[str, int, int]  # (class, min, max)
@@ -175,6 +180,8 @@ class ContextSpec:
     scopes: tuple[Any, ...] = ()
     lines_above: int = 30
     lines_around: int = 3
+    gates: tuple[str, ...] = ()
+    gate_patterns: tuple[Any, ...] = ()  # gates compiled with `regex` (no Hyperscan, or a gate it refused)
 
     def owns(self, data: bytes, s: int, e: int, search: Search) -> bool:
         """Whether the value at [s, e) is assigned to a name (or sits in a block) this rule owns."""
@@ -231,10 +238,16 @@ def build_spec(raw: object, fail: Callable[[str], Exception], compile_: Callable
     generic, scopes = patterns("generic_names"), patterns("scopes")
     if generic and not scopes:
         raise fail("context.generic_names need context.scopes")
+    gate_patterns = patterns("gates")
+    gates = tuple(raw.get("gates", []))
+    for gate in gates:
+        if _NOT_NATIVE.search(gate):
+            raise fail(f"context.gates: {gate!r} has a lookaround or back reference (a gate runs in Hyperscan)")
     bounds = {}
     for key, default in (("lines_above", 30), ("lines_around", 3)):
         v = raw.get(key, default)
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100:
             raise fail(f"context.{key} must be a whole number from 0 to 100")
         bounds[key] = v
-    return ContextSpec((m.group(1), lo, hi), names, generic, scopes, **bounds)
+    return ContextSpec((m.group(1), lo, hi), names, generic, scopes, **bounds, gates=gates,
+                       gate_patterns=gate_patterns)

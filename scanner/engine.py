@@ -27,7 +27,7 @@ from typing import Any
 import regex
 
 from scanner import decoders
-from scanner.prefilter import HYPERSCAN_AVAILABLE, PREFILTER, RUN, Pattern, Prefilter, RunFinder
+from scanner.prefilter import GATE, HYPERSCAN_AVAILABLE, PREFILTER, RUN, Pattern, Prefilter, RunFinder
 from scanner.rules import Rule
 from scanner.validators import CHECKSUMS, FILTERS, low_information, shannon_entropy
 
@@ -136,7 +136,7 @@ class Engine:
         # candidates (runs of its class that its regex may match whole) and the base64 runs that may encode
         # them come from the same pass. See _chains and _native_shape.
         patterns: list[list[Pattern]] = []
-        self._pattern_target: list[tuple[str, int]] = []  # ("rule" | "cand" | "b64", rule index / spec index)
+        self._pattern_target: list[tuple[str, int]] = []  # ("rule" | "cand" | "gate" | "b64", rule index / spec index)
         self._offered: set[int] = set()
         self._pattern_of_rule: dict[int, int] = {}
         specs = [r.context_spec.run for r in rules if r.context_spec is not None]
@@ -166,6 +166,9 @@ class Engine:
                         alternatives.insert(0, (_run_pattern(c, outside), RUN))
                     patterns.append(alternatives)
                     self._pattern_target.append(("cand", ri))
+                    for gate in rule.context_spec.gates:  # in play where a gate matches, as where a keyword occurs
+                        patterns.append([(gate.encode("utf-8"), GATE)])
+                        self._pattern_target.append(("gate", ri))
             for si, (c, lo, hi) in enumerate(self.runs.specs):
                 if (c, lo, hi) not in {r.context_spec.run for r in rules if r.context_spec is not None}:
                     patterns.append([(_run_pattern(c, f"[{c}]{{{lo},{hi}}}".encode()), RUN)])
@@ -207,6 +210,13 @@ class Engine:
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
+        # gates: pattern indices of the native ones; compiled with `regex` where Hyperscan is not used or
+        # refused one (a rule with any such gate tests all of its gates that way)
+        self._gate_pis = frozenset(pi for pi, (kind, _) in enumerate(self._pattern_target)
+                                   if kind == "gate" and self.prefilter.native[pi] >= 0)
+        refused = {t for pi, (kind, t) in enumerate(self._pattern_target) if kind == "gate" and pi not in self._gate_pis}
+        self._gate_regex = {ri: r.context_spec.gate_patterns for ri, r in enumerate(rules)
+                            if r.context_spec is not None and r.context_spec.gates and (not self._use_hs or ri in refused)}
         # per candidate-first rule: the base64 characters that can open a quad encoding its values (see
         # _encoded_candidates), as translate()'s delete argument
         self._b64_heads = {ri: _b64_heads(r.context_spec.run[0]) for ri, r in enumerate(rules)
@@ -224,7 +234,7 @@ class Engine:
         """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing.
         warnings (optional) receives (kind, message) pairs, e.g. a rule that ran out of time."""
         hits, native = self.prefilter.scan(data)
-        if not hits and not self._always:
+        if not hits and not native and not self._always and not self._gate_regex:
             return []
         windows: dict[int, list[tuple[int, int]]] = {ri: [(0, len(data))] for ri in self._always}
         gated: set[int] = set()  # rules one of whose keywords occurs in the chunk (candidate-first, native)
@@ -249,6 +259,11 @@ class Engine:
                 extra = self.rules[ri].lines_after
                 windows.setdefault(ri, []).append(
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
+        if self._gate_pis:
+            gated.update(self._pattern_target[pi][1] for pi, _s, _e in native if pi in self._gate_pis)
+        for ri, gate_patterns in self._gate_regex.items():
+            if ri not in gated and any(g.search(data) for g in gate_patterns):
+                gated.add(ri)
         candidate_first = {ri for ri in gated if self.rules[ri].context_spec is not None}
         if self._use_hs:
             wanted = {self._group_of[ri] for ri in gated if ri in self._group_of}
@@ -303,6 +318,8 @@ class Engine:
         rules = self.rules
         for pi, _start, end in native:
             kind, t = self._pattern_target[pi]
+            if kind == "gate":
+                continue
             if kind == "rule":
                 if t in gated:
                     ends.setdefault(t, []).append(end)

@@ -49,12 +49,15 @@ def _compile_database(exprs: list[bytes], flags: list[int]) -> Any:
 # costs the dense benchmark ~15% of the pass; the engine recovers a run's start in C).
 PREFILTER = "prefilter"
 RUN = "run"
+GATE = "gate"  # exact, reported once per chunk (presence), always in the main pass
 Pattern = tuple[bytes, str]  # (expression, mode)
 
 
 def _pattern_flags(mode: str) -> int:
     if mode == PREFILTER:
         return int(_hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_MULTILINE)
+    if mode == GATE:
+        return int(_hs.HS_FLAG_SINGLEMATCH)
     return 0
 
 
@@ -117,12 +120,14 @@ _shipped: dict[str, Class] | None = None
 
 def _valid_class(value: Any, alternatives: list[Pattern]) -> Class | None:
     """A stored classification, if it is well-formed for these alternatives (a damaged file must not
-    break a scan: the pattern is then measured). A RUN alternative is always deferred."""
+    break a scan: the pattern is then measured). A RUN alternative is always deferred, a GATE never."""
     if not (isinstance(value, list) and len(value) == 2 and type(value[0]) is int and isinstance(value[1], bool)):
         return None
     c, slow = value[0], value[1]
     if not -1 <= c < len(alternatives):
         return None
+    if c >= 0 and alternatives[c][1] == GATE:
+        return c, False
     return c, slow or (c >= 0 and alternatives[c][1] == RUN)
 
 
@@ -173,8 +178,8 @@ def _remember(measured: dict[str, Class]) -> None:
 
 def measure_classes(patterns: list[list[Pattern]]) -> list[Class]:
     """Per entry: the first alternative Hyperscan compiles (-1: none), and whether the pattern is slow on
-    ordinary code (this package's own source) compared with one literal, or a RUN pattern: deferred. One
-    small compile (and timing) per pattern, ~8 ms each."""
+    ordinary code (this package's own source) compared with one literal, or a RUN pattern: deferred (a
+    GATE never is). One small compile (and timing) per pattern, ~8 ms each."""
     if not patterns:
         return []
     sample = _speed_sample()
@@ -186,7 +191,7 @@ def measure_classes(patterns: list[list[Pattern]]) -> list[Class]:
             single = _compiled(expr, _pattern_flags(mode))
             if single is not None:
                 c = i
-                slow = mode == RUN or not sample or _scan_time(single, sample) > SLOW * base
+                slow = mode == RUN or (mode != GATE and (not sample or _scan_time(single, sample) > SLOW * base))
                 break
         out.append((c, slow))
     return out

@@ -9,6 +9,7 @@ documentation examples, other vendors' names) must stay silent. Both prefilter p
 from __future__ import annotations
 
 import pytest
+from clirun import ROOT
 from tokens import legacy_key, legacy_token
 
 from scanner.engine import Engine
@@ -307,3 +308,40 @@ def test_adversarial_prefixes_cost_linear_time(engines):
         return best
 
     assert cost("qz" * 128) < 10 * cost("q" + " " * 255)
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_cf_gates_the_candidate_search_only_as_a_word(engines, accelerated, monkeypatch):
+    """`cf` inside `cfg`, `pcf` or a hex dump does not put the legacy rules in play (their candidate search
+    cost a tenth of a standard-library scan); `CF_`, `cf-`, `cfToken`, `getCfToken` and a lone `cf` do."""
+    engine = engines[accelerated]
+    searched: list[int] = []
+    if accelerated:
+        real = engine.prefilter.scan_deferred
+        monkeypatch.setattr(engine.prefilter, "scan_deferred", lambda data, groups: searched.append(1) or real(data, groups))
+    else:
+        real_find = engine.runs.find
+        monkeypatch.setattr(engine.runs, "find", lambda data: searched.append(1) or real_find(data))
+    tok = legacy_token(411)
+    quiet = ["[cfg]\nparser = cfgparser\n", "x = 0x3cf9a2cf\npcf_load()\n", f"data = '{tok}'  # cfcfcf\n"]
+    for text in quiet:
+        engine.scan(text.encode())
+    assert searched == []
+    loud = [f"CF_API_TOKEN={tok}", f"cf-token: {tok}", f"cfToken = '{tok}'", f"getCfToken('{tok}')",
+            f"cf:\n  api_token: {tok}\n", f"CFApiToken={tok}"]
+    for text in loud:
+        engine.scan(text.encode())
+    assert len(searched) == len(loud)
+    assert _found(engine, loud[0]) == [("cloudflare-api-token-legacy", tok)]
+
+
+def test_a_gate_with_a_lookaround_is_a_usage_error(tmp_path):
+    from scanner.errors import UsageError
+    from scanner.rules import load_rule_file
+
+    text = (ROOT / "rules" / "cloudflare.toml").read_text().replace(
+        "gates = ['(?:^|[^A-Za-z0-9])", "gates = ['(?<![A-Za-z0-9])", 1)
+    path = tmp_path / "cf.toml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=r"cf\.toml: rule 'cloudflare-api-token-legacy' context\.gates: .*lookaround"):
+        load_rule_file(path)
