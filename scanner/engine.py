@@ -234,7 +234,9 @@ class Engine:
         """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing.
         warnings (optional) receives (kind, message) pairs, e.g. a rule that ran out of time."""
         hits, native = self.prefilter.scan(data)
-        if not hits and not native and not self._always and not self._gate_regex:
+        gates = ({self._pattern_target[pi][1] for pi, _s, _e in native if pi in self._gate_pis}
+                 if self._gate_pis and native else set())
+        if not hits and not gates and not self._always and not self._gate_regex:
             return []
         windows: dict[int, list[tuple[int, int]]] = {ri: [(0, len(data))] for ri in self._always}
         gated: set[int] = set()  # rules one of whose keywords occurs in the chunk (candidate-first, native)
@@ -259,8 +261,7 @@ class Engine:
                 extra = self.rules[ri].lines_after
                 windows.setdefault(ri, []).append(
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
-        if self._gate_pis:
-            gated.update(self._pattern_target[pi][1] for pi, _s, _e in native if pi in self._gate_pis)
+        gated.update(gates)
         for ri, gate_patterns in self._gate_regex.items():
             if ri not in gated and any(g.search(data) for g in gate_patterns):
                 gated.add(ri)
