@@ -22,8 +22,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 def tokenscan_cmd() -> list[str]:
     """The installed `tokenscan`, or `python -m scanner` when PYTHONPATH is set (to time another checkout:
     `PYTHONPATH=/tmp/old python tests/bench/bench_dense.py` times that checkout's code)."""
-    if os.environ.get("PYTHONPATH"):
-        return [sys.executable, "-m", "scanner"]
+    if os.environ.get("PYTHONPATH"):  # -P: run from the repository root, `-m` would import ./scanner first
+        return [sys.executable, "-P", "-m", "scanner"]
     exe = shutil.which("tokenscan") or str(Path(sys.executable).with_name("tokenscan"))
     return [exe] if os.path.exists(exe) else [sys.executable, "-m", "scanner"]
 
