@@ -152,7 +152,10 @@ def surrounding(data: bytes, s: int, e: int, line_lo: int, line_hi: int, lines_a
 
 _RUN = re.compile(r"\[([A-Za-z0-9_+/=.\-]+)\]\{(\d+)(?:,(\d+))?\}")
 FIELDS = {"run", "names", "generic_names", "scopes", "lines_above", "lines_around", "gates"}
-_NOT_NATIVE = re.compile(r"\(\?<?[=!]|\\[1-9]")  # lookarounds, back references: not in a gate
+# not in a gate (Hyperscan has none of them; `regex` may backtrack on them): lookarounds, atomic groups,
+# possessive quantifiers, back references (numbered or named), conditionals, recursion
+_NOT_NATIVE = re.compile(r"\(\?<?[=!>]|[*+?}]\+|\\(?:[1-9]|[gk][<{'])|\(\?P[=>]|\(\?\(|\(\?[R&+\-0-9]")
+GATE_MAX = 1000  # characters of one gate
 
 Search = Callable[[Any, bytes], bool]  # (compiled rule pattern, text) -> found; the engine adds a time budget
 
@@ -240,9 +243,14 @@ def build_spec(raw: object, fail: Callable[[str], Exception], compile_: Callable
         raise fail("context.generic_names need context.scopes")
     gate_patterns = patterns("gates")
     gates = tuple(raw.get("gates", []))
-    for gate in gates:
-        if _NOT_NATIVE.search(gate):
-            raise fail(f"context.gates: {gate!r} has a lookaround or back reference (a gate runs in Hyperscan)")
+    if gates:
+        from scanner.prefilter import gate_refused
+
+        for gate in gates:
+            if _NOT_NATIVE.search(gate) or len(gate) > GATE_MAX or gate_refused(gate):
+                raise fail(f"context.gates: {gate[:80]!r} is not a gate Hyperscan runs as written (no lookaround, "
+                           f"atomic group, possessive quantifier, back reference, conditional or recursion; at most "
+                           f"{GATE_MAX} characters)")
     bounds = {}
     for key, default in (("lines_above", 30), ("lines_around", 3)):
         v = raw.get(key, default)

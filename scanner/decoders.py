@@ -21,6 +21,7 @@ from scanner.cache import cache_dir, cache_used, store
 
 B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 # base64 characters but the padding `=` -> "a", every other byte -> " "
+_B64_BYTES = bytes(sorted(B64_CHARS))
 _RUN_TABLE = bytes(0x61 if b in B64_CHARS and b != 0x3D else 0x20 for b in range(256))
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
 MIN_B64_SIGNATURE = 4
@@ -163,7 +164,7 @@ def _b64_line(data: bytes, ls: int) -> tuple[int, int, int] | None:
     cs = ls
     while cs < end and data[cs] in _WS:
         cs += 1
-    if cs == end or not all(c in B64_CHARS for c in data[cs:end]):
+    if cs == end or data[cs:end].translate(None, _B64_BYTES):  # a byte left over is not base64
         return None
     return cs, end, nxt
 
@@ -246,7 +247,10 @@ def base64_views(run: bytes) -> list[bytes]:
         # binary file is not; hundreds of signature hits in one cost a full scan of four views each. A short
         # one (a credential in a binary record) still is.
         if len(view) > MAX_BINARY_VIEW and b"\0" in view:
-            continue
+            from scanner.sources.archives import may_be_archive  # (archives imports this module)
+
+            if not may_be_archive(view):  # a tar in a Kubernetes Secret is still read
+                continue
         if view and view not in out:
             out.append(view)
     return out

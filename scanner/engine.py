@@ -262,8 +262,8 @@ class Engine:
                 windows.setdefault(ri, []).append(
                     _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
         gated.update(gates)
-        for ri, gate_patterns in self._gate_regex.items():
-            if ri not in gated and any(g.search(data) for g in gate_patterns):
+        for ri, gate_patterns in self._gate_regex.items():  # without Hyperscan: `regex`, under the rule's budget
+            if ri not in gated and self._gate_matches(ri, gate_patterns, data, path, warnings):
                 gated.add(ri)
         candidate_first = {ri for ri in gated if self.rules[ri].context_spec is not None}
         if self._use_hs:
@@ -306,6 +306,19 @@ class Engine:
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
+
+    def _gate_matches(self, ri: int, gate_patterns: tuple[Any, ...], data: bytes, path: str | None,
+                      warnings: Warnings | None) -> bool:
+        """A gate out of time is taken as matched: the rule is then in play, as without gates (and its own
+        budget bounds what follows)."""
+        budget = _Budget(self.rule_timeout)
+        try:
+            return any(g.search(data, timeout=budget.left()) for g in gate_patterns)
+        except TimeoutError:
+            if warnings is not None:
+                warnings.append(("rule-timeout", f"rule '{self.rules[ri].id}' ({self.rules[ri].source}): a context "
+                                 f"gate ran over its {self.rule_timeout:g} s budget on {path or 'a chunk'}"))
+            return True
 
     def _native_results(self, data: bytes, native: list[tuple[int, int, int]], gated: set[int],
                         windows: dict[int, list[tuple[int, int]]]

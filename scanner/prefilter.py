@@ -68,6 +68,12 @@ def _compiled(expr: bytes, flags: int) -> Any:
         return None
 
 
+def gate_refused(expr: str) -> bool:
+    """Whether Hyperscan (when installed) refuses a context gate: a rule file is then an error at load,
+    rather than a gate searched with `regex` on every chunk."""
+    return HYPERSCAN_AVAILABLE and _compiled(expr.encode("utf-8"), _pattern_flags(GATE)) is None
+
+
 def _speed_sample() -> bytes:
     """Ordinary code to time patterns on: this package's own source (present wherever it runs)."""
     root = os.path.dirname(os.path.abspath(__file__))

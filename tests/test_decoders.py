@@ -273,3 +273,22 @@ def test_a_long_binary_decoding_is_an_asset_a_short_one_is_scanned(rules, accele
             if m.secret == tok] == []
     text = base64.b64encode(b"# settings\n" * 500 + f"CF_API_TOKEN={tok}\n".encode()).decode()
     assert [m.secret for m in engine.scan(f'const cfg = "{text}";\n'.encode())].count(tok) == 1
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_an_archive_in_a_long_binary_decoding_is_still_read(rules, accelerated):
+    """The asset rule spares archives: a tar kept base64-encoded in a Kubernetes Secret is read."""
+    import io
+    import tarfile
+
+    tok = cloudflare("cfut_", 73)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        body = f"CLOUDFLARE_API_TOKEN={tok}\n".encode()
+        info = tarfile.TarInfo("backup/.env")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    raw = buf.getvalue()
+    assert len(raw) > decoders.MAX_BINARY_VIEW and b"\0" in raw
+    text = f"kind: Secret\ndata:\n  backup.tar: {base64.b64encode(raw).decode()}\n"
+    assert [m.secret for m in Engine(rules, accelerated).scan(text.encode()) if m.secret == tok] == [tok]

@@ -835,11 +835,12 @@ def _refs_containing(repo: pygit2.Repository, commit: str, tips: dict[str, str],
 
 
 def _at_head(repo: pygit2.Repository, head_tree: pygit2.Tree | None, path: str, secret: str,
-             blob: str | None = None, read: dict[str, bytes | None] | None = None) -> bool:
+             blob: str | None = None, checked: dict[tuple[str, str], bool] | None = None) -> bool:
     """The same blob at HEAD (an archive's bytes hold no plain secret), or a HEAD file still holding it.
 
-    read: HEAD blobs already read in this attribution (a secret in a 15 MB bundle that changed in 80
-    releases is 80 places, and libgit2 took 90 ms to inflate the HEAD bundle for each)."""
+    checked: (HEAD blob, secret) pairs already judged in this attribution: a secret in a 15 MB bundle that
+    changed in 80 releases is 80 places, and libgit2 took 90 ms to inflate the HEAD bundle for each. Only
+    the answers are kept, not the blobs."""
     if head_tree is None:
         return False
     oid = _entry_id(head_tree, path)
@@ -849,11 +850,11 @@ def _at_head(repo: pygit2.Repository, head_tree: pygit2.Tree | None, path: str, 
         return True
     from scanner.sources.blobs import read_object
 
-    read = {} if read is None else read
-    if str(oid) not in read:
-        read[str(oid)] = read_object(repo.path, str(oid), "blob", path, [])
-    data = read[str(oid)]
-    return data is not None and secret.encode() in data
+    checked = {} if checked is None else checked
+    if (str(oid), secret) not in checked:
+        data = read_object(repo.path, str(oid), "blob", path, [])
+        checked[(str(oid), secret)] = data is not None and secret.encode() in data
+    return checked[(str(oid), secret)]
 
 
 def _reachable_paths(repo: pygit2.Repository, plan: HistoryPlan) -> dict[str, str]:
@@ -901,7 +902,7 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
         containment(repo, plan.tips, hidden) if any(f.commit for f in placed) else None)
     contains: dict[str, tuple[str, ...]] = {}
     authors: dict[str, tuple[str | None, str | None]] = {}
-    head_blobs: dict[str, bytes | None] = {}
+    head_checked: dict[tuple[str, str], bool] = {}
     out: list[Finding] = []
     for f in placed:
         if not f.commit:
@@ -917,7 +918,7 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
         if f.commit not in contains:
             contains[f.commit] = _refs_containing(repo, f.commit, plan.tips, bits)
         author, date = authors[f.commit]
-        at_head = (_at_head(repo, head_tree, f.path[:len(f.path) - len(f.member)], f.secret, f.blob, head_blobs)
+        at_head = (_at_head(repo, head_tree, f.path[:len(f.path) - len(f.member)], f.secret, f.blob, head_checked)
                    if f.source == "blob" else f.at_head)
         out.append(replace(f, author=author, date=date, refs=contains[f.commit], at_head=at_head))
     return out
