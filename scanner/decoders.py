@@ -25,7 +25,7 @@ _B64_BYTES = bytes(sorted(B64_CHARS))
 _RUN_TABLE = bytes(0x61 if b in B64_CHARS and b != 0x3D else 0x20 for b in range(256))
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
 MIN_B64_SIGNATURE = 4
-MAX_BINARY_VIEW = 4096  # longest decoding with a NUL byte that is scanned (base64_views)
+MAX_BINARY_VIEW = 4096  # longest decoding with a NUL byte scanned without --include-binary (embedded_asset)
 MIN_WRAP = 16  # shortest line width taken for wrapped base64 (PEM: 64, `base64` CLI and MIME: 76)
 
 
@@ -218,6 +218,18 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
     return start, end
 
 
+def embedded_asset(view: bytes) -> bool:
+    """A long binary decoding that is no archive: a bundle's base64 wasm or font. The engine does not scan
+    one unless binary content was asked for (--include-binary), as a binary file is not: hundreds of
+    signature hits in one cost a full scan of four views each. A short one (a credential in a binary
+    record) and an archive (a tar in a Kubernetes Secret) are scanned."""
+    if len(view) <= MAX_BINARY_VIEW or b"\0" not in view:
+        return False
+    from scanner.sources.archives import may_be_archive  # (archives imports this module)
+
+    return not may_be_archive(view)
+
+
 def decode_base64(run: bytes) -> bytes | None:
     """The first decoding of the run that works (see base64_views)."""
     views = base64_views(run)
@@ -243,14 +255,6 @@ def base64_views(run: bytes) -> list[bytes]:
         except (binascii.Error, ValueError):
             continue
         view = utf16_text(raw) or raw
-        # a long binary decoding is an embedded asset (a bundle's base64 wasm or font): not scanned, as a
-        # binary file is not; hundreds of signature hits in one cost a full scan of four views each. A short
-        # one (a credential in a binary record) still is.
-        if len(view) > MAX_BINARY_VIEW and b"\0" in view:
-            from scanner.sources.archives import may_be_archive  # (archives imports this module)
-
-            if not may_be_archive(view):  # a tar in a Kubernetes Secret is still read
-                continue
         if view and view not in out:
             out.append(view)
     return out

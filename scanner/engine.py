@@ -230,9 +230,10 @@ class Engine:
         return self.prefilter.accelerated
 
     def scan(self, data: bytes, depth: int = 0, path: str | None = None,
-             warnings: Warnings | None = None) -> list[Match]:
+             warnings: Warnings | None = None, binary: bool = False) -> list[Match]:
         """path (optional) serves rules and allowlists restricted to some paths; the engine reads nothing.
-        warnings (optional) receives (kind, message) pairs, e.g. a rule that ran out of time."""
+        warnings (optional) receives (kind, message) pairs, e.g. a rule that ran out of time.
+        binary: binary content was asked for (--include-binary): embedded assets are decoded too."""
         hits, native = self.prefilter.scan(data)
         gates = ({self._pattern_target[pi][1] for pi, _s, _e in native if pi in self._gate_pis}
                  if self._gate_pis and native else set())
@@ -302,7 +303,7 @@ class Engine:
                                f"on {path or 'a chunk'}; skipped there")
                     warnings.append(("rule-timeout", message))
         decoded = [m for kind, spans in regions.items() for span in sorted(spans)
-                   for m in self._scan_decoded(data, kind, span, depth, path, warnings)]
+                   for m in self._scan_decoded(data, kind, span, depth, path, warnings, binary)]
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
@@ -520,7 +521,7 @@ class Engine:
                 taken.add((s, e))
 
     def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None,
-                      warnings: Warnings | None = None) -> list[Match]:
+                      warnings: Warnings | None = None, binary: bool = False) -> list[Match]:
         """Matches inside an encoded region, placed on the encoded text in the original chunk."""
         lo, hi = span
         region = data[lo:hi]
@@ -529,7 +530,9 @@ class Engine:
         nl = region.find(b"\n")
         end = hi if nl < 0 else lo + len(region[:nl].rstrip(b"\r"))
         for view in decoders.DECODERS[kind].views(region):
-            for m in self.scan(view.data, depth + 1, path, warnings):
+            if not binary and decoders.embedded_asset(view.data):
+                continue
+            for m in self.scan(view.data, depth + 1, path, warnings, binary):
                 encoding = view.label if m.encoding == "plain" else f"{view.label}+{m.encoding}"
                 if view.where is None:
                     out.append(Match(m.rule, lo, end, m.secret, m.checksum, m.tags, encoding))

@@ -52,11 +52,13 @@ class ScanResult:
     duration_s: float
 
 
-def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = None) -> list[Finding]:
-    """warnings (optional) receives the engine's warnings for this chunk (a rule over its time budget)."""
+def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = None, binary: bool = False
+               ) -> list[Finding]:
+    """warnings (optional) receives the engine's warnings for this chunk (a rule over its time budget).
+    binary: the reader was asked for binary content (--include-binary), which the engine then decodes too."""
     out = []
     raised: list[tuple[str, str]] = []
-    matches = engine.scan(chunk.data, path=chunk.path, warnings=raised)
+    matches = engine.scan(chunk.data, path=chunk.path, warnings=raised, binary=binary)
     if raised and warnings is not None:
         warnings.extend(Warning(kind, message, chunk.path) for kind, message in dict.fromkeys(raised))
     for m in matches:
@@ -72,6 +74,7 @@ def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = No
 def _scan_batch(engine: Engine, reader: Reader[ItemT], batch: Sequence[ItemT]) -> BatchResult:
     res = BatchResult()
     prepare = getattr(reader, "prepare", None)
+    binary = bool(getattr(reader, "include_binary", False))
     if prepare is not None:  # readers that fetch a batch at once (git cat-file)
         prepare(batch)
     for item in batch:
@@ -80,7 +83,7 @@ def _scan_batch(engine: Engine, reader: Reader[ItemT], batch: Sequence[ItemT]) -
             for chunk in reader.read(item, res.warnings):
                 read_any = True
                 res.bytes_scanned += len(chunk.data)
-                res.findings.extend(scan_chunk(engine, chunk, res.warnings))
+                res.findings.extend(scan_chunk(engine, chunk, res.warnings, binary))
         except Exception as exc:  # a bug on one odd item must not cost the whole run, nor pass silently
             if os.environ.get("TOKENSCAN_DEBUG"):
                 raise

@@ -269,8 +269,9 @@ def test_a_long_binary_decoding_is_an_asset_a_short_one_is_scanned(rules, accele
     [m] = [m for m in engine.scan(f'blob = "{short}"\n'.encode()) if m.secret == tok]
     assert m.encoding == "base64"
     asset = base64.b64encode(b"\0asm" + b"\0\x01\x02" * 3000 + tok.encode() + b"\0" * 3000).decode()
-    assert [m for m in engine.scan(f'const wasm = "data:application/wasm;base64,{asset}";\n'.encode())
-            if m.secret == tok] == []
+    bundle = f'const wasm = "data:application/wasm;base64,{asset}";\n'.encode()
+    assert [m for m in engine.scan(bundle) if m.secret == tok] == []
+    assert [m.secret for m in engine.scan(bundle, binary=True)].count(tok) == 1  # --include-binary
     text = base64.b64encode(b"# settings\n" * 500 + f"CF_API_TOKEN={tok}\n".encode()).decode()
     assert [m.secret for m in engine.scan(f'const cfg = "{text}";\n'.encode())].count(tok) == 1
 

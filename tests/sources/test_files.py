@@ -138,3 +138,20 @@ def test_a_walk_past_its_first_files_leaves_sizes_to_the_reader(tmp_path):
                                                        ("binary", "binary file skipped (--include-binary scans it)")]
     assert sum(len(c.data) for c in chunks if c.path.endswith("large.txt")) >= 300_000
     assert any(c.path.endswith("z-pack.zip!inner.env") for c in chunks)
+
+
+def test_include_binary_also_decodes_embedded_assets(tmp_path):
+    """--include-binary scans what a binary file or a long binary base64 decoding holds; by default neither."""
+    import base64
+    import json
+
+    from clirun import tokenscan
+    from tokens import cloudflare
+
+    tok = cloudflare("cfut_", 77)
+    asset = base64.b64encode(b"\0asm" + b"\0\x01\x02" * 3000 + tok.encode() + b"\0" * 3000).decode()
+    (tmp_path / "bundle.js").write_text(f'const wasm = "data:application/wasm;base64,{asset}";\n')
+    plain = tokenscan("scan", str(tmp_path), "--format", "json")
+    wide = tokenscan("scan", str(tmp_path), "--format", "json", "--include-binary")
+    assert plain.returncode == 0 and json.loads(plain.stdout)["findings"] == []
+    assert wide.returncode == 1 and [f["rule_id"] for f in json.loads(wide.stdout)["findings"]] == ["cloudflare-user-api-token"]
