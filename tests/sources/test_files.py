@@ -108,7 +108,7 @@ def test_a_skipped_binary_file_is_judged_on_its_head_alone(tmp_path, monkeypatch
     warnings: list[Warning] = []
     chunks = [c for i in items for c in FileReader().read(i, warnings)]
     assert [w.kind for w in warnings] == ["binary"]
-    assert read["lib.so"] <= files.HEAD_BYTES
+    assert read["lib.so"] <= files.BINARY_SNIFF
     assert read["w.ps1"] == (tmp_path / "w.ps1").stat().st_size and chunks[0].encoding == "utf-16"
 
 
