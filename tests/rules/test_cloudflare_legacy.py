@@ -347,13 +347,8 @@ def test_a_gate_with_a_lookaround_is_a_usage_error(tmp_path):
         load_rule_file(path)
 
 
-@pytest.mark.parametrize("gate", ["(?:a|aa)+(?>b)", "(a)\\1", "(?P<x>a)(?P=x)", "a++b", "(?(1)a|b)", "x" * 1001])
-def test_a_gate_hyperscan_would_not_run_as_written_is_a_usage_error(tmp_path, gate):
-    """A repository's own rule file may name gates: one that only `regex` could run (and backtrack on) is
-    refused at load, naming file and rule."""
-    from scanner.errors import UsageError
-    from scanner.rules import load_rule_file
-
+def _gated_rule_file(tmp_path, gate: str, names: str = "^x$"):
+    """A candidate-first rule file of a repository's own, with one gate."""
     path = tmp_path / "gate.toml"
     path.write_text(f"""[[rules]]
 id = "gated"
@@ -362,28 +357,28 @@ keywords = ["zzqq"]
 regex = '([a-f0-9]{{37}})'
 [rules.context]
 run = '[a-f0-9]{{37}}'
-names = ['^x$']
+names = ['{names}']
 gates = ['{gate}']
 """)
+    return path
+
+
+@pytest.mark.parametrize("gate", ["(?:a|aa)+(?>b)", "(a)\\1", "(?P<x>a)(?P=x)", "a++b", "(?(1)a|b)", "x" * 1001])
+def test_a_gate_hyperscan_would_not_run_as_written_is_a_usage_error(tmp_path, gate):
+    """A repository's own rule file may name gates: one that only `regex` could run (and backtrack on) is
+    refused at load, naming file and rule."""
+    from scanner.errors import UsageError
+    from scanner.rules import load_rule_file
+
     with pytest.raises(UsageError, match=r"gate\.toml: rule 'gated' context\.gates"):
-        load_rule_file(path)
+        load_rule_file(_gated_rule_file(tmp_path, gate))
 
 
 def test_a_slow_gate_without_hyperscan_runs_out_of_time_and_puts_its_rule_in_play(tmp_path):
     from scanner.rules import load_rule_file
 
-    path = tmp_path / "gate.toml"
-    path.write_text("""[[rules]]
-id = "gated"
-description = "d"
-keywords = ["zzqq"]
-regex = '([a-f0-9]{37})'
-[rules.context]
-run = '[a-f0-9]{37}'
-names = ['(?i)^key$']
-gates = ['(?:a|aa)+(?:a|aa)+b']
-""")
-    engine = Engine(load_rule_file(path), False, rule_timeout=0.2)
+    engine = Engine(load_rule_file(_gated_rule_file(tmp_path, "(?:a|aa)+(?:a|aa)+b", "(?i)^key$")), False,
+                    rule_timeout=0.2)
     warnings: list[tuple[str, str]] = []
     value = "0123456789abcdef0123456789abcdef01234"
     found = engine.scan(("a" * 80 + f"!\nkey = {value}\n").encode(), warnings=warnings)
