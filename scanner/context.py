@@ -58,6 +58,7 @@ _ALONE = re.compile(rb"[\s\"'`>(\[{,-]*\Z")  # nothing but indentation, quotes, 
 # after a run that opens its line: the run is itself a name (`DiscoveryOperationsV4PagePaginationArray = class
 # …` in a bundle, a call, a YAML key over a block), not a value
 _TARGET = re.compile(rb"[ \t]*(?:=(?!=)|\(|:[ \t]*\r?$)")
+_YAML_KEY = re.compile(rb"^-\s+|\s*:\s*(?:[|>][-+]?\s*)?$")  # a list dash; the colon and block indicator
 _INDIRECTION = re.compile(rb"(?i)(?:value|default|default_?value|val)")
 _ATTR_NAME = re.compile(rb"""(?i)(?:name|key|id|env|variable)["']?\s*[=:]\s*["']?(""" + _NAME + rb")")
 # top-level YAML keys that hold a manifest's values without naming their owner
@@ -203,7 +204,8 @@ class ContextSpec:
                 block = surrounding(data, s, e, line_lo, line_hi, self.lines_above, self.lines_around)
                 if not block.enclosing:
                     return False
-                name = block.enclosing[0].strip()
+                # a YAML key over its value (`api_token:` or `api_token: |` with the value on the next line)
+                name = _YAML_KEY.sub(b"", block.enclosing[0].strip())
         if any(search(p, name) for p in self.names):
             return True
         if not any(search(p, name) for p in self.generic_names):

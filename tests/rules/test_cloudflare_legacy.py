@@ -95,6 +95,9 @@ NAME_FAMILIES = {
 
 # Blocks, headers and commands that name Cloudflare around a generic name.
 CONTEXTS = [
+    ("yaml-value-below-key", "cloudflare:\n  api_token:\n    {value}\n"),
+    ("yaml-block-scalar", "cloudflare:\n  zone: example.com\n  api_token: |\n    {value}\n"),
+    ("yaml-list-item-key", "providers:\n  - cloudflare:\n      - api_token:\n          {value}\n"),
     ("x-auth-key-header", 'curl -H "X-Auth-Email: ops@example.com" -H "X-Auth-Key: {value}" https://example.org/x'),
     ("bearer-with-cloudflare-url", "curl -H 'Authorization: Bearer {value}' https://api.cloudflare.com/client/v4/zones"),
     ("curl-multiline", ("curl https://api.cloudflare.com/client/v4/user/tokens/verify \\\n"
