@@ -168,7 +168,8 @@ def build_rule(raw: dict, where: str, shipped: bool = False) -> Rule:
     context_spec = None
     if isinstance(context, dict):  # [rules.context]: a candidate-first context model
         context_spec = build_spec(context, lambda msg: _fail(where, rid, msg),
-                                  lambda pattern, what: _compile(where, rid, pattern, what, lazy=shipped))
+                                  lambda pattern, what: _compile(where, rid, pattern, what, lazy=shipped),
+                                  native_check=not shipped)
         context = None
     elif context is not None and not isinstance(context, str):
         raise _fail(where, rid, "'context' must be a regex string or a table")

@@ -387,3 +387,12 @@ def test_a_slow_gate_without_hyperscan_runs_out_of_time_and_puts_its_rule_in_pla
     found = engine.scan(("a" * 80 + f"!\nkey = {value}\n").encode(), warnings=warnings)
     assert [m.secret for m in found] == [value]
     assert [k for k, _ in warnings] == ["rule-timeout"] and "context gate" in warnings[0][1]
+
+
+@pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+def test_every_shipped_gate_runs_in_hyperscan():
+    """Shipped rules are not checked at load (start-up): here instead."""
+    from scanner.prefilter import gate_refused
+
+    gates = [g for r in load_rules() if r.context_spec is not None for g in r.context_spec.gates]
+    assert gates and not [g for g in gates if gate_refused(g)]
