@@ -225,9 +225,9 @@ def embedded_asset(view: bytes) -> bool:
     record) and an archive (a tar in a Kubernetes Secret) are scanned."""
     if len(view) <= MAX_BINARY_VIEW or b"\0" not in view:
         return False
-    from scanner.sources.archives import may_be_archive  # (archives imports this module)
+    from scanner.sources.archives import kind_of  # (archives imports this module)
 
-    return not may_be_archive(view)
+    return kind_of(view) is None
 
 
 def decode_base64(run: bytes) -> bytes | None:

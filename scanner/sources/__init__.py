@@ -17,6 +17,13 @@ class Origin:
 
 NO_ORIGIN = Origin()
 
+BINARY_SNIFF = 8192  # a NUL byte in the first 8 KiB makes a file, blob or archive member binary
+
+
+def is_binary(data: bytes) -> bool:
+    """The one binary test of every reader (find, not a slice: the head is not copied)."""
+    return data.find(b"\0", 0, BINARY_SNIFF) >= 0
+
 
 @dataclass
 class Chunk:

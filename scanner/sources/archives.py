@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
-from scanner.sources import NO_ORIGIN, Chunk, Origin
+from scanner.sources import NO_ORIGIN, Chunk, Origin, is_binary
 
-BINARY_SNIFF = 8192  # as for files: a NUL in the first 8 KiB is binary
 SEP = "!"  # between an archive's path and a member's, as in jar: URLs
 
 
@@ -35,27 +34,23 @@ class Limits:
     max_ratio: int = 200  # uncompressed/compressed size of a zip member beyond which it is a bomb
 
 
-_FIRST_BYTES = frozenset(b"P\x1fB\xfd")  # the first byte of every magic number kind_of knows but tar's
-
-
-def may_be_archive(data: bytes) -> bool:
-    """A cheap first look, before kind_of, for the one blob in thousands that is an archive."""
-    return (bool(data) and data[0] in _FIRST_BYTES) or data[257:262] == b"ustar"
+# archive magic numbers by first byte: the test for every blob and file costs one dict lookup (tar's
+# `ustar` sits at offset 257)
+_MAGIC: dict[int, tuple[tuple[bytes, str], ...]] = {
+    0x50: ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip")),
+    0x1F: ((b"\x1f\x8b", "gzip"),),
+    0x42: ((b"BZh", "bzip2"),),
+    0xFD: ((b"\xfd7zXZ\x00", "xz"),),
+}
 
 
 def kind_of(head: bytes) -> str | None:
-    """The archive format from its first bytes (names lie; magic numbers rarely do)."""
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "zip"
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"BZh") and len(head) > 3 and head[3:4].isdigit():
-        return "bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return "xz"
-    if len(head) > 262 and head[257:262] == b"ustar":
-        return "tar"
-    return None
+    """The archive format from its first bytes (names lie; magic numbers rarely do). `head` may be the
+    whole content: nothing is copied."""
+    for magic, kind in _MAGIC.get(head[0], ()) if head else ():
+        if head.startswith(magic) and (kind != "bzip2" or head[3:4].isdigit()):
+            return kind
+    return "tar" if head[257:262] == b"ustar" else None
 
 
 class _Budget:
@@ -184,7 +179,7 @@ def archive_chunks(data: bytes, path: str, warnings: list[Warning], include_bina
     are skipped (and counted) as binary files are."""
     for name, content in members(data, path, warnings, Limits(max_depth=depth)):
         where = replace(origin, member=name[len(path):])
-        if b"\0" in content[:BINARY_SNIFF]:
+        if is_binary(content):
             text = utf16_text(content)
             if text is not None:
                 yield Chunk(text, name, source, encoding="utf-16", origin=where)

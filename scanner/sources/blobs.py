@@ -23,8 +23,8 @@ from typing import Any
 
 from scanner.decoders import utf16_text
 from scanner.findings import Warning
-from scanner.sources import Chunk, Origin
-from scanner.sources.archives import archive_chunks, may_be_archive
+from scanner.sources import Chunk, Origin, is_binary
+from scanner.sources.archives import archive_chunks
 from scanner.sources.archives import kind_of as archive_kind
 from scanner.sources.gitbin import git_binary, git_env
 
@@ -447,11 +447,11 @@ class GitReader:
         data = self._object(item.oid, "blob", item.path, warnings)
         if data is None:
             return
-        if self.archive_depth and may_be_archive(data) and archive_kind(data[:512]) is not None:  # a jar, a wheel
+        if self.archive_depth and archive_kind(data) is not None:  # a jar, a wheel, a docx committed
             yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", Origin(blob=item.oid),
                                       self.archive_depth)
             return
-        if data.find(b"\0", 0, 8192) >= 0:
+        if is_binary(data):
             text = utf16_text(data)
             if text is not None:
                 yield Chunk(text, item.path, "blob", encoding="utf-16", origin=Origin(blob=item.oid))

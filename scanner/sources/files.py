@@ -16,11 +16,10 @@ import pathspec
 from scanner.decoders import utf16_codec, utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Warning
-from scanner.sources import Chunk
+from scanner.sources import BINARY_SNIFF, Chunk, is_binary
 from scanner.sources.archives import Limits, archive_chunks
 from scanner.sources.archives import kind_of as archive_kind
 
-BINARY_SNIFF = 8192
 ARCHIVE_MAX = Limits().max_total  # an archive is read whole; a larger one is named, not opened
 
 
@@ -178,10 +177,6 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def is_binary(head: bytes) -> bool:
-    return b"\0" in head[:BINARY_SNIFF]
-
-
 HEAD_BYTES = 64 << 10  # one read covers most source files; larger ones are sniffed before reading on
 WINDOW_OVERLAP = 16 << 10  # longer than any rule's reach around a keyword (engine.WINDOW_BEFORE/AFTER)
 
@@ -212,8 +207,10 @@ class FileReader:
                 # the first 8 KiB tell binary, UTF-16 and archives apart: a binary file (a third of a Python
                 # tree's files: .pyc, .so) is skipped without reading the rest of a 64 KiB head
                 head = fh.read(BINARY_SNIFF)
-                if (not self.include_binary and is_binary(head) and utf16_codec(head) is None
-                        and not (self.archive_depth and archive_kind(head) is not None)):
+                binary = is_binary(head)
+                codec = utf16_codec(head) if binary else None
+                kind = archive_kind(head) if self.archive_depth else None
+                if binary and codec is None and kind is None and not self.include_binary:
                     warnings.append(Warning("binary", "binary file skipped (--include-binary scans it)", item.path))
                     return
                 if len(head) == BINARY_SNIFF:
@@ -221,19 +218,18 @@ class FileReader:
                 size = item.size
                 if size == UNKNOWN_SIZE:
                     size = len(head) if len(head) < HEAD_BYTES else os.fstat(fh.fileno()).st_size
-                if self.archive_depth and archive_kind(head) is not None:
+                if kind is not None:
                     if size <= ARCHIVE_MAX:
                         yield from archive_chunks(head + fh.read(), item.path, warnings, self.include_binary,
                                                   depth=self.archive_depth)
                         return
                     warnings.append(Warning("archive-limit", f"archive of {size} bytes: not opened", item.path))
-                codec = utf16_codec(head) if is_binary(head) else None
                 if codec is not None and size <= self.max_file_size:
                     text = utf16_text(head + fh.read(), codec)
                     if text is not None:  # Windows scripts: line and column count in the decoded text
                         yield Chunk(text, item.path, "file", encoding="utf-16")
                         return
-                if not self.include_binary and is_binary(head):
+                if not self.include_binary and binary:
                     warnings.append(Warning("binary", "binary file skipped (--include-binary scans it)", item.path))
                     return
                 if not head.isascii():
