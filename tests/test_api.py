@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-from cfserver import FakeCloudflare
 from clirun import ROOT
 from gitrepo import Repo
 from tokens import cloudflare
@@ -15,12 +14,6 @@ from scanner.api import Finding, Result, Scanner
 
 README = (ROOT / "README.md").read_text()
 
-
-@pytest.fixture
-def cf():
-    server = FakeCloudflare().start()
-    yield server
-    server.stop()
 
 
 def test_scan_text_bytes_path_repo_are_redacted_frozen_and_gate_like_the_cli(tmp_path):

@@ -2,18 +2,9 @@
 
 import json
 
-import pytest
-from cfserver import FakeCloudflare
 from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
-
-
-@pytest.fixture
-def cf():
-    server = FakeCloudflare().start()
-    yield server
-    server.stop()
 
 
 def test_tokenscan_toml_sets_defaults_and_cli_wins(tmp_path):

@@ -12,7 +12,6 @@ import io
 import zipfile
 
 import pytest
-from cfserver import FakeCloudflare
 from gitrepo import Repo
 from tokens import cloudflare, github
 
@@ -103,12 +102,6 @@ def test_staged_filter_writes_once(tmp_path, write_once):
     rep = staged_scan(str(r.path), ScanOptions(jobs=1))
     assert [(f.path, f.line, f.source, f.blob) for f in rep.findings] == [("a.env", 2, "staged", None)]
 
-
-@pytest.fixture
-def cf():
-    server = FakeCloudflare().start()
-    yield server
-    server.stop()
 
 
 def test_verification_writes_once_and_leaves_its_input_alone(tmp_path, write_once, cf):

@@ -4,19 +4,11 @@ import sys
 import time
 
 import pytest
-from cfserver import FakeCloudflare
 from tokens import account_id, cloudflare, legacy_key, legacy_token
 
 from scanner.app import ScanOptions, scan_paths, verify_tokens
 from scanner.errors import UsageError
 from scanner.verify.options import VerifyOptions, check_api_base
-
-
-@pytest.fixture
-def cf():
-    server = FakeCloudflare().start()
-    yield server
-    server.stop()
 
 
 def vopts(cf, **kw):

@@ -28,12 +28,6 @@ from scanner.verify.options import VerifyOptions
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-@pytest.fixture
-def cf() -> Iterator[FakeCloudflare]:
-    server = FakeCloudflare().start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingProxy]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,13 +15,6 @@ from scanner.rules import load_rules
 from scanner.verify import check_verify_kind, known_kinds, registry, verify_findings
 from scanner.verify.http import Http, RateLimiter
 from scanner.verify.options import VerifyOptions, api_base_for, env_var_for
-
-
-@pytest.fixture
-def cf() -> Iterator[FakeCloudflare]:
-    server = FakeCloudflare().start()
-    yield server
-    server.stop()
 
 
 def test_cloudflare_kinds_registered_and_unknown_kinds_refused() -> None:
