@@ -7,6 +7,7 @@ The CLI turns its typed settings into ScanOptions and calls these; scanner.api a
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -280,26 +281,24 @@ def _history_reading(repo: Any, rules: list[Rule], opts: ScanOptions, branch: st
 
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
-    items: list = [*plan.blobs, *plan.messages]
+    items: Iterable[Any] = itertools.chain(plan.blobs, plan.messages)  # scanned while git lists the store
     if blob_cache is not None:  # audit: blobs and messages scanned before under these rules are not read again
-        items = blob_cache.fresh(items)
+        items = fresh = blob_cache.fresh(list(items))
     reader = GitReader(repo.path, include_binary, use_git, opts.archive_depth)
     check = plan.missing_check
 
     def close() -> None:
         reader.close()
-        if check is not None:
-            check.close()
+        plan.close()
 
     def post_scan(result: ScanResult) -> list[Finding]:
         if blob_cache is None:
             return result.findings
         # what was read goes to the datastore; what was not comes back from it
-        return result.findings + blob_cache.record(items, result.findings, result.warnings)
+        return result.findings + blob_cache.record(fresh, result.findings, result.warnings)
 
     def notes() -> list[str]:
-        return [f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from {len(plan.tips)} "
-                f"refs (enumerated with {plan.enumerator})", *plan.notes]
+        return [plan.summary(), *plan.notes]
 
     return Reading(items, reader, plan.warnings,
                    (lambda: check.collect(list(plan.tips.values()), plan.hidden, plan.warnings)) if check else None,

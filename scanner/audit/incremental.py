@@ -248,8 +248,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
             plan.warnings.extend(plan.missing_check.collect(tip_ids, [], plan.warnings))
     finally:
         reader.close()
-        if plan.missing_check is not None:
-            plan.missing_check.close()
+        plan.close()
     result.warnings[:0] = plan.warnings
     result.findings.extend(cache.record(items, result.findings, result.warnings))
     universe = set(known.finding_objects()[0])
@@ -265,8 +264,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
         return g.collapse(g.attribute(repo, found, plan, intro, w.bits))
 
     report = to_report("history", path, result, rules, opts, suppress, attributed)
-    report.notes.append(f"{len(plan.blobs)} unique blobs and {len(plan.messages)} commit messages from "
-                        f"{len(plan.tips)} refs (enumerated with {plan.enumerator})")
+    report.notes.append(plan.summary())
     report.notes.extend(plan.notes)
     report.duration_s = time.perf_counter() - started
     complete = not any(x.kind in INCOMPLETE_KINDS for x in result.warnings)

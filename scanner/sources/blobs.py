@@ -42,6 +42,9 @@ class MessageItem:
     size: int
 
 
+READ_BUFFER = 256 << 10  # answers: many small blobs per read() (io's default 8 KiB costs a syscall or two per blob)
+
+
 class CatFile:
     """A `git cat-file --batch` process for one worker: git's delta-base cache is several times larger than
     libgit2's, so reading blobs in pack order through it inflates about twice as fast. Requests are written
@@ -60,7 +63,7 @@ class CatFile:
             raise OSError("git not found")
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [git, "--git-dir", git_dir, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=git_env())  # promised objects: fetched up front
+            stderr=subprocess.DEVNULL, env=git_env(), bufsize=READ_BUFFER)  # promised objects: fetched up front
         self.queued: deque[str] = deque()  # not yet sent
         self.pending: deque[str] = deque()  # sent, answer not yet read
 

@@ -8,7 +8,8 @@ from tokens import cloudflare, legacy_token
 
 from scanner.app import ScanOptions, history_scan, staged_scan
 from scanner.errors import UsageError
-from scanner.sources.git import open_repo, plan_history
+from scanner.sources.blobs import BlobItem
+from scanner.sources.git import StoreListing, open_repo, plan_history
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,39 @@ def test_each_blob_is_scanned_once(planted):
     repo = open_repo(str(r.path))
     a = plan_history(repo, use_git=True)
     b = plan_history(repo, use_git=False)
-    assert len({x.oid for x in a.blobs}) == len(a.blobs)
-    assert {x.oid for x in a.blobs} == {x.oid for x in b.blobs}
+    listed = list(a.blobs)  # the whole store's listing: a stream
+    assert a.enumerator == "git object store" and b.enumerator == "pygit2"
+    assert len({x.oid for x in listed}) == len(listed)
+    assert {x.oid for x in listed} == {x.oid for x in b.blobs}
     assert {x.commit for x in a.messages} == {x.commit for x in b.messages}
+    assert a.summary().startswith(f"{len(listed)} unique blobs and {len(a.messages)} commit messages")
+    a.close()
+    b.close()
+
+
+def test_listing_that_fails_part_way_is_completed_by_the_tree_walk(tmp_path):
+    """git gave up after one blob: the walk's blobs it had not listed follow, each once, and the report
+    says how they were enumerated; the store's damaged object it did name is a warning."""
+    first, second = "a" * 40, "b" * 40
+    proc = subprocess.Popen(["sh", "-c", f"printf 'blob {first} 3\\n{'c' * 40} missing\\n'; exit 1"],
+                            stdout=subprocess.PIPE)
+    warnings: list = []
+    walked = [BlobItem(first, "x.txt", 3), BlobItem(second, "y.txt", 5)]
+    listing = StoreListing(proc, warnings, lambda: (walked, "git"))
+    got = list(listing)
+    assert [(b.oid, b.path) for b in got] == [(first, ""), (second, "y.txt")]
+    assert listing.count == 2 and listing.enumerator == "git"
+    assert [w.kind for w in warnings] == ["corrupt-object"] and "c" * 40 in warnings[0].message
+    listing.close()
+
+
+def test_closing_a_plan_ends_its_git_processes(planted):
+    r, _, _ = planted
+    plan = plan_history(open_repo(str(r.path)), use_git=True)
+    assert isinstance(plan.blobs, StoreListing)
+    procs = [plan.blobs.proc, *(plan.missing_check.procs if plan.missing_check else [])]
+    plan.close()  # before the listing was read: the scan was interrupted
+    assert all(p.poll() is not None for p in procs)
 
 
 def test_branch_and_since_limit_the_scan(planted):
