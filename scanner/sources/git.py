@@ -1,8 +1,9 @@
 """Git as a source: every blob reachable from every ref once, commit messages, staged changes; attribution.
 
-Enumeration asks `git rev-list --objects` when a git binary is present (its C walk over trees is several
-times faster than one driven from Python) and otherwise walks with pygit2; both give the same set of
-(blob, path) pairs. Which commit introduced a blob is worked out afterwards, only for blobs that have
+A whole history is the object store's listing, streamed from `git cat-file --batch-all-objects` (see
+StoreListing); a part of one (--branch, --since, path-dependent rules) asks `git rev-list --objects` when a
+git binary is present (its C walk over trees is several times faster than one driven from Python) and
+otherwise walks with pygit2; both give the same set of (blob, path) pairs. Which commit introduced a blob is worked out afterwards, only for blobs that have
 findings; which refs contain a commit is worked out once per history, in one walk.
 
 Nothing is silently dropped: a partial clone's promised objects are fetched from its promisor remote first
