@@ -168,6 +168,7 @@ class Reading:
     # on policy-filtered findings, before suppression (baseline entries may name commits): git attribution
     attribute: Callable[[list[Finding]], list[Finding]] | None = None
     notes: Callable[[], list[str]] | None = None  # said after everything else (what was enumerated, how)
+    sized: bool = True  # the items' sizes are real (progress can show a bar); a walk's are nominal
 
 
 @dataclass
@@ -199,7 +200,7 @@ def run_source(source: Source, opts: ScanOptions, built: tuple[list[Rule], Engin
     reading = source.plan(rules)
     try:
         result = scan.run(engine, reading.reader, reading.items, _size, opts.jobs,
-                          opts.progress if source.progress else None, opts.in_process_bytes)
+                          opts.progress if source.progress else None, opts.in_process_bytes, reading.sized)
         if reading.collect is not None:
             reading.warnings.extend(reading.collect())
     finally:  # no helper process outlives the scan, whatever happened
@@ -234,7 +235,7 @@ def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = 
         walk.append(walk_iter(paths, excludes, gitignore, warnings))
 
     def plan(rules: list[Rule]) -> Reading:
-        return Reading(walk[0], FileReader(max_file_size, include_binary, opts.archive_depth), warnings)
+        return Reading(walk[0], FileReader(max_file_size, include_binary, opts.archive_depth), warnings, sized=False)
 
     return run_source(Source("scan", ", ".join(paths), paths[0], True, plan, check), opts)
 
@@ -277,13 +278,19 @@ def _history_reading(repo: Any, rules: list[Rule], opts: ScanOptions, branch: st
     """Every blob reachable from the refs once, and commit messages; findings attributed to the commits that
     introduced them; the missing-object check that ran beside the scan collected at its end."""
     from scanner.sources.blobs import GitReader
-    from scanner.sources.git import attribute, collapse, plan_history
+    from scanner.sources.git import StoreListing, attribute, collapse, plan_history
 
     paths_needed = any(r.path_pattern is not None or any(a.paths for a in r.allowlists) for r in rules)
     plan = plan_history(repo, branch, since, max_commits, use_git, paths_needed)
-    items: Iterable[Any] = itertools.chain(plan.blobs, plan.messages)  # scanned while git lists the store
+    # the whole store's listing is scanned while git lists it
+    items: Iterable[Any] = (itertools.chain(plan.blobs, plan.messages) if isinstance(plan.blobs, StoreListing)
+                            else [*plan.blobs, *plan.messages])
     if blob_cache is not None:  # audit: blobs and messages scanned before under these rules are not read again
-        items = fresh = blob_cache.fresh(list(items))
+        try:
+            items = fresh = blob_cache.fresh(list(items))
+        except BaseException:  # a datastore error: the plan's git processes end with it
+            plan.close()
+            raise
     reader = GitReader(repo.path, include_binary, use_git, opts.archive_depth)
     check = plan.missing_check
 

@@ -17,7 +17,7 @@ class Progress:
 
     def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
         now = time.monotonic()
-        if now - self._last < self.interval and done < total:
+        if now - self._last < self.interval and (done < total or not total):  # a stream's too
             return
         self._last = now
         elapsed = max(now - self.started, 1e-6)

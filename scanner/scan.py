@@ -111,9 +111,10 @@ def _worker_batch(batch: Sequence[object]) -> BatchResult:
 
 
 def batches(items: Iterable[ItemT], size_of: Callable[[ItemT], int],
-            sizes: list[tuple[int, int]] | None = None) -> Iterator[list[ItemT]]:
+            sizes: list[tuple[int, int]] | None = None, listed: list[bool] | None = None) -> Iterator[list[ItemT]]:
     """Groups of about BATCH_BYTES; `sizes` receives (items, bytes) of each group as it is formed, for
-    progress when the groups are consumed in another thread (the pool's task feeder)."""
+    progress when the groups are consumed in another thread (the pool's task feeder); `listed` receives
+    True once `items` is exhausted."""
     batch: list[ItemT] = []
     total = 0
     for item in items:
@@ -127,17 +128,22 @@ def batches(items: Iterable[ItemT], size_of: Callable[[ItemT], int],
     if batch:
         if sizes is not None:
             sizes.append((len(batch), total))
+        if listed is not None:
+            listed.append(True)
         yield batch
+    elif listed is not None:
+        listed.append(True)
 
 
 def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: Callable[[ItemT], int],
         jobs: int, progress: Callable[[int, int, int, int], None] | None = None,
-        in_process_bytes: int = IN_PROCESS_BYTES) -> ScanResult:
+        in_process_bytes: int = IN_PROCESS_BYTES, sized: bool = True) -> ScanResult:
     """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish.
 
-    items may be a stream (a directory walk): the first batches are scanned while it is still being
-    listed, so no core waits for a serial listing phase. The item and byte totals given to progress are
-    then 0 until the stream is exhausted.
+    items may be a stream (a directory walk, a git object listing): the first batches are scanned while it
+    is still being listed, so no core waits for a serial listing phase. The item and byte totals given to
+    progress are then 0 until the stream is exhausted, and stay 0 unless `sized` (size_of gives real sizes,
+    as a git listing does; a walk's are nominal until a file is read, so its progress counts bytes read).
     in_process_bytes: below this many bytes no pool is started. Tests pass 0 to force the pool (every test
     input is far below the default), so the pool path is exercised, not only the in-process one."""
     started = time.perf_counter()
@@ -154,7 +160,8 @@ def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: 
     total_items = len(known) if known is not None else 0
     total_bytes = sum(size_of(i) for i in known) if known is not None else 0
     sizes: list[tuple[int, int]] = []
-    groups = batches(itertools.chain(head, stream), size_of, sizes)
+    listed: list[bool] = []
+    groups = batches(itertools.chain(head, stream), size_of, sizes, listed)
     results: Iterable[BatchResult]
     pool = None
     if jobs <= 1 or head_bytes < in_process_bytes:
@@ -177,8 +184,10 @@ def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: 
             total.bytes_scanned += r.bytes_scanned
             total.items_scanned += r.items_scanned
             if progress is not None:
+                if sized and listed and not total_items:  # the stream is listed: totals, and a bar, from now on
+                    total_items, total_bytes = sum(k for k, _ in sizes), sum(b for _, b in sizes)
                 done_items += sizes[n][0]
-                done_bytes += sizes[n][1] if known is not None else r.bytes_scanned  # a walk's sizes are nominal
+                done_bytes += sizes[n][1] if sized else r.bytes_scanned
                 progress(done_items, total_items, done_bytes, total_bytes)
         if pool is not None:
             pool.close()  # every batch is in: workers exit on their own, closing their git helpers

@@ -122,4 +122,10 @@ def test_progress_line_only_on_a_terminal_and_without_secrets():
     p.close()
     out = buf.getvalue()
     assert "5/10" in out and "10/10" in out and "100.0%" in out and out.endswith("\r\033[K")
+    # a stream still being listed (no totals yet) is redrawn at most once per interval, not per batch
+    buf = io.StringIO()
+    p = Progress("history", stream=buf, interval=60)
+    for n in range(1, 50):
+        p(n, 0, n * 1000, 0)
+    assert buf.getvalue().count("\r") == 1 and "1 items" in buf.getvalue()
     assert progress_for("x") is None  # pytest's stderr is not a terminal

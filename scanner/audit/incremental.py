@@ -237,9 +237,9 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
         held |= {b for b in old_blobs if b not in held and pygit2.Oid(hex=b) in repo}  # merges, tags
         items = [*blobs, *messages, *(BlobItem(b, "", 0) for b in sorted(held - planned)),
                  *(MessageItem(c, 0) for c in sorted(old_messages) if c in old)]
-    items = cache.fresh(items)
     reader = GitReader(repo.path, include_binary, True, opts.archive_depth)
     try:
+        items = cache.fresh(items)
         if items:
             result = scan.run(engine(), reader, items, lambda i: i.size, opts.jobs, opts.progress)
         else:  # nothing new: the engine is never built

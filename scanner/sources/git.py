@@ -3,8 +3,9 @@
 A whole history is the object store's listing, streamed from `git cat-file --batch-all-objects` (see
 StoreListing); a part of one (--branch, --since, path-dependent rules) asks `git rev-list --objects` when a
 git binary is present (its C walk over trees is several times faster than one driven from Python) and
-otherwise walks with pygit2; both give the same set of (blob, path) pairs. Which commit introduced a blob is worked out afterwards, only for blobs that have
-findings; which refs contain a commit is worked out once per history, in one walk.
+otherwise walks with pygit2; both give the same set of (blob, path) pairs. Which commit introduced a blob
+is worked out afterwards, only for blobs that have findings; which refs contain a commit is worked out
+once per history, in one walk.
 
 Nothing is silently dropped: a partial clone's promised objects are fetched from its promisor remote first
 (git's own lazy fetch, done in batches), and every object listed but unreadable is a `missing-object` or
@@ -393,6 +394,7 @@ class StoreListing:
         out = self.proc.stdout
         assert out is not None
         seen: set[str] = set()
+        damaged: list[str] = []  # listed by the store, header unreadable: warned about once git is done
         tail = b""
         while block := out.read(1 << 20):  # unbuffered: what git has written so far, up to 1 MiB
             lines = (tail + block).split(b"\n")
@@ -404,15 +406,21 @@ class StoreListing:
                         seen.add(blob := oid.decode("ascii", "replace"))
                         self.count += 1
                         yield BlobItem(blob, "", int(size))
-                elif line.endswith(b" missing"):  # listed by the store, header unreadable
-                    self.warnings.append(Warning("corrupt-object", f"cannot read object {line[:-8].decode('ascii', 'replace')}: "
-                                                 "it is damaged"))
-        if self.proc.wait() != 0:  # git gave up part way: the tree walk lists the rest
+                elif line.endswith(b" missing"):
+                    damaged.append(line[:-8].decode("ascii", "replace"))
+        code = self.proc.wait()
+        if code > 0:  # git gave up part way: the tree walk lists the rest (and its reader names what it cannot read)
             rest, self.enumerator = self.rest()
             for item in rest:
                 if item.oid not in seen:
+                    seen.add(item.oid)
                     self.count += 1
                     yield item
+        elif code < 0:  # killed (Ctrl-C reaches the whole process group): the scan is ending, no walk now
+            self.warnings.append(Warning("unreadable", f"the object store's listing was interrupted (signal {-code}); "
+                                         "blobs after it were not scanned"))
+        self.warnings.extend(Warning("corrupt-object", f"cannot read object {oid}: it is damaged")
+                             for oid in damaged if code <= 0 or oid not in seen)
 
     def close(self) -> None:
         if self.proc.poll() is None:

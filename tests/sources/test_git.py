@@ -92,20 +92,58 @@ def test_each_blob_is_scanned_once(planted):
     b.close()
 
 
-def test_listing_that_fails_part_way_is_completed_by_the_tree_walk(tmp_path):
-    """git gave up after one blob: the walk's blobs it had not listed follow, each once, and the report
-    says how they were enumerated; the store's damaged object it did name is a warning."""
-    first, second = "a" * 40, "b" * 40
-    proc = subprocess.Popen(["sh", "-c", f"printf 'blob {first} 3\\n{'c' * 40} missing\\n'; exit 1"],
-                            stdout=subprocess.PIPE)
+def _listing(script: str, walked: list) -> tuple[StoreListing, list, list]:
+    """A listing whose "git" is a shell script; returns it, its warnings and the calls of its fallback."""
+    proc = subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE)
     warnings: list = []
-    walked = [BlobItem(first, "x.txt", 3), BlobItem(second, "y.txt", 5)]
-    listing = StoreListing(proc, warnings, lambda: (walked, "git"))
+    calls: list = []
+
+    def rest():
+        calls.append(1)
+        return walked, "git"
+    return StoreListing(proc, warnings, rest), warnings, calls
+
+
+def test_listing_that_fails_part_way_is_completed_by_the_tree_walk():
+    """git gave up after one blob: the walk's blobs it had not listed follow, each once, and the report
+    says how they were enumerated. A damaged object the walk also lists is left to the reader to name
+    (with its path); one the walk does not reach is named by the listing."""
+    first, second, lost, unreached = "a" * 40, "b" * 40, "c" * 40, "d" * 40
+    walked = [BlobItem(first, "x.txt", 3), BlobItem(second, "y.txt", 5), BlobItem(lost, "z.txt", 7)]
+    listing, warnings, calls = _listing(
+        f"printf 'blob {first} 3\\n{lost} missing\\n{unreached} missing\\n'; exit 1", walked)
     got = list(listing)
-    assert [(b.oid, b.path) for b in got] == [(first, ""), (second, "y.txt")]
-    assert listing.count == 2 and listing.enumerator == "git"
-    assert [w.kind for w in warnings] == ["corrupt-object"] and "c" * 40 in warnings[0].message
+    assert [(b.oid, b.path) for b in got] == [(first, ""), (second, "y.txt"), (lost, "z.txt")]
+    assert listing.count == 3 and listing.enumerator == "git" and calls == [1]
+    assert [(w.kind, unreached in w.message) for w in warnings] == [("corrupt-object", True)]
     listing.close()
+
+
+def test_listing_killed_by_a_signal_ends_without_a_walk():
+    """Ctrl-C reaches git with the rest of the process group: no tree walk then (it would delay the exit
+    by as long as the history is big), and what could not be listed is said."""
+    first, damaged = "a" * 40, "c" * 40
+    listing, warnings, calls = _listing(f"printf 'blob {first} 3\\n{damaged} missing\\n'; kill -INT $$",
+                                        [BlobItem("b" * 40, "y.txt", 5)])
+    assert [b.oid for b in listing] == [first]
+    assert calls == [] and listing.enumerator == "git object store"
+    assert sorted(w.kind for w in warnings) == ["corrupt-object", "unreadable"]
+    assert any("interrupted (signal 2)" in w.message for w in warnings)
+    listing.close()
+
+
+def test_history_progress_has_totals_for_a_stream_and_for_a_list(planted):
+    """The whole store's listing is a stream: once git has listed it, progress gets its totals (a bar);
+    --branch plans a list, whose totals are known from the start."""
+    r, _, _ = planted
+    for branch in (None, "main"):
+        calls: list = []
+
+        def progress(*args: int, calls: list = calls) -> None:
+            calls.append(args)
+        history_scan(str(r.path), ScanOptions(jobs=2, in_process_bytes=0, progress=progress), branch=branch)
+        done, total, done_bytes, total_bytes = calls[-1]
+        assert done == total > 0 and done_bytes == total_bytes > 0, (branch, calls)
 
 
 def test_closing_a_plan_ends_its_git_processes(planted):
