@@ -25,8 +25,9 @@ _B64_BYTES = bytes(sorted(B64_CHARS))
 _RUN_TABLE = bytes(0x61 if b in B64_CHARS and b != 0x3D else 0x20 for b in range(256))
 B64_REACH = 8192  # longest base64 run decoded around one hit (each way; a wrapped block: lines each way)
 MIN_B64_SIGNATURE = 4
-MAX_BINARY_VIEW = 4096  # longest decoding with a NUL byte scanned without --include-binary (embedded_asset)
+MAX_BINARY_VIEW = 4096  # longest binary decoding scanned without --include-binary (embedded_asset)
 MIN_WRAP = 16  # shortest line width taken for wrapped base64 (PEM: 64, `base64` CLI and MIME: 76)
+MAX_INDENT = 256  # longest indentation of a wrapped block's lines
 
 
 class Signature(NamedTuple):  # a tuple: ~17,000 are made per engine, from the cache, on every run
@@ -174,7 +175,15 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
     of 4, at least MIN_WRAP: every line W characters but the last, which is no longer) grows to the block,
     bounded to B64_REACH characters each way from the run; the bound cuts only at line starts, which are
     multiples of 4 characters into the block, so every piece decodes. Any other run is returned as is."""
-    ls = data.rfind(b"\n", 0, lo) + 1
+    # only a run that fills its line (after indentation) can be part of a block, which the bytes around the
+    # run tell: its whole line is never read (a bundle's megabyte line is hit hundreds of times)
+    if hi < len(data) and data[hi] not in b"\r\n":
+        return lo, hi
+    before = data[max(0, lo - MAX_INDENT):lo]
+    indent_start = len(before.rstrip(_WS))
+    if (indent_start and before[indent_start - 1] != 0x0A) or (not indent_start and lo > MAX_INDENT):
+        return lo, hi
+    ls = lo - len(before) + indent_start
     line = _b64_line(data, ls)
     if line is None or line[0] != lo or line[1] != hi:
         return lo, hi
@@ -219,15 +228,30 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
 
 
 def embedded_asset(view: bytes) -> bool:
-    """A long binary decoding that is no archive: a bundle's base64 wasm or font. The engine does not scan
-    one unless binary content was asked for (--include-binary), as a binary file is not: hundreds of
-    signature hits in one cost a full scan of four views each. A short one (a credential in a binary
-    record) and an archive (a tar in a Kubernetes Secret) are scanned."""
-    if len(view) <= MAX_BINARY_VIEW or b"\0" not in view:
+    """A long binary decoding that is no archive: a bundle's base64 wasm or font, or a run decoded from the
+    wrong character (see base64_views: of a 1 MB inline source map, three views in four are such noise). The
+    engine does not scan one unless binary content was asked for (--include-binary), as a binary file is
+    not: hundreds of signature hits in one cost a full scan of four views each. Binary: a NUL byte, or a
+    head that is not UTF-8 and holds control bytes (so Latin-1 text is still text). A short one (a
+    credential in a binary record) and an archive (a tar in a Kubernetes Secret) are scanned."""
+    if len(view) <= MAX_BINARY_VIEW or (b"\0" not in view and not _noise(view[:MAX_BINARY_VIEW])):
         return False
     from scanner.sources.archives import kind_of  # (archives imports this module)
 
     return kind_of(view) is None
+
+
+_NOT_CONTROL = bytes(b for b in range(256) if b >= 0x20 or b in b"\t\n\r\f\x1b")
+
+
+def _noise(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+        return False
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # valid up to a character the cut split
+            return False
+    return bool(head.translate(None, _NOT_CONTROL))
 
 
 def decode_base64(run: bytes) -> bytes | None:

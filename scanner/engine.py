@@ -249,19 +249,25 @@ class Engine:
             kind = self._decoder_of[kid]
             if kind is None and not self._rules_of[kid]:
                 continue
-            span = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
             if kind is not None and depth < self.decode_depth:
                 decoder = decoders.DECODERS[kind]
                 last = last_run.get(kind, (0, 0))
                 # a hit well inside the run last decoded (a wrapped base64 block is one run) adds nothing
                 if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER):
-                    region = decoder.region(data, pos, span)
+                    # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
+                    line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + len(kws[kid]),
+                                                                             WINDOW_BEFORE, WINDOW_AFTER)
+                    region = decoder.region(data, pos, line)
                     last_run[kind] = region
                     regions.setdefault(kind, set()).add(region)
+            span: tuple[int, int] | None = None  # the hit's line: one search for every rule of the keyword
             for ri in self._rules_of[kid]:
                 extra = self.rules[ri].lines_after
-                windows.setdefault(ri, []).append(
-                    _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra) if extra else span)
+                if extra:
+                    window = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra)
+                else:
+                    window = span = span or _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
+                windows.setdefault(ri, []).append(window)
         gated.update(gates)
         for ri, gate_patterns in self._gate_regex.items():  # without Hyperscan: `regex`, under the rule's budget
             if ri not in gated and self._gate_matches(ri, gate_patterns, data, path, warnings):

@@ -293,3 +293,44 @@ def test_an_archive_in_a_long_binary_decoding_is_still_read(rules, accelerated):
     assert len(raw) > decoders.MAX_BINARY_VIEW and b"\0" in raw
     text = f"kind: Secret\ndata:\n  backup.tar: {base64.b64encode(raw).decode()}\n"
     assert [m.secret for m in Engine(rules, accelerated).scan(text.encode()) if m.secret == tok] == [tok]
+
+
+def test_a_long_decoding_from_the_wrong_character_is_noise_and_text_is_not():
+    """Of a long base64 run of text, decoded from each of its first four characters, only the aligned
+    decoding is text: the three others (no NUL in them, but control bytes and no UTF-8) are not scanned
+    without --include-binary. Latin-1 text is still text."""
+    text = ("const sourcesContent = 'cloudflare worker: fetch(request, env) { return env.API; }';\n" * 120).encode()
+    views = decoders.base64_views(base64.b64encode(text))
+    assert len(views) == 4 and views[0] == text and not any(b"\0" in v for v in views)
+    assert [decoders.embedded_asset(v) for v in views] == [False, True, True, True]
+    assert not decoders.embedded_asset(("café crème brûlée, " * 400).encode("latin-1"))
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_secret_in_a_long_encoded_source_map_is_found(rules, accelerated):
+    """An inline source map (a bundle's `data:` URI) decodes to JSON holding the original source: a token
+    there is still found, and found once."""
+    tok = cloudflare("cfut_", 74)
+    source = "export const env = { region: 'auto' };\n" * 300 + f"const CLOUDFLARE_API_TOKEN = '{tok}';\n"
+    sourcemap = json.dumps({"version": 3, "sources": ["src/index.ts"], "sourcesContent": [source],
+                            "mappings": "AAAA,SAAS,CAAC;" * 500})
+    bundle = (b"var x = 1;\n//# sourceMappingURL=data:application/json;base64,"
+              + base64.b64encode(sourcemap.encode()) + b"\n")
+    assert [m.secret for m in Engine(rules, accelerated).scan(bundle)] == [tok]
+
+
+def test_a_run_inside_a_long_line_is_placed_without_reading_the_line(monkeypatch):
+    """Only a run that fills its line can be part of a wrapped block, which the bytes beside the run tell:
+    a minified bundle's megabyte line, hit hundreds of times, is never read whole per hit."""
+    run = base64.b64encode(b"x" * 3000)
+    data = b"var a = '" + b"y" * 500_000 + b"'; var b = '" + run + b"'; " + b"z" * 500_000
+    lo = data.index(run)
+    calls: list = []
+    real = decoders._b64_line
+    monkeypatch.setattr(decoders, "_b64_line", lambda d, ls: calls.append(ls) or real(d, ls))
+    for pos in range(lo, lo + len(run), 97):
+        assert decoders.base64_run(data, pos) == (lo, lo + len(run))
+    assert calls == []
+    block = b"key: |\n" + b"".join(b"  " + run[i:i + 64] + b"\n" for i in range(0, 640, 64))
+    first = block.index(b"  ", 6) + 2
+    assert decoders.base64_run(block, first + 3) == (first, block.rindex(run[576:640]) + 64)
