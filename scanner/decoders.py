@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
@@ -28,6 +28,7 @@ MIN_B64_SIGNATURE = 4
 MAX_BINARY_VIEW = 4096  # longest binary decoding scanned without --include-binary (embedded_asset)
 MIN_WRAP = 16  # shortest line width taken for wrapped base64 (PEM: 64, `base64` CLI and MIME: 76)
 MAX_INDENT = 256  # longest indentation of a wrapped block's lines
+PLACED_RUN = 4096  # a longer run's findings are placed on their own characters, a shorter one's on the value
 
 
 class Signature(NamedTuple):  # a tuple: ~17,000 are made per engine, from the cache, on every run
@@ -227,6 +228,34 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
     return start, end
 
 
+DATA_URI = b";base64,"  # caseless: the marker of a data: URI's base64 payload
+_TEXT_MEDIA = re.compile(rb"data:(?:text/[\w.+-]+|application/(?:json|javascript|ecmascript|xml|[\w.-]+\+(?:json|xml))|"
+                         rb"image/svg\+xml)(?:;[\w.-]+=[\w.\"-]+)*\Z", re.IGNORECASE)
+_STEP = 1 << 16
+
+
+def data_uri_run(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The whole payload of a textual data: URI whose `;base64,` is at pos (a bundle's inline source map,
+    an inlined SVG or JSON), or None for any other (a font or an image: its signature hits are decoded
+    around each as before). Decoded once whole instead of in a window per signature hit: a megabyte source
+    map held ~180 overlapping windows, each decoded four ways. Found in steps, so a payload costs its own
+    length, never the rest of the chunk."""
+    head = data[max(0, pos - 96):pos]
+    start = head.rfind(b"data:")
+    if start < 0 or not _TEXT_MEDIA.match(head[start:]):
+        return None
+    lo = hi = pos + len(DATA_URI)
+    while hi < len(data):
+        stop = data[hi:hi + _STEP].translate(_RUN_TABLE).find(b" ")
+        if stop >= 0:
+            hi += stop
+            break
+        hi = min(len(data), hi + _STEP)
+    while hi < len(data) and data[hi] == 0x3D:
+        hi += 1
+    return (lo, hi) if hi > lo else None
+
+
 def embedded_asset(view: bytes) -> bool:
     """A long binary decoding that is no archive: a bundle's base64 wasm or font, or a run decoded from the
     wrong character (see base64_views: of a 1 MB inline source map, three views in four are such noise). The
@@ -266,11 +295,21 @@ def base64_views(run: bytes) -> list[bytes]:
     The run may carry stray leading characters (`a` + a base64 value inside a decoded blob, a name glued
     to the value); a decoding from the wrong character is still valid base64, only garbage, so each
     alignment is returned rather than the first that decodes."""
-    if b"\n" in run:  # a wrapped block: the line breaks and indentation are not data
+    return [view for view, _ in _base64_decodings(run)]
+
+
+def _base64_decodings(run: bytes) -> list[tuple[bytes, int | None]]:
+    """base64_views, each with the character it was decoded from when a finding in it is to be placed on its
+    own characters (see QuadMap): in a long run (a window of a bundle's data: URI), not in a value, which
+    is the place of what it holds, nor where decoded bytes do not map to the run's characters by quads (a
+    wrapped block's line breaks are gone; UTF-16 text was re-encoded)."""
+    wrapped = b"\n" in run
+    long_run = len(run) > PLACED_RUN
+    if wrapped:  # the line breaks and indentation are not data
         run = b"".join(run.split())
     text = run.rstrip(b"=")
     altchars = b"-_" if (b"-" in text or b"_" in text) else None
-    out: list[bytes] = []
+    out: list[tuple[bytes, int | None]] = []
     for cut in range(4):
         body = text[cut:]
         body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
@@ -278,10 +317,23 @@ def base64_views(run: bytes) -> list[bytes]:
             raw = base64.b64decode(body + b"=" * (-len(body) % 4), altchars=altchars, validate=True)
         except (binascii.Error, ValueError):
             continue
-        view = utf16_text(raw) or raw
-        if view and view not in out:
-            out.append(view)
+        text16 = utf16_text(raw)
+        view = text16 or raw
+        if view and all(view != v for v, _ in out):
+            out.append((view, cut if long_run and not (wrapped or text16) else None))
     return out
+
+
+class QuadMap:
+    """Where each byte of a base64 decoding came from: byte i of the decoding from character `cut` on lies in
+    the quad at cut + 4 * (i // 3). A secret found in a long run is placed on its own encoded characters,
+    the same whichever window of the run found it (and so reported once)."""
+
+    def __init__(self, cut: int) -> None:
+        self.cut = cut
+
+    def __getitem__(self, i: int) -> int:
+        return self.cut + 4 * (i // 3) + i % 3
 
 
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
@@ -412,7 +464,7 @@ def utf16_text(data: bytes, codec: str | None = None) -> bytes | None:
 
 class View(NamedTuple):
     data: bytes
-    where: list[int] | None  # decoded byte i came from region offset where[i]; None: the whole value is the place
+    where: Sequence[int] | QuadMap | None  # decoded byte i came from region offset where[i]; None: the whole value
     label: str  # the finding's `encoding` for what this view holds (url, url+url, base64, ...)
 
 
@@ -443,11 +495,19 @@ class Base64:
     def keyword_forms(self, keyword: bytes) -> list[tuple[bytes, tuple[bytes, ...]]]:
         return []
 
+    # optional hooks (a decoder without them decodes around its signature hits only): `markers`, caseless
+    # literals that open a region decoded once whole, and marked_region, that region (None: no region);
+    # signature hits inside it add nothing
+    markers: tuple[bytes, ...] = (DATA_URI,)
+
     def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
         return base64_run(data, pos)
 
+    def marked_region(self, data: bytes, pos: int) -> tuple[int, int] | None:
+        return data_uri_run(data, pos)
+
     def views(self, region: bytes) -> list[View]:
-        return [View(v, None, self.name) for v in base64_views(region)]
+        return [View(v, None if cut is None else QuadMap(cut), self.name) for v, cut in _base64_decodings(region)]
 
 
 class _Escapes:

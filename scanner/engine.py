@@ -76,6 +76,14 @@ def _line_bounds(data: bytes, start: int, end: int, before: int, after: int, lin
     return lo, (hi if nl < 0 else nl)
 
 
+def _within(spans: list[tuple[int, int]] | None, pos: int) -> bool:
+    """Whether pos lies in one of the sorted, disjoint spans."""
+    if not spans:
+        return False
+    i = bisect.bisect_right(spans, (pos, 1 << 62)) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+
 _RUN_END: dict[bytes, Any] = {}  # a byte -> the regex of any other byte (_keyword_windows)
 
 DEFAULT_DECODE_DEPTH = 2
@@ -178,9 +186,15 @@ class Engine:
                 literals.append((k, True))
                 targets.append(ri)
         decoder_of: dict[tuple[bytes, bool], str] = {}  # (literal, caseless) -> decoder kind
+        marker_of: dict[tuple[bytes, bool], str] = {}  # a marker (data: URI) -> the decoder it opens a region of
         if decode_depth > 0:
             for sigs in decoders.signatures_of(sorted({k for rule in rules for k in rule.keywords})).values():
                 decoder_of.update(((lit.lower() if ci else lit, ci), kind) for lit, kind, ci in sigs)
+            marker_of = {(m.lower(), True): kind for kind, d in decoders.DECODERS.items()
+                         for m in getattr(d, "markers", ())}
+            # markers before signatures: both matcher paths meet a marker before the signature hits inside
+            # its region (Hyperscan reports by end offset; the fallback literal by literal)
+            literals.extend(marker_of)
             literals.extend(decoder_of)
         # a keyword whose rules only need to know that it occurs in the chunk (candidate-first rules, rules
         # with a native pattern) is reported once per chunk, not at every occurrence
@@ -201,6 +215,10 @@ class Engine:
         self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
         for sig, kind in decoder_of.items():
             self._decoder_of[index[sig]] = kind
+        self._marker_of: list[str | None] = [None] * len(self.prefilter.literals)
+        for marker, kind in marker_of.items():
+            if self._decoder_of[index[marker]] is None:
+                self._marker_of[index[marker]] = kind
         for (lit, ci), target in zip(literals[:len(targets)], targets, strict=True):  # keywords come first
             i = index[(lit.lower() if ci else lit, ci)]
             gated = rules[target].context_spec is not None or target in self._offered
@@ -244,16 +262,25 @@ class Engine:
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         last_run: dict[str, tuple[int, int]] = {}
+        marked: dict[str, list[tuple[int, int]]] = {}  # regions markers opened, per decoder, in order
         for kid, pos in hits:
             gated.update(self._context_of[kid])
             kind = self._decoder_of[kid]
             if kind is None and not self._rules_of[kid]:
+                marker = self._marker_of[kid]
+                if marker is not None and depth < self.decode_depth:
+                    whole = decoders.DECODERS[marker].marked_region(data, pos)  # type: ignore[attr-defined]
+                    if whole is not None:
+                        marked.setdefault(marker, []).append(whole)
+                        regions.setdefault(marker, set()).add(whole)
                 continue
             if kind is not None and depth < self.decode_depth:
                 decoder = decoders.DECODERS[kind]
                 last = last_run.get(kind, (0, 0))
-                # a hit well inside the run last decoded (a wrapped base64 block is one run) adds nothing
-                if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER):
+                # a hit well inside the run last decoded (a wrapped base64 block is one run), or inside a
+                # region a marker opened, adds nothing
+                if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER) and \
+                        not _within(marked.get(kind), pos):
                     # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
                     line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + len(kws[kid]),
                                                                              WINDOW_BEFORE, WINDOW_AFTER)

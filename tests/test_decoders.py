@@ -334,3 +334,31 @@ def test_a_run_inside_a_long_line_is_placed_without_reading_the_line(monkeypatch
     block = b"key: |\n" + b"".join(b"  " + run[i:i + 64] + b"\n" for i in range(0, 640, 64))
     first = block.index(b"  ", 6) + 2
     assert decoders.base64_run(block, first + 3) == (first, block.rindex(run[576:640]) + 64)
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_textual_data_uri_is_decoded_once_whole(rules, accelerated, monkeypatch):
+    """A `data:application/json;base64,` payload (a bundle's inline source map) is decoded once, whole,
+    however many keyword signatures it holds; a font's payload is not (its signature hits are decoded
+    around each, as any base64 run is). Both matcher paths give the same findings."""
+    tok = cloudflare("cfut_", 75)
+    filler = "".join(f"// cloudflare worker route {i}: zone settings, api token scopes\n" for i in range(3000))
+    sourcemap = json.dumps({"sourcesContent": [filler + f"const t = '{tok}';\n" + filler]}).encode()
+    payload = base64.b64encode(sourcemap)
+    bundle = b"var x;\n//# sourceMappingURL=data:application/json;charset=utf-8;base64," + payload + b"\nvar y;\n"
+    calls: list[int] = []
+    real = decoders._base64_decodings
+    monkeypatch.setattr(decoders, "_base64_decodings", lambda run: calls.append(len(run)) or real(run))
+    assert [m.secret for m in Engine(rules, accelerated).scan(bundle)] == [tok]
+    assert calls == [len(payload)]
+    lo = bundle.index(payload)
+    assert decoders.data_uri_run(bundle, lo - len(decoders.DATA_URI)) == (lo, lo + len(payload))
+    font = b"src: url(data:font/woff2;base64," + payload + b")"
+    assert decoders.data_uri_run(font, font.index(b";base64,")) is None
+    calls.clear()
+    # windows around the signature hits, overlapping: the token is placed on its own encoded characters by
+    # each, so it is reported once
+    [m] = Engine(rules, accelerated).scan(font)
+    assert len(calls) > 1 and max(calls) < len(payload)
+    at = font.index(payload) + (sourcemap.index(tok.encode()) // 3) * 4
+    assert m.secret == tok and at <= m.start <= at + 4 and m.end - m.start >= len(tok) * 4 // 3
