@@ -298,7 +298,7 @@ def base64_views(run: bytes) -> list[bytes]:
     return [view for view, _ in _base64_decodings(run)]
 
 
-def _base64_decodings(run: bytes) -> list[tuple[bytes, int | None]]:
+def _base64_decodings(run: bytes, cuts: range = range(4)) -> list[tuple[bytes, int | None]]:
     """base64_views, each with the character it was decoded from when a finding in it is to be placed on its
     own characters (see QuadMap): in a long run (a window of a bundle's data: URI), not in a value, which
     is the place of what it holds, nor where decoded bytes do not map to the run's characters by quads (a
@@ -310,7 +310,7 @@ def _base64_decodings(run: bytes) -> list[tuple[bytes, int | None]]:
     text = run.rstrip(b"=")
     altchars = b"-_" if (b"-" in text or b"_" in text) else None
     out: list[tuple[bytes, int | None]] = []
-    for cut in range(4):
+    for cut in cuts:
         body = text[cut:]
         body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
         try:
@@ -496,8 +496,8 @@ class Base64:
         return []
 
     # optional hooks (a decoder without them decodes around its signature hits only): `markers`, caseless
-    # literals that open a region decoded once whole, and marked_region, that region (None: no region);
-    # signature hits inside it add nothing
+    # literals that open a region decoded once whole; marked_region, that region (None: no region), whose
+    # decodings marked_views gives; signature hits inside it add nothing
     markers: tuple[bytes, ...] = (DATA_URI,)
 
     def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
@@ -505,6 +505,10 @@ class Base64:
 
     def marked_region(self, data: bytes, pos: int) -> tuple[int, int] | None:
         return data_uri_run(data, pos)
+
+    def marked_views(self, region: bytes) -> list[View]:
+        """A data: URI's payload starts on a quad: one decoding, not four."""
+        return [View(v, None if cut is None else QuadMap(cut), self.name) for v, cut in _base64_decodings(region, range(1))]
 
     def views(self, region: bytes) -> list[View]:
         return [View(v, None if cut is None else QuadMap(cut), self.name) for v, cut in _base64_decodings(region)]

@@ -336,7 +336,8 @@ class Engine:
                                f"on {path or 'a chunk'}; skipped there")
                     warnings.append(("rule-timeout", message))
         decoded = [m for kind, spans in regions.items() for span in sorted(spans)
-                   for m in self._scan_decoded(data, kind, span, depth, path, warnings, binary)]
+                   for m in self._scan_decoded(data, kind, span, depth, path, warnings, binary,
+                                               span in marked.get(kind, ()))]
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
@@ -554,15 +555,18 @@ class Engine:
                 taken.add((s, e))
 
     def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None,
-                      warnings: Warnings | None = None, binary: bool = False) -> list[Match]:
-        """Matches inside an encoded region, placed on the encoded text in the original chunk."""
+                      warnings: Warnings | None = None, binary: bool = False, whole: bool = False) -> list[Match]:
+        """Matches inside an encoded region, placed on the encoded text in the original chunk. whole: the
+        region a marker opened (see decoders.Base64.markers)."""
         lo, hi = span
         region = data[lo:hi]
         out: list[Match] = []
         # a value with no offset map (base64) is placed as a whole; of a wrapped block, on its first line
         nl = region.find(b"\n")
         end = hi if nl < 0 else lo + len(region[:nl].rstrip(b"\r"))
-        for view in decoders.DECODERS[kind].views(region):
+        decoder = decoders.DECODERS[kind]
+        views = decoder.marked_views(region) if whole else decoder.views(region)  # type: ignore[attr-defined]
+        for view in views:
             if not binary and decoders.embedded_asset(view.data):
                 continue
             for m in self.scan(view.data, depth + 1, path, warnings, binary):

@@ -346,11 +346,15 @@ def test_a_textual_data_uri_is_decoded_once_whole(rules, accelerated, monkeypatc
     sourcemap = json.dumps({"sourcesContent": [filler + f"const t = '{tok}';\n" + filler]}).encode()
     payload = base64.b64encode(sourcemap)
     bundle = b"var x;\n//# sourceMappingURL=data:application/json;charset=utf-8;base64," + payload + b"\nvar y;\n"
-    calls: list[int] = []
+    calls: list[tuple[int, int]] = []  # (characters, alignments tried) per decoding
     real = decoders._base64_decodings
-    monkeypatch.setattr(decoders, "_base64_decodings", lambda run: calls.append(len(run)) or real(run))
+
+    def decodings(run, cuts=range(4)):
+        calls.append((len(run), len(cuts)))
+        return real(run, cuts)
+    monkeypatch.setattr(decoders, "_base64_decodings", decodings)
     assert [m.secret for m in Engine(rules, accelerated).scan(bundle)] == [tok]
-    assert calls == [len(payload)]
+    assert calls == [(len(payload), 1)]  # the payload starts on a quad: one alignment
     lo = bundle.index(payload)
     assert decoders.data_uri_run(bundle, lo - len(decoders.DATA_URI)) == (lo, lo + len(payload))
     font = b"src: url(data:font/woff2;base64," + payload + b")"
@@ -359,6 +363,6 @@ def test_a_textual_data_uri_is_decoded_once_whole(rules, accelerated, monkeypatc
     # windows around the signature hits, overlapping: the token is placed on its own encoded characters by
     # each, so it is reported once
     [m] = Engine(rules, accelerated).scan(font)
-    assert len(calls) > 1 and max(calls) < len(payload)
+    assert len(calls) > 1 and max(n for n, _ in calls) < len(payload) and {k for _, k in calls} == {4}
     at = font.index(payload) + (sourcemap.index(tok.encode()) // 3) * 4
     assert m.secret == tok and at <= m.start <= at + 4 and m.end - m.start >= len(tok) * 4 // 3
