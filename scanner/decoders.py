@@ -231,29 +231,29 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
 DATA_URI = b";base64,"  # caseless: the marker of a data: URI's base64 payload
 _TEXT_MEDIA = re.compile(rb"data:(?:text/[\w.+-]+|application/(?:json|javascript|ecmascript|xml|[\w.-]+\+(?:json|xml))|"
                          rb"image/svg\+xml)(?:;[\w.-]+=[\w.\"-]+)*\Z", re.IGNORECASE)
-_STEP = 1 << 16
-
-
 def data_uri_run(data: bytes, pos: int) -> tuple[int, int] | None:
-    """The whole payload of a textual data: URI whose `;base64,` is at pos (a bundle's inline source map,
-    an inlined SVG or JSON), or None for any other (a font or an image: its signature hits are decoded
-    around each as before). Decoded once whole instead of in a window per signature hit: a megabyte source
-    map held ~180 overlapping windows, each decoded four ways. Found in steps, so a payload costs its own
-    length, never the rest of the chunk."""
+    """The whole payload of a long textual data: URI whose `;base64,` is at pos (a bundle's inline source map,
+    an inlined SVG or JSON), or None for any other: a font or an image, and a payload no longer than one
+    window (B64_REACH), are decoded around their signature hits as any base64 run is. Decoded once whole
+    instead of in a window per signature hit: a megabyte source map held ~180 overlapping windows, each
+    decoded four ways. Its end is found in growing steps, so a payload costs its own length, never the rest
+    of the chunk (a stylesheet of a thousand inlined icons costs a thousand small steps)."""
     head = data[max(0, pos - 96):pos]
     start = head.rfind(b"data:")
     if start < 0 or not _TEXT_MEDIA.match(head[start:]):
         return None
     lo = hi = pos + len(DATA_URI)
+    step = 4096
     while hi < len(data):
-        stop = data[hi:hi + _STEP].translate(_RUN_TABLE).find(b" ")
+        stop = data[hi:hi + step].translate(_RUN_TABLE).find(b" ")
         if stop >= 0:
             hi += stop
             break
-        hi = min(len(data), hi + _STEP)
+        hi = min(len(data), hi + step)
+        step = min(2 * step, 1 << 20)
     while hi < len(data) and data[hi] == 0x3D:
         hi += 1
-    return (lo, hi) if hi > lo else None
+    return (lo, hi) if hi - lo > B64_REACH else None
 
 
 def embedded_asset(view: bytes) -> bool:

@@ -359,6 +359,8 @@ def test_a_textual_data_uri_is_decoded_once_whole(rules, accelerated, monkeypatc
     assert decoders.data_uri_run(bundle, lo - len(decoders.DATA_URI)) == (lo, lo + len(payload))
     font = b"src: url(data:font/woff2;base64," + payload + b")"
     assert decoders.data_uri_run(font, font.index(b";base64,")) is None
+    short = b"url(data:image/svg+xml;base64," + base64.b64encode(b"<svg/>" * 900) + b")"  # within one window
+    assert decoders.data_uri_run(short, short.index(b";base64,")) is None
     calls.clear()
     # windows around the signature hits, overlapping: the token is placed on its own encoded characters by
     # each, so it is reported once
