@@ -182,9 +182,10 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
         return lo, hi
     before = data[max(0, lo - MAX_INDENT):lo]
     indent_start = len(before.rstrip(_WS))
-    if (indent_start and before[indent_start - 1] != 0x0A) or (not indent_start and lo > MAX_INDENT):
+    if indent_start and before[indent_start - 1] != 0x0A:
         return lo, hi
-    ls = lo - len(before) + indent_start
+    # (a deeper indentation is looked for the old way: rare, and then the line start is searched for)
+    ls = lo - len(before) + indent_start if indent_start or lo <= MAX_INDENT else data.rfind(b"\n", 0, lo) + 1
     line = _b64_line(data, ls)
     if line is None or line[0] != lo or line[1] != hi:
         return lo, hi
@@ -229,6 +230,7 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
 
 
 DATA_URI = b";base64,"  # caseless: the marker of a data: URI's base64 payload
+_PAYLOAD = re.compile(rb"[A-Za-z0-9+/_-]*=*")  # a run's end found in C, at the cost of the run alone
 _TEXT_MEDIA = re.compile(rb"data:(?:text/[\w.+-]+|application/(?:json|javascript|ecmascript|xml|[\w.-]+\+(?:json|xml))|"
                          rb"image/svg\+xml)(?:;[\w.-]+=[\w.\"-]+)*\Z", re.IGNORECASE)
 def data_uri_run(data: bytes, pos: int) -> tuple[int, int] | None:
@@ -236,51 +238,71 @@ def data_uri_run(data: bytes, pos: int) -> tuple[int, int] | None:
     an inlined SVG or JSON), or None for any other: a font or an image, and a payload no longer than one
     window (B64_REACH), are decoded around their signature hits as any base64 run is. Decoded once whole
     instead of in a window per signature hit: a megabyte source map held ~180 overlapping windows, each
-    decoded four ways. Its end is found in growing steps, so a payload costs its own length, never the rest
-    of the chunk (a stylesheet of a thousand inlined icons costs a thousand small steps)."""
+    decoded four ways. Finding its end costs its own length, never the rest of the chunk."""
     head = data[max(0, pos - 96):pos]
     start = head.rfind(b"data:")
     if start < 0 or not _TEXT_MEDIA.match(head[start:]):
         return None
-    lo = hi = pos + len(DATA_URI)
-    step = 4096
-    while hi < len(data):
-        stop = data[hi:hi + step].translate(_RUN_TABLE).find(b" ")
-        if stop >= 0:
-            hi += stop
-            break
-        hi = min(len(data), hi + step)
-        step = min(2 * step, 1 << 20)
-    while hi < len(data) and data[hi] == 0x3D:
-        hi += 1
+    lo = pos + len(DATA_URI)
+    run = _PAYLOAD.match(data, lo)  # (it matches the empty string at least)
+    hi = run.end() if run is not None else lo
     return (lo, hi) if hi - lo > B64_REACH else None
 
 
+# a `;base64,` followed by more than a window of payload, found in C: a stylesheet of a hundred thousand
+# inlined icons costs no Python per icon
+_LONG_PAYLOAD = re.compile(rb";base64,(?=[A-Za-z0-9+/_-]{%d})" % (B64_REACH + 1), re.IGNORECASE)
+
+
+def data_uri_runs(data: bytes) -> list[tuple[int, int]]:
+    """Every long textual data: URI payload of the chunk (see data_uri_run), in order."""
+    found = (data_uri_run(data, m.start()) for m in _LONG_PAYLOAD.finditer(data))
+    return [run for run in found if run is not None]
+
+
 def embedded_asset(view: bytes) -> bool:
-    """A long binary decoding that is no archive: a bundle's base64 wasm or font, or a run decoded from the
-    wrong character (see base64_views: of a 1 MB inline source map, three views in four are such noise). The
-    engine does not scan one unless binary content was asked for (--include-binary), as a binary file is
-    not: hundreds of signature hits in one cost a full scan of four views each. Binary: a NUL byte, or a
-    head that is not UTF-8 and holds control bytes (so Latin-1 text is still text). A short one (a
-    credential in a binary record) and an archive (a tar in a Kubernetes Secret) are scanned."""
-    if len(view) <= MAX_BINARY_VIEW or (b"\0" not in view and not _noise(view[:MAX_BINARY_VIEW])):
+    """A long binary decoding that is no archive: a bundle's base64 wasm or font. The engine does not scan
+    one unless binary content was asked for (--include-binary), as a binary file is not: hundreds of
+    signature hits in one cost a full scan of four views each. A short one (a credential in a binary
+    record) and an archive (a tar in a Kubernetes Secret) are scanned."""
+    if len(view) <= MAX_BINARY_VIEW or b"\0" not in view:
         return False
     from scanner.sources.archives import kind_of  # (archives imports this module)
 
     return kind_of(view) is None
 
 
+def worth_scanning(views: list[bytes], alone: bool = False) -> list[bool]:
+    """Which of a region's decodings the engine scans without --include-binary: not an embedded asset, and
+    not noise beside text. A long run of text decoded from the wrong character holds no NUL but reads as
+    neither UTF-8 nor control-free (of a megabyte inline source map, three decodings in four); it is left
+    out only where another decoding of the same run is UTF-8 text, so a binary record, Latin-1 or a window
+    cut mid-character is still scanned when it is all there is. alone: the views are all there is to scan
+    (a region opened whole): noise is then left out too."""
+    out = []
+    text = alone
+    for v in views:
+        head = v[:MAX_BINARY_VIEW]
+        asset = embedded_asset(v)
+        utf8 = _utf8(head)
+        text = text or (utf8 and not asset)
+        out.append((asset, len(v) > MAX_BINARY_VIEW and not utf8 and bool(head.translate(None, _NOT_CONTROL))))
+    return [not asset and not (noise and text) for asset, noise in out]
+
+
 _NOT_CONTROL = bytes(b for b in range(256) if b >= 0x20 or b in b"\t\n\r\f\x1b")
 
 
-def _noise(head: bytes) -> bool:
+def _utf8(head: bytes) -> bool:
+    """UTF-8, a character cut at either end aside (a window of a long run starts and ends anywhere)."""
+    cut = 0
+    while cut < 3 and cut < len(head) and 0x80 <= head[cut] < 0xC0:
+        cut += 1
     try:
-        head.decode("utf-8")
-        return False
+        head[cut:].decode("utf-8")
+        return True
     except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":  # valid up to a character the cut split
-            return False
-    return bool(head.translate(None, _NOT_CONTROL))
+        return exc.reason == "unexpected end of data"
 
 
 def decode_base64(run: bytes) -> bytes | None:
@@ -334,6 +356,15 @@ class QuadMap:
 
     def __getitem__(self, i: int) -> int:
         return self.cut + 4 * (i // 3) + i % 3
+
+    def end(self, e: int) -> int:
+        """Where the characters that encode decoded bytes [.., e) end (the last quad may be partly used)."""
+        return self.cut + 4 * (e // 3) + (0, 2, 3)[e % 3]
+
+
+def mapped_end(where: Sequence[int] | QuadMap, e: int) -> int:
+    """The region offset just past the encoded form of decoded bytes [.., e)."""
+    return where.end(e) if isinstance(where, QuadMap) else where[e - 1] + 1
 
 
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
@@ -496,15 +527,15 @@ class Base64:
         return []
 
     # optional hooks (a decoder without them decodes around its signature hits only): `markers`, caseless
-    # literals that open a region decoded once whole; marked_region, that region (None: no region), whose
-    # decodings marked_views gives; signature hits inside it add nothing
+    # literals whose presence in a chunk makes the engine ask marked_regions for the regions to decode once
+    # whole, whose decodings marked_views gives; signature hits inside one add nothing
     markers: tuple[bytes, ...] = (DATA_URI,)
 
     def region(self, data: bytes, pos: int, line: tuple[int, int]) -> tuple[int, int]:
         return base64_run(data, pos)
 
-    def marked_region(self, data: bytes, pos: int) -> tuple[int, int] | None:
-        return data_uri_run(data, pos)
+    def marked_regions(self, data: bytes) -> list[tuple[int, int]]:
+        return data_uri_runs(data)
 
     def marked_views(self, region: bytes) -> list[View]:
         """A data: URI's payload starts on a quad: one decoding, not four."""

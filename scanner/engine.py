@@ -76,12 +76,12 @@ def _line_bounds(data: bytes, start: int, end: int, before: int, after: int, lin
     return lo, (hi if nl < 0 else nl)
 
 
-def _within(spans: list[tuple[int, int]] | None, pos: int) -> bool:
-    """Whether pos lies in one of the sorted, disjoint spans."""
+def _span_at(spans: list[tuple[int, int]] | None, pos: int) -> tuple[int, int] | None:
+    """The one of the sorted, disjoint spans that holds pos, if any."""
     if not spans:
-        return False
+        return None
     i = bisect.bisect_right(spans, (pos, 1 << 62)) - 1
-    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+    return spans[i] if i >= 0 and spans[i][0] <= pos < spans[i][1] else None
 
 
 _RUN_END: dict[bytes, Any] = {}  # a byte -> the regex of any other byte (_keyword_windows)
@@ -192,8 +192,9 @@ class Engine:
                 decoder_of.update(((lit.lower() if ci else lit, ci), kind) for lit, kind, ci in sigs)
             marker_of = {(m.lower(), True): kind for kind, d in decoders.DECODERS.items()
                          for m in getattr(d, "markers", ())}
-            # markers before signatures: both matcher paths meet a marker before the signature hits inside
-            # its region (Hyperscan reports by end offset; the fallback literal by literal)
+            # markers (reported at their first occurrence) before signatures: both matcher paths meet a
+            # marker before the signature hits inside any region (Hyperscan reports by end offset; the
+            # fallback literal by literal)
             literals.extend(marker_of)
             literals.extend(decoder_of)
         # a keyword whose rules only need to know that it occurs in the chunk (candidate-first rules, rules
@@ -204,8 +205,8 @@ class Engine:
                     for k in self._kw[ri]]
         # deferred patterns are grouped per rule, but candidate-first rules share one pass with the base64 runs
         groups = ["context" if kind != "rule" else f"rule:{t}" for kind, t in self._pattern_target]
-        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional], patterns,
-                                   groups)
+        self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional] + [*marker_of],
+                                   patterns, groups)
         # rule -> the group of its deferred native pattern (candidate-first rules' runs always are deferred)
         self._group_of = {t: g for (kind, t), d, g in zip(self._pattern_target, self.prefilter.deferred, groups,
                                                           strict=True) if d and kind != "b64"}
@@ -262,25 +263,28 @@ class Engine:
         regions: dict[str, set[tuple[int, int]]] = {}
         kws = self.prefilter.keywords
         last_run: dict[str, tuple[int, int]] = {}
-        marked: dict[str, list[tuple[int, int]]] = {}  # regions markers opened, per decoder, in order
+        marked: dict[str, list[tuple[int, int]]] = {}  # regions markers offer, per decoder, in order
+        opened: dict[tuple[str, int, int], list[decoders.View]] = {}  # offered regions decoded whole
         for kid, pos in hits:
             gated.update(self._context_of[kid])
             kind = self._decoder_of[kid]
             if kind is None and not self._rules_of[kid]:
-                marker = self._marker_of[kid]
+                marker = self._marker_of[kid]  # (reported once per chunk: its decoder finds every region)
                 if marker is not None and depth < self.decode_depth:
-                    whole = decoders.DECODERS[marker].marked_region(data, pos)  # type: ignore[attr-defined]
-                    if whole is not None:
-                        marked.setdefault(marker, []).append(whole)
-                        regions.setdefault(marker, set()).add(whole)
+                    marked[marker] = decoders.DECODERS[marker].marked_regions(data)  # type: ignore[attr-defined]
                 continue
             if kind is not None and depth < self.decode_depth:
                 decoder = decoders.DECODERS[kind]
                 last = last_run.get(kind, (0, 0))
                 # a hit well inside the run last decoded (a wrapped base64 block is one run), or inside a
-                # region a marker opened, adds nothing
+                # region a marker offered that decodes whole to text, adds nothing; such a region is decoded
+                # at its first signature hit (one with none costs nothing)
+                whole = _span_at(marked.get(kind), pos)
+                key = (kind, *whole) if whole is not None else None
+                if key is not None and key not in opened:
+                    opened[key] = self._open(decoder, data, whole)  # type: ignore[arg-type]
                 if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER) and \
-                        not _within(marked.get(kind), pos):
+                        not (key is not None and opened[key]):
                     # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
                     line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + len(kws[kid]),
                                                                              WINDOW_BEFORE, WINDOW_AFTER)
@@ -335,9 +339,12 @@ class Engine:
                     message = (f"rule '{rule.id}' ({rule.source}) ran over its {self.rule_timeout:g} s budget "
                                f"on {path or 'a chunk'}; skipped there")
                     warnings.append(("rule-timeout", message))
+        for (kind, lo, hi), views in opened.items():
+            if views:
+                regions.setdefault(kind, set()).add((lo, hi))
         decoded = [m for kind, spans in regions.items() for span in sorted(spans)
                    for m in self._scan_decoded(data, kind, span, depth, path, warnings, binary,
-                                               span in marked.get(kind, ()))]
+                                               opened.get((kind, *span)))]
         for m in decoded:  # one encoded value may hold several secrets: keyed by secret too
             found.setdefault((m.start, m.end, m.secret), m)
         return sorted(found.values(), key=lambda m: m.start)
@@ -555,28 +562,41 @@ class Engine:
                 taken.add((s, e))
 
     def _scan_decoded(self, data: bytes, kind: str, span: tuple[int, int], depth: int, path: str | None,
-                      warnings: Warnings | None = None, binary: bool = False, whole: bool = False) -> list[Match]:
-        """Matches inside an encoded region, placed on the encoded text in the original chunk. whole: the
-        region a marker opened (see decoders.Base64.markers)."""
+                      warnings: Warnings | None = None, binary: bool = False,
+                      views: list[decoders.View] | None = None) -> list[Match]:
+        """Matches inside an encoded region, placed on the encoded text in the original chunk. views: the
+        region's decodings when already made (a region a marker offered, see _open)."""
         lo, hi = span
         region = data[lo:hi]
         out: list[Match] = []
         # a value with no offset map (base64) is placed as a whole; of a wrapped block, on its first line
         nl = region.find(b"\n")
         end = hi if nl < 0 else lo + len(region[:nl].rstrip(b"\r"))
-        decoder = decoders.DECODERS[kind]
-        views = decoder.marked_views(region) if whole else decoder.views(region)  # type: ignore[attr-defined]
+        if views is None:
+            views = decoders.DECODERS[kind].views(region)
+            if not binary:
+                views = [v for v, keep in zip(views, decoders.worth_scanning([v.data for v in views]), strict=True)
+                         if keep]
         for view in views:
-            if not binary and decoders.embedded_asset(view.data):
-                continue
             for m in self.scan(view.data, depth + 1, path, warnings, binary):
                 encoding = view.label if m.encoding == "plain" else f"{view.label}+{m.encoding}"
                 if view.where is None:
                     out.append(Match(m.rule, lo, end, m.secret, m.checksum, m.tags, encoding))
                 else:
-                    out.append(Match(m.rule, lo + view.where[m.start], lo + view.where[m.end - 1] + 1, m.secret,
-                                     m.checksum, m.tags, encoding))
+                    out.append(Match(m.rule, lo + view.where[m.start], lo + decoders.mapped_end(view.where, m.end),
+                                     m.secret, m.checksum, m.tags, encoding))
         return out
+
+    @staticmethod
+    def _open(decoder: Any, data: bytes, span: tuple[int, int]) -> list[decoders.View]:
+        """The decodings of a region a marker offered, if they are text to scan whole (a data: URI's payload);
+        none (the region's hits are then decoded around each, as any run's) when the payload does not
+        decode from its first character, or decodes to binary (a NUL, noise): a window around a hit may
+        still hold a clean piece."""
+        views = decoder.marked_views(data[span[0]:span[1]])
+        if not views or any(not keep for keep in decoders.worth_scanning([v.data for v in views], alone=True)):
+            return []
+        return views
 
     def _judge(self, ri: int, data: bytes, s: int, e: int, raw: bytes, m: object, path: str | None,
                budget: _Budget) -> Match | None:

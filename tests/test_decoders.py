@@ -295,15 +295,22 @@ def test_an_archive_in_a_long_binary_decoding_is_still_read(rules, accelerated):
     assert [m.secret for m in Engine(rules, accelerated).scan(text.encode()) if m.secret == tok] == [tok]
 
 
-def test_a_long_decoding_from_the_wrong_character_is_noise_and_text_is_not():
+def test_a_long_decoding_from_the_wrong_character_is_noise_beside_text():
     """Of a long base64 run of text, decoded from each of its first four characters, only the aligned
     decoding is text: the three others (no NUL in them, but control bytes and no UTF-8) are not scanned
-    without --include-binary. Latin-1 text is still text."""
+    without --include-binary. Noise is left out only beside clean text: a binary record without NUL, or a
+    window cut mid-character, is scanned when it is all there is; Latin-1 text is text."""
     text = ("const sourcesContent = 'cloudflare worker: fetch(request, env) { return env.API; }';\n" * 120).encode()
     views = decoders.base64_views(base64.b64encode(text))
     assert len(views) == 4 and views[0] == text and not any(b"\0" in v for v in views)
-    assert [decoders.embedded_asset(v) for v in views] == [False, True, True, True]
-    assert not decoders.embedded_asset(("café crème brûlée, " * 400).encode("latin-1"))
+    assert decoders.worth_scanning(views) == [True, False, False, False]
+    assert decoders.worth_scanning(views[1:]) == [True, True, True]  # no clean sibling: all scanned
+    assert decoders.worth_scanning(views[1:], alone=True) == [False, False, False]
+    latin1 = ("café crème brûlée\x0b, " * 400).encode("latin-1")  # not UTF-8, a control byte: noise-like
+    cyrillic = ("облачный токен \x07 " * 400).encode()[1:]  # UTF-8 cut mid-character, a control byte
+    assert decoders.worth_scanning(decoders.base64_views(base64.b64encode(latin1))) == [True, True, True, True]
+    assert decoders.worth_scanning([cyrillic, views[1]]) == [True, False]  # text despite the cut
+    assert decoders.worth_scanning([latin1.replace(b"\x0b", b" "), views[1]]) == [True, True]  # no UTF-8 text
 
 
 @pytest.mark.parametrize("accelerated", PATHS)
@@ -368,3 +375,22 @@ def test_a_textual_data_uri_is_decoded_once_whole(rules, accelerated, monkeypatc
     assert len(calls) > 1 and max(n for n, _ in calls) < len(payload) and {k for _, k in calls} == {4}
     at = font.index(payload) + (sourcemap.index(tok.encode()) // 3) * 4
     assert m.secret == tok and at <= m.start <= at + 4 and m.end - m.start >= len(tok) * 4 // 3
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_what_a_whole_decoding_would_lose_is_still_found(rules, accelerated):
+    """A data: URI that will not decode whole to text (a NUL in it, a stray first character) falls back to
+    windows around its signature hits; a NUL-free binary record is scanned when no decoding of its run is
+    text; a wrapped block deeply indented is still one block."""
+    tok = cloudflare("cfut_", 76)
+    body = b'{"k": "\0' + b"cloudflare zone " * 1200 + f" token={tok} ".encode() + b'"}'  # a NUL far away
+    for prefix in (b"", b"A"):
+        uri = b"u = 'data:application/json;base64," + prefix + base64.b64encode(body) + b"';\n"
+        assert tok in [m.secret for m in Engine(rules, accelerated).scan(uri)], prefix
+    record = b"".join(b"\x12" + bytes([20 + i % 90]) + b"field-%05d" % i for i in range(500))
+    record = record[:3000] + b"\x1a\x35 " + tok.encode() + b" " + record[3000:]
+    yaml = b"data:\n  config.pb: " + base64.b64encode(record) + b"\n"
+    assert [m.secret for m in Engine(rules, accelerated).scan(yaml)] == [tok]
+    pem = base64.b64encode(f"CLOUDFLARE_API_TOKEN={tok}\n".encode() * 3)
+    block = b"key: |\n" + b"".join(b" " * 300 + pem[i:i + 64] + b"\n" for i in range(0, len(pem), 64))
+    assert tok in [m.secret for m in Engine(rules, accelerated).scan(block)]
