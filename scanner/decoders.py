@@ -539,10 +539,10 @@ class Base64:
 
     def marked_views(self, region: bytes) -> list[View]:
         """A data: URI's payload starts on a quad: one decoding, not four."""
-        return [View(v, None if cut is None else QuadMap(cut), self.name) for v, cut in _base64_decodings(region, range(1))]
+        return self.views(region, range(1))
 
-    def views(self, region: bytes) -> list[View]:
-        return [View(v, None if cut is None else QuadMap(cut), self.name) for v, cut in _base64_decodings(region)]
+    def views(self, region: bytes, cuts: range = range(4)) -> list[View]:
+        return [View(v, None if cut is None else QuadMap(cut), self.name) for v, cut in _base64_decodings(region, cuts)]
 
 
 class _Escapes:
