@@ -216,12 +216,16 @@ class Engine:
         self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
         for sig, kind in decoder_of.items():
             self._decoder_of[index[sig]] = kind
+        # per literal that is a decoder's signature and nothing else, that decoder: such a hit inside a region
+        # of its decoder decoded whole is skipped at once (a megabyte inline source map holds ~100,000)
+        self._signature_only: list[str | None] = list(self._decoder_of)
         self._marker_of: list[str | None] = [None] * len(self.prefilter.literals)
         for marker, kind in marker_of.items():
             if self._decoder_of[index[marker]] is None:
                 self._marker_of[index[marker]] = kind
         for (lit, ci), target in zip(literals[:len(targets)], targets, strict=True):  # keywords come first
             i = index[(lit.lower() if ci else lit, ci)]
+            self._signature_only[i] = None
             gated = rules[target].context_spec is not None or target in self._offered
             into = self._context_of if gated else self._rules_of
             if target not in into[i]:
@@ -265,7 +269,11 @@ class Engine:
         last_run: dict[str, tuple[int, int]] = {}
         marked: dict[str, list[tuple[int, int]]] = {}  # regions markers offer, per decoder, in order
         opened: dict[tuple[str, int, int], list[decoders.View]] = {}  # offered regions decoded whole
+        inside = ("", -1, -1)  # the region last decoded whole, and its decoder: its signature hits add nothing
+        signature_only = self._signature_only
         for kid, pos in hits:
+            if inside[1] <= pos < inside[2] and signature_only[kid] == inside[0]:
+                continue
             gated.update(self._context_of[kid])
             kind = self._decoder_of[kid]
             if kind is None and not self._rules_of[kid]:
@@ -283,6 +291,8 @@ class Engine:
                 key = (kind, *whole) if whole is not None else None
                 if key is not None and key not in opened:
                     opened[key] = self._open(decoder, data, whole)  # type: ignore[arg-type]
+                    if opened[key]:
+                        inside = key  # type: ignore[assignment]
                 if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER) and \
                         not (key is not None and opened[key]):
                     # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
