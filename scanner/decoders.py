@@ -19,7 +19,9 @@ from typing import NamedTuple, Protocol
 
 from scanner.cache import cache_dir, cache_used, store
 
-B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
+B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # in order: value -> character
+B64_CHARS = frozenset(B64_ALPHABET + b"-_=")  # URL-safe and padding too
+_RUN_CLASS = rb"[A-Za-z0-9+/_-]"  # a run's characters (B64_CHARS but `=`), as a regular expression class
 # base64 characters but the padding `=` -> "a", every other byte -> " "
 _B64_BYTES = bytes(sorted(B64_CHARS))
 _RUN_TABLE = bytes(0x61 if b in B64_CHARS and b != 0x3D else 0x20 for b in range(256))
@@ -230,7 +232,7 @@ def wrapped_block(data: bytes, lo: int, hi: int) -> tuple[int, int]:
 
 
 DATA_URI = b";base64,"  # caseless: the marker of a data: URI's base64 payload
-_PAYLOAD = re.compile(rb"[A-Za-z0-9+/_-]*=*")  # a run's end found in C, at the cost of the run alone
+_PAYLOAD = re.compile(_RUN_CLASS + rb"*=*")  # a run's end found in C, at the cost of the run alone
 _TEXT_MEDIA = re.compile(rb"data:(?:text/[\w.+-]+|application/(?:json|javascript|ecmascript|xml|[\w.-]+\+(?:json|xml))|"
                          rb"image/svg\+xml)(?:;[\w.-]+=[\w.\"-]+)*\Z", re.IGNORECASE)
 def data_uri_run(data: bytes, pos: int) -> tuple[int, int] | None:
@@ -251,7 +253,7 @@ def data_uri_run(data: bytes, pos: int) -> tuple[int, int] | None:
 
 # a `;base64,` followed by more than a window of payload, found in C: a stylesheet of a hundred thousand
 # inlined icons costs no Python per icon
-_LONG_PAYLOAD = re.compile(rb";base64,(?=[A-Za-z0-9+/_-]{%d})" % (B64_REACH + 1), re.IGNORECASE)
+_LONG_PAYLOAD = re.compile(rb";base64,(?=%s{%d})" % (_RUN_CLASS, B64_REACH + 1), re.IGNORECASE)
 
 
 def data_uri_runs(data: bytes) -> list[tuple[int, int]]:

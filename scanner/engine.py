@@ -649,12 +649,9 @@ def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:
     return ("A-Za-z0-9+/", -(-4 * lo // 3), -(-4 * (hi + 2) // 3))
 
 
-_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
 def _b64_heads(cls: str) -> bytes:
     """The base64 characters that open a quad whose first byte is in the class (byte >> 2 picks it)."""
-    return bytes(sorted({_B64_ALPHABET[b >> 2] for b in _class_bytes(cls)}))
+    return bytes(sorted({decoders.B64_ALPHABET[b >> 2] for b in _class_bytes(cls)}))
 
 
 def _component(windows: list[tuple[int, int]], e: int) -> tuple[int, int] | None:
