@@ -267,10 +267,13 @@ def history_scan(repo_path: str, opts: ScanOptions, branch: str | None = None, s
 
     started = time.perf_counter()  # the summary's duration is the whole run's, attribution included
     repo = open_repo(repo_path)
-    source = Source("history", repo_path, repo.workdir or repo.path, not (branch or since or max_commits),
+    source = Source("history", repo_path, repo.location, not (branch or since or max_commits),
                     lambda rules: _history_reading(repo, rules, opts, branch, since, max_commits, include_binary,
                                                    use_git, blob_cache), started=started)
-    return run_source(source, opts, built)
+    try:
+        return run_source(source, opts, built)
+    finally:
+        repo.close_view()
 
 
 def _history_reading(repo: Any, rules: list[Rule], opts: ScanOptions, branch: str | None, since: str | None,

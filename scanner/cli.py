@@ -305,24 +305,12 @@ def history(**params: Any) -> None:
 
 
 def _repo_root(path: str) -> str:
-    """Where a repository's config lives: its work tree (or the git dir of a bare one). Asks git first:
-    importing pygit2 costs a pre-commit run ~90 ms."""
-    import subprocess
+    """Where a repository's config lives: its work tree (or the git dir of a bare one). Found in Python
+    (scanner.sources.repoview.top_level), so neither git nor libgit2 reads the scanned repository's config
+    (and a pre-commit run does not pay pygit2's import)."""
+    from scanner.sources.repoview import top_level
 
-    from scanner.sources.gitbin import git_binary
-
-    git = git_binary()
-    if git and os.path.isdir(path):
-        top = subprocess.run([git, "-C", path, "rev-parse", "--show-toplevel"], capture_output=True, text=True)
-        if top.returncode == 0 and top.stdout.strip():
-            return top.stdout.strip()
-    import pygit2
-
-    found = pygit2.discover_repository(path) if os.path.exists(path) else None
-    if not found:
-        return path
-    repo = pygit2.Repository(found)
-    return repo.workdir or repo.path
+    return top_level(path)
 
 
 @cli.command()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from scanner.errors import UsageError
+from scanner.safeio import read_file
+
 
 @dataclass(frozen=True)
 class PolicyFiles:
@@ -30,10 +33,11 @@ class PolicyFiles:
         rel = self._inside(path) if self.rev else None
         if rel is None:
             try:
-                with open(path, "rb") as fh:
-                    return fh.read()
+                return read_file(path)
             except FileNotFoundError:
                 return None
+            except OSError as exc:  # a FIFO or device planted as a config file must not hang the scan
+                raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
         from scanner.sources.git import read_at  # only a review needs git (and pygit2)
 
         return read_at(self.root, self.rev or "HEAD", rel.replace(os.sep, "/"))

@@ -145,8 +145,8 @@ def public_url(url: str) -> str:
 
 def remote_url(repo: Any) -> str | None:
     """origin's URL (the one to mirror-clone and push back to), or the only remote's; None without one."""
-    try:
-        remotes = {r.name: r.url for r in repo.remotes}
+    try:  # a scanned repository's remotes are read as text from its config, never through libgit2's
+        remotes = dict(repo.remote_urls) if hasattr(repo, "remote_urls") else {r.name: r.url for r in repo.remotes}
     except Exception:  # noqa: BLE001 -- pygit2 raises various errors on a malformed remote: the steps say <URL>
         return None
     if "origin" in remotes:
@@ -270,13 +270,14 @@ def run(repo: str, output: str, rule_files: tuple[str, ...] = (), no_suppress: b
     from scanner.sources.git import open_repo
 
     repository = open_repo(repo)
-    check_output(output, repository.workdir, repository.path, force)
+    repository.close_view()  # only its locations and remote URLs are needed: history_scan opens its own
+    check_output(output, repository.workdir, repository.git_dir, force)
     opts = ScanOptions(rule_files=rule_files, no_suppress=no_suppress)
     if jobs:
         opts.jobs = min(jobs, opts.jobs)
     report = history_scan(repo, opts)
     leaks, skipped = leaks_from(report.findings)
-    label = repository.workdir or repository.path
+    label = repository.location
     if not leaks:
         return f"tokenscan remediate: no credentials in the history of {label}: nothing to do; {output} not written\n", 0
     # No comment lines: filter-repo's --replace-text has none; a `#` line would be one more literal to replace.

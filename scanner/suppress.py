@@ -21,6 +21,7 @@ from typing import Iterator
 
 from scanner.errors import UsageError
 from scanner.findings import Finding, Warning
+from scanner.safeio import NotRegular, read_file
 
 IGNORE_FILE = ".tokenscanignore"
 BASELINE_SCHEMA = "tokenscan.baseline/1"
@@ -49,10 +50,11 @@ def _read(path: str, data: bytes | None) -> bytes:
     if data is not None:
         return data
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_file(path)
+    except NotRegular:
+        raise UsageError(f"{path}: cannot read: not a regular file") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _entries(path: str, data: bytes | None = None) -> Iterator[tuple[int, str]]:

@@ -20,7 +20,6 @@ makes, kept per commit for the next audit.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from scanner.findings import INCOMPLETE_KINDS, Finding, Warning
 from scanner.sources import git as g
 from scanner.sources.blobs import BlobItem, MessageItem, checked_loose_objects
 from scanner.sources.git import raw_adds
-from scanner.sources.gitbin import git_binary, git_env
+from scanner.sources.gitbin import git_binary, run_git
 
 
 class Known(Protocol):
@@ -67,11 +66,10 @@ def _commit(repo: pygit2.Repository, oid: str) -> pygit2.Commit | None:
 
 
 def _git(repo: pygit2.Repository, args: list[str]) -> bytes | None:
-    git = git_binary()
-    if git is None:
+    if git_binary() is None:
         return None
-    try:  # read-only: never prompt, never fetch promised objects one at a time (as scanner.sources.git)
-        proc = subprocess.run([git, "--git-dir", repo.path, *args], check=False, capture_output=True, env=git_env())
+    try:  # read-only, on the repository's view (scanner.sources.gitbin)
+        proc = run_git(repo.path, args)
     except OSError:
         return None
     return proc.stdout if proc.returncode == 0 else None
@@ -191,10 +189,11 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
     if repo.is_shallow or (repo.head_is_unborn and not list(repo.references)):
         return None
     warnings: list[Warning] = []
+    warnings.extend(g.view_warnings(repo))
     tips, loose = g.ref_tips(repo, None, None, warnings)
     if not tips or any(n.startswith(("refs/stash", "stash@")) for n in tips):
         return None
-    suppress = suppressor(opts, repo.workdir or repo.path, whole_target=True)
+    suppress = suppressor(opts, repo.location, whole_target=True)
     tip_ids = list(tips.values())
     w = walk(repo, tips)
     if w is None:
@@ -209,7 +208,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
         notes: list[str] = []
         revs = g._rev_args(tip_ids, hidden, loose, None)
         remotes = g.promisor_remotes(repo)
-        if remotes:  # only the new part's promised objects: the covered part is never read
+        if remotes or g.refused_note(repo):  # only the new part's promised objects: the covered part is never read
             g.fetch_promised(repo, revs, remotes, notes)
         new_commits = [c for c in w.order if c not in old]
         messages = []

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +35,8 @@ from scanner.audit.datastore import Datastore, ScanRecord, StoredFinding, gates,
 from scanner.audit.targets import Target, prepare
 from scanner.errors import UsageError
 from scanner.findings import INCOMPLETE_KINDS, Finding, printable
-from scanner.sources.gitbin import git_binary, git_env
+from scanner.sources.gitbin import git_binary, run_git
+from scanner.sources.repoview import holding, locate, open_view, read_regular
 
 
 @dataclass
@@ -83,8 +83,6 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
     Cheapest first: a repository whose refs, rule set and suppression inputs are those of its last complete
     scan is not scanned at all (its stored report is its result); otherwise only the history no earlier
     scan covered is walked (scanner.audit.incremental); history_scan is the fallback for what that cannot do."""
-    from scanner.app import history_scan
-
     t0 = time.perf_counter()
     started = now()
     result = TargetResult(target, worker=f"{socket.gethostname()}:{os.getpid()}")
@@ -94,6 +92,20 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
         result.error = str(exc)
         result.seconds = time.perf_counter() - t0
         return result
+    try:
+        with holding(path):  # one private view of the repository for every stage below (sources.repoview)
+            return _scan_prepared(result, path, spec, lookup, t0, started)
+    except UsageError as exc:  # not a repository, a config git would refuse
+        result.error = str(exc)
+        result.seconds = time.perf_counter() - t0
+        return result
+
+
+def _scan_prepared(result: TargetResult, path: str, spec: AuditSpec, lookup: Lookup | None, t0: float,
+                   started: str) -> TargetResult:
+    from scanner.app import history_scan
+
+    target = result.target
     opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
     refs = _refs(path)
     state = state_key(path, refs, spec) if spec.incremental else None
@@ -197,25 +209,15 @@ def _shipped_digest() -> str:
 
 
 def _git_dir(path: str) -> str | None:
-    """The repository's git directory without a git process: path/.git (a folder, or a gitfile naming it),
-    or path itself for a bare repository; None when it is neither (state_key then never skips)."""
-    dot = os.path.join(path, ".git")
-    if os.path.isdir(dot):
-        return dot
-    if os.path.isfile(dot):
-        text = _read(dot) or b""
-        if text.startswith(b"gitdir:"):
-            return os.path.join(path, text[7:].strip().decode("utf-8", "surrogateescape"))
-        return None
-    return path if os.path.isfile(os.path.join(path, "HEAD")) else None
+    """The repository's git directory without a git process; None when there is none (state_key then
+    never skips)."""
+    found = locate(path)
+    return found.git_dir if found is not None else None
 
 
 def _read(name: str) -> bytes | None:
-    try:
-        with open(name, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None
+    """A regular file's bytes (a FIFO or device in a scanned repository would block or never end)."""
+    return read_regular(name, 1 << 30)
 
 
 def _digest(name: str | None) -> str | None:
@@ -294,12 +296,14 @@ def _without_secret(f: Finding) -> Finding:
 
 
 def _refs(path: str) -> dict[str, str]:
-    git = git_binary()
-    if git is None:
+    if git_binary() is None:
         return {}
-    proc = subprocess.run([git, "-C", path, "for-each-ref", "--format=%(refname) %(objectname)"],
-                          capture_output=True, text=True, check=False, env=git_env())
-    return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
+    try:
+        proc = run_git(open_view(path).path, ["for-each-ref", "--format=%(refname) %(objectname)"])
+    except OSError:
+        return {}
+    text = proc.stdout.decode("utf-8", "surrogateescape")
+    return dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
 
 
 def _fix_at_head(path: str, findings: list[Finding], cache: BlobCache) -> list[Finding]:
@@ -347,11 +351,12 @@ def _head_blobs(path: str, wanted: set[str]) -> dict[str, str]:
 
 
 def _listed_head(path: str) -> dict[str, str]:
-    git = git_binary()
-    if git is None:
+    if git_binary() is None:
         return {}
-    proc = subprocess.run([git, "-C", path, "ls-tree", "-r", "-z", "HEAD"],
-                          capture_output=True, check=False, env=git_env())
+    try:
+        proc = run_git(open_view(path).path, ["ls-tree", "-r", "-z", "HEAD"])
+    except (OSError, UsageError):
+        return {}
     head: dict[str, str] = {}
     if proc.returncode == 0:
         for entry in proc.stdout.split(b"\0"):

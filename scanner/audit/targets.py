@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from scanner.errors import UsageError
-from scanner.sources.gitbin import git_binary
+from scanner.sources.gitbin import git_binary, run_remote
+from scanner.sources.repoview import local_path, open_view
 
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)  # scheme:// or scp-like git@host:
 _SKIP_DIRS = {"node_modules", ".venv", "venv", "__pycache__"}
@@ -134,12 +135,38 @@ def cache_path(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, f"{tail}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.git")
 
 
-def _git(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    git = git_binary()
-    if git is None:
+def _git(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """git clone / fetch into the cache: the URL is the user's; the transports, prompts and programs any
+    config could add are closed as for every scanned repository (scanner.sources.gitbin.run_remote)."""
+    if git_binary() is None:
         raise OSError("git is not on PATH: URL targets need it")
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # an audit never stops to ask for a password
-    return subprocess.run([git, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    return run_remote(args)
+
+
+def _clone_or_fetch(dest: str, source: str, location: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The blobless clone at dest brought up to date from source; origin's URL stays location (a view's
+    path is only served while this runs)."""
+    if os.path.isdir(dest) and os.path.isfile(os.path.join(dest, "HEAD")):
+        if source != location:
+            _git(["--git-dir", dest, "config", "remote.origin.url", source])
+        res = _git(["--git-dir", dest, "fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin",
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+        if source != location:
+            _git(["--git-dir", dest, "config", "remote.origin.url", location])
+        return res, "fetched"
+    if os.path.exists(dest):
+        shutil.rmtree(dest)  # a clone that died half-way: start over
+    tmp = dest + ".partial"
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    res = _git(["clone", "--bare", "--quiet", "--filter=blob:none", "--", source, tmp])
+    if res.returncode == 0 and source != location:
+        _git(["--git-dir", tmp, "config", "remote.origin.url", location])
+    if res.returncode == 0:
+        os.replace(tmp, dest)  # only a complete clone ever sits at dest
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res, "cloned"
 
 
 def prepare(target: Target, cache_dir: str) -> tuple[str, str]:
@@ -149,27 +176,23 @@ def prepare(target: Target, cache_dir: str) -> tuple[str, str]:
         return target.location, ""
     os.makedirs(cache_dir, exist_ok=True)
     dest = cache_path(cache_dir, target.key)
-    with open(dest + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.isdir(dest) and os.path.isfile(os.path.join(dest, "HEAD")):
-            res = _git(["--git-dir", dest, "fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin",
-                        "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
-            action = "fetched"
-        else:
-            if os.path.exists(dest):
-                shutil.rmtree(dest)  # a clone that died half-way: start over
-            tmp = dest + ".partial"
-            if os.path.exists(tmp):
-                shutil.rmtree(tmp)
-            res = _git(["clone", "--bare", "--quiet", "--filter=blob:none", "--", target.location, tmp])
-            if res.returncode == 0:
-                os.replace(tmp, dest)  # only a complete clone ever sits at dest
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
-            action = "cloned"
-        if res.returncode != 0:
-            lines = [line for line in res.stderr.splitlines() if line.strip()]
-            why = lines[-1] if lines else f"git exit {res.returncode}"
-            verb = "clone" if action == "cloned" else "fetch"
-            raise OSError(f"{verb} failed: {why.replace(target.location, target.key)}")
+    view = None
+    if target.location.startswith("file://"):  # a repository on this disk: served from a view of it (its
+        try:                                     # config would steer the upload-pack git runs in it)
+            view = open_view(local_path(target.location) or "")
+        except UsageError as exc:
+            raise OSError(f"clone failed: {exc}") from None
+    source = f"file://{view.path}" if view is not None else target.location
+    try:
+        with open(dest + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            res, action = _clone_or_fetch(dest, source, target.location)
+    finally:
+        if view is not None:
+            view.close()
+    if res.returncode != 0:
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        why = lines[-1] if lines else f"git exit {res.returncode}"
+        verb = "clone" if action == "cloned" else "fetch"
+        raise OSError(f"{verb} failed: {why.replace(source, target.key).replace(target.location, target.key)}")
     return dest, action

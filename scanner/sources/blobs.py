@@ -26,7 +26,7 @@ from scanner.findings import Warning
 from scanner.sources import Chunk, Origin, is_binary
 from scanner.sources.archives import archive_chunks
 from scanner.sources.archives import kind_of as archive_kind
-from scanner.sources.gitbin import git_binary, git_env
+from scanner.sources.gitbin import git_binary, popen_git
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,10 @@ class CatFile:
     IN_FLIGHT = 256  # 256 ids x 41 bytes stays far below a pipe's 64 KiB
 
     def __init__(self, git_dir: str) -> None:
-        git = git_binary()
-        if git is None:
+        if git_binary() is None:
             raise OSError("git not found")
-        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [git, "--git-dir", git_dir, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=git_env(), bufsize=READ_BUFFER)  # promised objects: fetched up front
+        self.proc: subprocess.Popen[bytes] | None = popen_git(  # promised objects: fetched up front
+            git_dir, ["cat-file", "--batch"], stdin=subprocess.PIPE, bufsize=READ_BUFFER)
         self.queued: deque[str] = deque()  # not yet sent
         self.pending: deque[str] = deque()  # sent, answer not yet read
 
@@ -161,6 +159,11 @@ def repo_at(path: str) -> Any:
     return _REPOS[key]
 
 
+def forget(path: str) -> None:
+    """Drops this process's handle on the repository at path (a view being removed)."""
+    _REPOS.pop(f"{os.getpid()}:{path}", None)
+
+
 def checked_loose_objects(repo: Any) -> Any:
     """Gives libgit2 loose objects only through read_loose (checked in Python), packs through its own
     backend: libgit2 1.9 loops forever inflating a truncated loose object, commit and tree included, so a
@@ -209,8 +212,13 @@ def checked_loose_objects(repo: Any) -> Any:
 
 # --- the object store, read directly: loose objects and pack indexes ------------------------------------
 
+ALTERNATES_DEPTH = 5  # as git and libgit2 follow them
+
+
 def _object_dirs(git_dir: str) -> list[str]:
-    """The repository's object directory (a linked worktree's is in its common dir) and its alternates."""
+    """The repository's object directory (a linked worktree's is in its common dir) and its alternates,
+    followed as git follows them (an alternate's own alternates too, ALTERNATES_DEPTH deep): a view's only
+    store is the scanned repository's, named in its alternates."""
     common = git_dir
     try:
         with open(os.path.join(git_dir, "commondir"), encoding="utf-8", errors="replace") as fh:
@@ -218,16 +226,24 @@ def _object_dirs(git_dir: str) -> list[str]:
         common = named if os.path.isabs(named) else os.path.normpath(os.path.join(git_dir, named))
     except OSError:
         pass
-    main = os.environ.get("GIT_OBJECT_DIRECTORY") or os.path.join(common, "objects")
-    dirs = [main]
-    try:
-        with open(os.path.join(main, "info", "alternates"), encoding="utf-8", errors="replace") as fh:
-            for line in fh:
+    dirs = [os.path.join(common, "objects")]
+    level = dirs[:]
+    for _ in range(ALTERNATES_DEPTH):
+        nxt = []
+        for main in level:
+            try:
+                with open(os.path.join(main, "info", "alternates"), encoding="utf-8", errors="replace") as fh:
+                    lines = fh.read(1 << 16).splitlines()
+            except OSError:
+                continue
+            for line in lines:
                 line = line.strip()
                 if line and not line.startswith("#"):
-                    dirs.append(line if os.path.isabs(line) else os.path.normpath(os.path.join(main, line)))
-    except OSError:
-        pass
+                    alt = line if os.path.isabs(line) else os.path.normpath(os.path.join(main, line))
+                    if alt not in dirs:
+                        dirs.append(alt)
+                        nxt.append(alt)
+        level = nxt
     return dirs
 
 

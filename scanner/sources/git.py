@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -35,7 +36,8 @@ from scanner.sources.blobs import (
     checked_loose_objects,
     unreadable,
 )
-from scanner.sources.gitbin import GITLINK, TREE, git_binary, git_env
+from scanner.sources.gitbin import FETCH_PROTOCOLS, GITLINK, TREE, git_binary, pipe_through, popen_git, run_git
+from scanner.sources.repoview import RepoView, open_view
 
 
 @dataclass
@@ -67,16 +69,59 @@ class HistoryPlan:
             self.missing_check.close()
 
 
-def open_repo(path: str) -> pygit2.Repository:
+class ScannedRepository(pygit2.Repository):  # type: ignore[misc]
+    """A repository as tokenscan reads it. Untrusted (the default), it is opened through a private view
+    (scanner.sources.repoview): `path` is the view's, where git and libgit2 read refs and objects and no
+    config of the repository's; `workdir` and `git_dir` are the repository's own, for what is shown and for
+    the outputs that must not land inside it. `refused_remotes` are promisor remotes the view left out."""
+
+    def __init__(self, location: str, view: RepoView | None) -> None:
+        super().__init__(view.path if view is not None else location)
+        self.view = view
+        if view is not None:
+            self.git_dir, self._workdir = view.located.git_dir, view.located.workdir
+            self.refused_remotes = dict(view.refused_remotes)
+            self.ignored = list(view.ignored)
+            self.remote_urls = dict(view.remote_urls)
+            weakref.finalize(self, view.close)
+        else:
+            self.git_dir, self._workdir = super().path, super().workdir
+            self.refused_remotes, self.ignored = {}, []
+
+    @property
+    def workdir(self) -> str | None:  # type: ignore[override]
+        return self._workdir
+
+    def close_view(self) -> None:
+        """Removes the view now (also done when this object goes, or at exit); a held view stays."""
+        if self.view is not None:
+            self.view.close()
+
+    @property
+    def location(self) -> str:
+        """The work tree, or the git dir of a bare repository: where a person finds it."""
+        return self._workdir or self.git_dir
+
+
+def open_repo(path: str, trusted: bool = False) -> ScannedRepository:
+    """The repository holding path. Untrusted unless the caller is the user's own repository's command
+    (staged, install-hook), where git itself already runs that repository's hooks and config."""
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file or directory")
-    found = pygit2.discover_repository(path)
-    if found is None:
-        raise UsageError(f"{path}: not a git repository")
     allow_partial_clone_extension()
+    if trusted:
+        found = pygit2.discover_repository(path)
+        if found is None:
+            raise UsageError(f"{path}: not a git repository")
+        try:
+            return ScannedRepository(found, None)
+        except pygit2.GitError as exc:
+            raise UsageError(f"{path}: cannot open repository: {exc}") from None
+    view = open_view(path)
     try:
-        return pygit2.Repository(found)
+        return ScannedRepository(view.path, view)
     except pygit2.GitError as exc:
+        view.close()
         raise UsageError(f"{path}: cannot open repository: {exc}") from None
 
 
@@ -108,9 +153,6 @@ def read_at(repo_path: str, rev: str, relpath: str) -> bytes | None:
     if data is None:
         raise UsageError(f"{rev}:{relpath}: {warnings[0].message if warnings else 'cannot be read'}")
     return data
-
-
-_git_env = git_env  # the name scanner.audit reaches for
 
 
 def ref_tips(repo: pygit2.Repository, branch: str | None, since: str | None = None,
@@ -299,13 +341,11 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
     Objects rev-list cannot find (`?oid` with --missing=print) and objects cat-file cannot read (`oid
     missing`) become warnings naming them, never silent gaps; they are not passed on to cat-file, which in a
     partial clone would fetch them one at a time."""
-    git = git_binary()
-    if git is None:
+    if git_binary() is None:
         return None
-    args = [git, "--git-dir", repo.path, "rev-list", "--objects", "--topo-order", "--missing=print",
-            *_rev_args(tips, hidden, loose, limit)]
     try:
-        rl = subprocess.run(args, check=False, capture_output=True, env=git_env())
+        rl = run_git(repo.path, ["rev-list", "--objects", "--topo-order", "--missing=print",
+                                 *_rev_args(tips, hidden, loose, limit)])
         if rl.returncode != 0:
             return None
         listed: list[bytes] = []
@@ -319,9 +359,9 @@ def _enumerate_git(repo: pygit2.Repository, tips: list[str], hidden: list[str], 
             if warnings is not None:
                 warnings.extend(_missing_warnings(repo, missing, tips, hidden))
             return {}
-        cf = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--buffer",
-                             "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
-                            input=b"\n".join(listed) + b"\n", check=False, capture_output=True, env=git_env())
+        cf = run_git(repo.path, ["cat-file", "--buffer",
+                                 "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)"],
+                     input=b"\n".join(listed) + b"\n")
         if cf.returncode != 0:
             return None
     except OSError:
@@ -350,10 +390,11 @@ def _missing_warnings(repo: pygit2.Repository, oids: list[str], tips: list[str],
     if not oids:
         return []
     places = _introductions_git(repo, tips, hidden, set(oids)) or {}
+    refusal = refused_note(repo)
     out = []
     for oid in sorted(set(oids)):
         path = next(iter(places.get(oid, {})), None)
-        out.append(unreadable(repo.path, oid, "object", path))
+        out.append(unreadable(repo.path, oid, "object", path, refusal))
     return out
 
 
@@ -379,13 +420,11 @@ class StoreListing:
     @classmethod
     def start(cls, repo: pygit2.Repository, warnings: list[Warning],
               rest: Callable[[], tuple[Iterable[BlobItem], str]]) -> StoreListing | None:
-        git = git_binary()
-        if git is None:
+        if git_binary() is None:
             return None
         try:
-            proc = subprocess.Popen([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
-                                     "--batch-check=%(objecttype) %(objectname) %(objectsize)"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env(), bufsize=0)
+            proc = popen_git(repo.path, ["cat-file", "--batch-all-objects", "--unordered",
+                                         "--batch-check=%(objecttype) %(objectname) %(objectsize)"], bufsize=0)
         except OSError:
             return None
         return cls(proc, warnings, rest)
@@ -431,12 +470,10 @@ class StoreListing:
 
 
 def _pack_order(repo: pygit2.Repository) -> dict[str, int]:
-    git = git_binary()
-    if git is None:
+    if git_binary() is None:
         return {}
     try:
-        proc = subprocess.run([git, "--git-dir", repo.path, "cat-file", "--batch-all-objects", "--unordered",
-                               "--batch-check=%(objectname)"], check=False, capture_output=True, env=git_env())
+        proc = run_git(repo.path, ["cat-file", "--batch-all-objects", "--unordered", "--batch-check=%(objectname)"])
     except OSError:
         return {}
     if proc.returncode != 0:
@@ -463,13 +500,24 @@ def promisor_remotes(repo: pygit2.Repository) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def view_warnings(repo: pygit2.Repository) -> list[Warning]:
+    """What the view could not copy (a FIFO or a symlink among the refs): never a silent gap."""
+    return [Warning("unreadable", f"{name} is not a regular file: the refs it may hold were not read", name)
+            for name in getattr(repo, "ignored", ())]
+
+
+def refused_note(repo: pygit2.Repository) -> str:
+    """Why promised objects were not fetched, when the repository's promisor remote was refused ("" else)."""
+    refused = getattr(repo, "refused_remotes", {})
+    return "; ".join(f"promisor remote {name} not used: {why}" for name, why in refused.items())
+
+
 FETCH_BATCH = 50_000  # ids per `git fetch --stdin`: one negotiation each, bounded request size
 
 
-def _missing_objects(git: str, repo: pygit2.Repository, revs: list[str]) -> list[str] | None:
+def _missing_objects(repo: pygit2.Repository, revs: list[str]) -> list[str] | None:
     try:
-        proc = subprocess.run([git, "--git-dir", repo.path, "rev-list", "--objects", "--missing=print", *revs],
-                              check=False, capture_output=True, env=git_env())
+        proc = run_git(repo.path, ["rev-list", "--objects", "--missing=print", *revs])
     except OSError:
         return None
     if proc.returncode != 0:
@@ -480,19 +528,23 @@ def _missing_objects(git: str, repo: pygit2.Repository, revs: list[str]) -> list
 FETCH_TIMEOUT = 900  # seconds per batch of promised objects
 
 
-def _fetch(git: str, repo: pygit2.Repository, remotes: list[str], oids: list[str], failures: list[str]) -> bool:
-    """One promisor fetch of oids, from the first remote that answers; git's own lazy-fetch command."""
+def _fetch(repo: pygit2.Repository, remotes: list[str], oids: list[str], failures: list[str]) -> bool:
+    """One promisor fetch of oids, from the first remote that answers; git's own lazy-fetch command, run on
+    the view (whose config names only remotes with an allowed transport) and writing into the repository's
+    own object store, over FETCH_PROTOCOLS only (scanner.sources.gitbin)."""
+    from scanner.sources.repoview import object_dir_of
+
     for remote in remotes:
         ok = True
         for i in range(0, len(oids), FETCH_BATCH):
             batch = oids[i:i + FETCH_BATCH]
             try:
-                proc = subprocess.run(
-                    [git, "--git-dir", repo.path, "-c", "fetch.negotiationAlgorithm=noop", "fetch", remote,
-                     "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
-                     "--no-auto-maintenance", "--quiet", "--stdin"],
-                    input="".join(f"{o}\n" for o in batch).encode(), check=False, capture_output=True,
-                    env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, timeout=FETCH_TIMEOUT)
+                proc = run_git(
+                    repo.path, ["-c", "fetch.negotiationAlgorithm=noop", "fetch", remote, "--no-tags",
+                                "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none",
+                                "--no-auto-maintenance", "--quiet", "--stdin"],
+                    input="".join(f"{o}\n" for o in batch).encode(), timeout=FETCH_TIMEOUT, network=True,
+                    object_dir=object_dir_of(repo.path))
             except subprocess.TimeoutExpired:  # a hung remote must not hang the scan
                 failures.append(f"{remote}: no answer within {FETCH_TIMEOUT} s")
                 ok = False
@@ -522,13 +574,16 @@ def fetch_promised(repo: pygit2.Repository, revs: list[str], remotes: list[str],
     the report says so. Trees missing under a tree filter come first, then the blobs they name, so it goes
     round until nothing new is missing. What cannot be fetched (remote unreachable) is reported by
     enumeration: one missing-object warning per object."""
-    git = git_binary()
-    if git is None:
+    refusal = refused_note(repo)
+    if refusal:
+        notes.append(f"partial clone: {refusal} (tokenscan fetches only over {', '.join(FETCH_PROTOCOLS)}); "
+                     "what it promises is a missing-object warning")
+    if git_binary() is None or not remotes:
         return
     attempted: set[str] = set()
     fetched: set[str] = set()
     failures: list[str] = []
-    missing = _missing_objects(git, repo, revs)
+    missing = _missing_objects(repo, revs)
     for _ in range(8):
         if missing is None:
             return
@@ -536,10 +591,10 @@ def fetch_promised(repo: pygit2.Repository, revs: list[str], remotes: list[str],
         if not todo:
             break
         attempted.update(todo)
-        if not _fetch(git, repo, remotes, todo, failures):
+        if not _fetch(repo, remotes, todo, failures):
             break
         fetched.update(todo)
-        missing = _missing_objects(git, repo, revs)
+        missing = _missing_objects(repo, revs)
     still = set(missing or ())
     where = ", ".join(remotes)
     if fetched - still:
@@ -561,16 +616,14 @@ class MissingCheck:
         self.revs = revs
         self.procs: list[subprocess.Popen[bytes]] = []
         self.out = tempfile.TemporaryFile()  # noqa: SIM115 - lives until collect() or close()
-        git, grep = git_binary(), shutil.which("grep")
-        if git is None or grep is None:
+        grep = shutil.which("grep")
+        if git_binary() is None or grep is None:
             return
         try:
-            rl = subprocess.Popen([git, "--git-dir", repo.path, "rev-list", "--objects", "--missing=print", *revs],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_env())
+            rl = popen_git(repo.path, ["rev-list", "--objects", "--missing=print", *revs])
             self.procs.append(rl)
             assert rl.stdout is not None
-            self.procs.append(subprocess.Popen([grep, "^?"], stdin=rl.stdout, stdout=self.out,
-                                               stderr=subprocess.DEVNULL))
+            self.procs.append(pipe_through([grep, "^?"], rl.stdout, self.out))
             rl.stdout.close()
         except OSError:
             self.close()
@@ -591,8 +644,7 @@ class MissingCheck:
             self.close()
         else:  # no grep (or it would not start): the same walk, now, in the foreground
             self.close()
-            git = git_binary()
-            found = _missing_objects(git, self.repo, self.revs) if git is not None else None
+            found = _missing_objects(self.repo, self.revs) if git_binary() is not None else None
             rc, missing = (0, found) if found is not None else (1, [])
         if rc == 0:
             return _missing_warnings(self.repo, missing, tips, hidden)
@@ -622,13 +674,14 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
     if repo.head_is_unborn and not list(repo.references):
         warnings.append(Warning("empty", "repository has no commits"))
         return HistoryPlan([], [], {}, warnings=warnings)
+    warnings.extend(view_warnings(repo))
     tips, loose = ref_tips(repo, branch, since, warnings)
     hidden = [str(_resolve_commit(repo, since, "--since").id)] if since else []
     if repo.is_shallow:
         warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
     remotes = promisor_remotes(repo)
     revs = _rev_args(list(tips.values()), hidden, loose, max_commits)
-    if remotes and use_git and tips:
+    if (remotes or refused_note(repo)) and use_git and tips:
         fetch_promised(repo, revs, remotes, notes)
     commits = _walk_commits(repo, list(tips.values()), hidden, max_commits, warnings)
     messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits]
@@ -734,13 +787,12 @@ def raw_adds(repo: pygit2.Repository, tips: list[str], hidden: list[str], blobs:
     from one `git log --raw` pass over `tips --not hidden` (C speed); None when git is unusable. Merge commits
     show no diff, so a blob is credited to the side-branch commit that really introduced it. Only tree entries
     are compared, so no blob is read (or lazily fetched)."""
-    git = git_binary()
-    if git is None or not tips:
+    if git_binary() is None or not tips:
         return None
-    args = [git, "--git-dir", repo.path, "log", "--raw", "--no-abbrev", "--no-renames", "--root",
-            "--format=%x00%H", "--topo-order", "--reverse", *tips, *(f"^{h}" for h in hidden)]
     try:
-        proc = subprocess.run(args, check=False, capture_output=True, env=git_env())
+        proc = run_git(repo.path, ["log", "--raw", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff",
+                                   "--no-textconv", "--no-show-signature", "--no-mailmap", "--format=%x00%H",
+                                   "--topo-order", "--reverse", *tips, *(f"^{h}" for h in hidden)])
     except OSError:
         return None
     if proc.returncode != 0:
@@ -848,12 +900,10 @@ def containment(repo: pygit2.Repository, tips: dict[str, str], hidden: list[str]
     for i, tip in enumerate(tips.values()):
         bit_of[tip] = bit_of.get(tip, 0) | (1 << i)
     bits: dict[str, int] = {}
-    git = git_binary()
-    if git is not None and tips:
+    if git_binary() is not None and tips:
         try:
-            proc = subprocess.run([git, "--git-dir", repo.path, "rev-list", "--topo-order", "--parents",
-                                   *dict.fromkeys(tips.values()), *(f"^{h}" for h in hidden)],
-                                  check=False, capture_output=True, env=git_env())
+            proc = run_git(repo.path, ["rev-list", "--topo-order", "--parents", *dict.fromkeys(tips.values()),
+                                       *(f"^{h}" for h in hidden)])
         except OSError:
             proc = None
         if proc is not None and proc.returncode == 0:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import codecs
 import re
-import subprocess
 from dataclasses import dataclass
 
 from scanner.errors import UsageError
 from scanner.sources.blobs import BlobItem
-from scanner.sources.gitbin import GITLINK, GITLINK_TEXT, git_binary
+from scanner.sources.gitbin import GITLINK, GITLINK_TEXT, git_binary, run_trusted
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?$")
@@ -77,21 +76,19 @@ def parse_cached_diff(text: bytes) -> list[StagedFile]:
 
 
 def _via_git(repo_path: str) -> Staged | None:
-    git = git_binary()
-    if git is None:
+    if git_binary() is None:
         return None
-    try:
-        top = subprocess.run([git, "-C", repo_path, "rev-parse", "--is-bare-repository", "--absolute-git-dir",
-                              "--show-toplevel"], check=False, capture_output=True, text=True)
+    try:  # the user's own repository, read by the user's git as their commit will be (trusted)
+        top = run_trusted(["-C", repo_path, "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+                           "--show-toplevel"], text=True)
         if top.returncode != 0:
             return None  # pygit2 gives the precise error
         parts = top.stdout.splitlines()
         if parts and parts[0] == "true":
             raise UsageError(f"{repo_path}: a bare repository has no staged changes")
         git_dir, root = parts[1], parts[2]
-        diff = subprocess.run([git, "-C", root, "-c", "core.quotepath=off", "diff", "--cached", "-U0",
-                               "--full-index", "--no-color", "--no-ext-diff", "--no-renames", "--no-textconv",
-                               "--diff-filter=ACMRT"], check=False, capture_output=True)
+        diff = run_trusted(["-C", root, "-c", "core.quotepath=off", "diff", "--cached", "-U0", "--full-index",
+                            "--no-color", "--no-ext-diff", "--no-renames", "--no-textconv", "--diff-filter=ACMRT"])
         if diff.returncode != 0:
             return None
     except OSError:
@@ -104,7 +101,7 @@ def _via_pygit2(repo_path: str) -> Staged:
 
     from scanner.sources.git import open_repo
 
-    repo = open_repo(repo_path)
+    repo = open_repo(repo_path, trusted=True)
     if repo.is_bare:
         raise UsageError(f"{repo_path}: a bare repository has no staged changes")
     base = repo[repo.TreeBuilder().write()] if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
