@@ -338,8 +338,10 @@ _LEGACY_SHAPES = (
 )
 
 
-def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
-    """Classifies each given credential by the rules (prefix and checksum first, then legacy shapes)."""
+def verify_tokens(tokens: list[str], opts: ScanOptions, given_on: str = "argument") -> Report:
+    """Classifies each given credential by the rules (prefix and checksum first, then legacy shapes).
+    given_on names where the n-th token came from in warnings ("argument", "stdin line"). A token that is
+    not UTF-8 text (bytes decoded with surrogateescape) is a warning naming it, never sent or hashed."""
     import re
 
     from scanner.findings import Warning, fingerprint, vendor_prefix
@@ -349,7 +351,14 @@ def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
     findings: list[Finding] = []
     warnings: list[Warning] = []
     for n, token in enumerate(tokens, 1):
-        where = f"(argument {n})"
+        if not token:  # a blank stdin line keeps the numbering, holds nothing
+            continue
+        where = f"({given_on} {n})"
+        try:
+            token.encode("utf-8")
+        except UnicodeEncodeError:
+            warnings.append(Warning("not-utf8", "not UTF-8 text: not a credential, not verified", where))
+            continue
         matches = [m for m in engine.scan(token.encode()) if m.secret == token and m.rule.verify]
         if matches:
             m = matches[0]
@@ -368,5 +377,5 @@ def verify_tokens(tokens: list[str], opts: ScanOptions) -> Report:
         opts.verify = VerifyOptions()
     # not finish(): a credential given by hand is reported even when its checksum fails (and not sent)
     report = Report(mode="verify", target="arguments", findings=dedupe(findings), warnings=warnings,
-                    items_scanned=len(tokens), rules=len(rules))
+                    items_scanned=sum(1 for t in tokens if t), rules=len(rules))
     return verified(report, opts)

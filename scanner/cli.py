@@ -353,15 +353,18 @@ def verify(**params: Any) -> None:
     from scanner.app import verify_tokens
 
     s = _settings(VerifySettings, params)
-    values = list(s.tokens)
-    if values == ["-"]:
-        values = [line.strip() for line in sys.stdin if line.strip()]
+    values, given_on = list(s.tokens), "argument"
+    if values == ["-"]:  # bytes: a line that is not UTF-8 is a warning naming it, not a crash
+        lines = sys.stdin.buffer.read().decode("utf-8", "surrogateescape").splitlines()
+        values, given_on = [line.strip() for line in lines], "stdin line"
+        if not any(values):
+            values = []
     if not values:
         raise UsageError("verify: give credentials as arguments, or - to read them from stdin")
     if s.fail_on == "any" and "fail_on" not in s.given:
         s.fail_on = "live"
     s.force_verify = True
-    emit(verify_tokens(values, configure(s, ".")), s)
+    emit(verify_tokens(values, configure(s, "."), given_on), s)
 
 
 @cli.group()

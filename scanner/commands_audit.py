@@ -111,7 +111,13 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     if not (kw["quiet"] and not result.findings and kw["fmt"] == "text"):
         text = (render_json if kw["fmt"] == "json" else render_text)(result, kw["show_secrets"], where)
         _write(text, kw["output"], kw["show_secrets"])
-    sys.exit(exit_code(gate, kw["fail_on"], kw["allow_unknown"], kw["fail_on_incomplete"]))
+    code = exit_code(gate, kw["fail_on"], kw["allow_unknown"], kw["fail_on_incomplete"])
+    if code == 0 and result.not_scanned:  # a gate that scanned less than it was given never passes
+        n, total = len(result.not_scanned), len(result.not_scanned) + sum(1 for r in result.results if not r.error)
+        click.echo(f"tokenscan: error: {n} of {total} targets could not be scanned: {result.not_scanned[0]}"
+                   + (f" (and {n - 1} more, listed in the report)" if n > 1 else ""), err=True)
+        code = 2
+    sys.exit(code)
 
 
 @cli.group()

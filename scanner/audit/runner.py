@@ -211,7 +211,10 @@ def _shipped_digest() -> str:
 def _git_dir(path: str) -> str | None:
     """The repository's git directory without a git process; None when there is none (state_key then
     never skips)."""
-    found = locate(path)
+    try:
+        found = locate(path)
+    except UsageError:
+        return None
     return found.git_dir if found is not None else None
 
 
@@ -414,6 +417,12 @@ class AuditResult:
     def findings(self) -> list[Finding]:
         return [f for r in self.results for f in r.findings]
 
+    @property
+    def not_scanned(self) -> list[str]:
+        """Targets named but not scanned at all (a failed clone, not a repository, a path that is gone), one
+        line each: an audit with any of these never passes (exit 2 unless findings fail it first)."""
+        return list(self.warnings)
+
 
 def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_dir: str,
               include_binary: bool = False, show_secrets: bool = False, verify: Any = None,
@@ -516,9 +525,9 @@ def gate_report(audit: AuditResult) -> Any:
     from scanner.report import Report
 
     open_ = [f for r in audit.results for f in r.findings if gates(r.statuses.get(f.fingerprint, ("open", ""))[0])]
-    warnings = [Warning("unreadable", w) for w in audit.warnings]
-    warnings += [Warning(w["kind"], w["message"], w["path"]) for r in audit.results if r.record
-                 for w in r.record.warnings if w["kind"] in INCOMPLETE_KINDS]
+    # targets that could not be scanned at all are not here: they are audit.not_scanned, exit 2 (commands_audit)
+    warnings = [Warning(w["kind"], w["message"], w["path"]) for r in audit.results if r.record
+                for w in r.record.warnings if w["kind"] in INCOMPLETE_KINDS]
     return Report(mode="audit", target="audit", findings=open_, warnings=warnings)
 
 

@@ -143,6 +143,19 @@ def _git(args: list[str]) -> subprocess.CompletedProcess[str]:
     return run_remote(args)
 
 
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")
+
+
+def git_reason(stderr: str, code: int) -> str:
+    """git's own reason, one line: its `fatal:` line (git prints hints and "please make sure you have the
+    correct access rights / and the repository exists." after it), user:password@ in any URL removed."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    why = (fatal[0] if fatal else lines[-1] if lines else f"git exit {code}")
+    why = why.removeprefix("fatal: ").removeprefix("error: ")
+    return _CREDENTIALS.sub("", why)[:500]
+
+
 def _clone_or_fetch(dest: str, source: str, location: str) -> tuple[subprocess.CompletedProcess[str], str]:
     """The blobless clone at dest brought up to date from source; origin's URL stays location (a view's
     path is only served while this runs)."""
@@ -191,8 +204,7 @@ def prepare(target: Target, cache_dir: str) -> tuple[str, str]:
         if view is not None:
             view.close()
     if res.returncode != 0:
-        lines = [line for line in res.stderr.splitlines() if line.strip()]
-        why = lines[-1] if lines else f"git exit {res.returncode}"
         verb = "clone" if action == "cloned" else "fetch"
-        raise OSError(f"{verb} failed: {why.replace(source, target.key).replace(target.location, target.key)}")
+        why = git_reason(res.stderr, res.returncode).replace(source, target.key).replace(target.location, target.key)
+        raise OSError(f"{verb} failed: {why}")
     return dest, action

@@ -110,8 +110,9 @@ def _gitfile(path: str) -> str | None:
 
 
 def locate(path: str) -> Located | None:
-    """The repository holding path (walking up, as git does), or None. Reads only HEAD, `.git` files and
-    `commondir`; never a config."""
+    """The repository holding path (walking up, as git does), or None; UsageError for a damaged `.git` on
+    the way (never its enclosing repository instead). Reads only HEAD, `.git` files and `commondir`; never
+    a config."""
     d = os.path.abspath(path)
     while True:
         dot = os.path.join(d, ".git")
@@ -121,6 +122,8 @@ def locate(path: str) -> Located | None:
             target = _gitfile(dot)
             if target and _is_git_dir(target):
                 return Located(target, _common_dir(target), d)
+        if os.path.lexists(dot):  # there, but damaged: never the enclosing repository instead
+            raise UsageError(f"{dot}: not a valid git directory (HEAD, objects/ or refs/ missing or damaged)")
         if _is_git_dir(d):
             return Located(d, _common_dir(d), None)
         parent = os.path.dirname(d)
@@ -131,7 +134,10 @@ def locate(path: str) -> Located | None:
 
 def top_level(path: str) -> str:
     """The work tree (or git dir of a bare repository) holding path; path itself outside any repository."""
-    found = locate(path) if os.path.exists(path) else None
+    try:
+        found = locate(path) if os.path.exists(path) else None
+    except UsageError:
+        found = None
     if found is None:
         return path
     return found.workdir or found.git_dir

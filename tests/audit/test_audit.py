@@ -378,11 +378,15 @@ def test_two_audits_at_once_on_one_datastore(org, tmp_path):
     assert store.counts()["targets"] == 3 and store.counts()["scans"] == 3 and store.counts()["findings"] == 3
 
 
-def test_cli_broken_targets_fail_only_with_fail_on_incomplete(org, tmp_path):
+def test_cli_a_target_not_scanned_never_passes(org, tmp_path):
+    """Issue 28: a target that could not be scanned at all is exit 2 when nothing else fails the gate,
+    named in the report and on stderr; findings elsewhere still make it 1."""
     listing = f"{tmp_path / 'gone'}\n"
     base = ["audit", str(org["clean"]), "--targets-file", "-", "--datastore", ":memory:"]
-    assert cli(*base, stdin=listing).returncode == 0
-    run = cli(*base, "--fail-on-incomplete", stdin=listing)
+    for extra in ([], ["--fail-on-incomplete"]):
+        run = cli(*base, *extra, stdin=listing)
+        assert run.returncode == 2 and "gone" in run.stdout and "1 of 2 targets could not be scanned" in run.stderr
+    run = cli("audit", str(org["alpha"]), "--targets-file", "-", "--datastore", ":memory:", stdin=listing)
     assert run.returncode == 1 and "gone" in run.stdout
 
 
