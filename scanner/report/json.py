@@ -41,6 +41,7 @@ def report_dict(r: Report, show_secrets: bool) -> dict:
             "items_scanned": r.items_scanned, "duration_s": round(r.duration_s, 3), "rules": r.rules,
             "suppressed": r.suppressed, "notes": r.notes,
             "warnings": [asdict(w) for w in r.warnings], "skipped": r.skipped,
+            "incomplete": [asdict(w) for w in r.incomplete],  # what could not be scanned (see --fail-on-incomplete)
         },
         "findings": [finding_dict(f, show_secrets) for f in r.findings],
     }
@@ -51,4 +52,8 @@ def render_json(r: Report, show_secrets: bool, color: bool = False) -> str:
 
 
 def render_jsonl(r: Report, show_secrets: bool, color: bool = False) -> str:
-    return "".join(json.dumps(finding_dict(f, show_secrets), ensure_ascii=False) + "\n" for f in r.findings)
+    """One finding per line, then one `{"incomplete": {kind, message, path}}` line per item that could not
+    be scanned: a stream consumer sees what the gate did not cover without a second format."""
+    lines = [json.dumps(finding_dict(f, show_secrets), ensure_ascii=False) for f in r.findings]
+    lines += [json.dumps({"incomplete": asdict(w)}, ensure_ascii=False) for w in r.incomplete]
+    return "".join(line + "\n" for line in lines)

@@ -35,6 +35,18 @@ def _place_fingerprint(f: Finding) -> str:
     return hashlib.sha256(f"{f.fingerprint}\0{f.rule_id}\0{f.path}\0{f.commit or ''}".encode()).hexdigest()[:32]
 
 
+def _invocation(r: Report) -> dict:
+    """SARIF's place for what the run could not do: one notification per item not scanned (it names the
+    file where there is one), and executionSuccessful false when there is any."""
+    notes = []
+    for w in r.incomplete:
+        n: dict = {"level": "error", "message": {"text": w.message}, "descriptor": {"id": w.kind}}
+        if w.path:
+            n["locations"] = [{"physicalLocation": {"artifactLocation": {"uri": quote(w.path)}}}]
+        notes.append(n)
+    return {"executionSuccessful": not notes, "toolExecutionNotifications": notes}
+
+
 def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
     rules: dict[str, int] = {}
     descriptors: list[dict] = []
@@ -79,6 +91,7 @@ def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
             "tool": {"driver": {"name": "tokenscan", "version": __version__, "semanticVersion": __version__,
                                 "rules": descriptors}},
             "results": results,
+            "invocations": [_invocation(r)],
             "properties": {"mode": r.mode, "target": r.target, "suppressed": r.suppressed,
                            "bytesScanned": r.bytes_scanned, "itemsScanned": r.items_scanned},
         }],

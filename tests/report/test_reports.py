@@ -134,3 +134,29 @@ def test_every_format_says_what_to_do(planted):
     assert rule["helpUri"].startswith(url) and rule["help"]["text"].startswith(rem["what"])
     page = render(report, "html", show_secrets=False)
     assert page.count('class="fix"') == len(report.findings) and f'href="{rem["url"]}"' in page
+
+
+def test_every_machine_format_carries_what_was_not_scanned(tmp_path):
+    """Issue 28: a damaged history's missing object is in JSON's scan.incomplete, a JSONL line of its own
+    and SARIF's invocation (executionSuccessful false, a notification naming the file); schema-valid."""
+    r = Repo(tmp_path / "r")
+    r.commit("init", **{"ok.env": f"T={cloudflare('cfut_', 281)}\n", "lost.txt": "gone\n"})
+    oid = r.git("rev-parse", "HEAD:lost.txt")
+    (r.path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    report = history_scan(str(r.path), ScanOptions(jobs=1))
+    assert [w.path for w in report.incomplete] == ["lost.txt"]
+    data = json.loads(render(report, "json", show_secrets=False))
+    assert [w["path"] for w in data["scan"]["incomplete"]] == ["lost.txt"]
+    lines = [json.loads(x) for x in render(report, "jsonl", show_secrets=False).splitlines()]
+    assert [x["incomplete"]["path"] for x in lines if "incomplete" in x] == ["lost.txt"]
+    assert sum(1 for x in lines if "fingerprint" in x) == len(report.findings) == 1
+    doc = json.loads(render(report, "sarif", show_secrets=False))
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    [inv] = doc["runs"][0]["invocations"]
+    assert inv["executionSuccessful"] is False
+    [note] = inv["toolExecutionNotifications"]
+    assert note["descriptor"]["id"] == "missing-object" and oid in note["message"]["text"]
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "lost.txt"
+    clean = scan_paths([str(r.path / "ok.env")], ScanOptions(jobs=1))
+    assert json.loads(render(clean, "sarif", show_secrets=False))["runs"][0]["invocations"][0] == {
+        "executionSuccessful": True, "toolExecutionNotifications": []}
