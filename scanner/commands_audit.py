@@ -44,13 +44,20 @@ def _store(path: str | None, must_exist: bool = False) -> Iterator[Any]:
     where = path or default_path()
     if must_exist and where != ":memory:" and not os.path.exists(where):
         raise UsageError(f"--datastore {where}: no datastore there (run `tokenscan audit` first)")
-    store = _open_store(path)
+    store = None
     try:
+        store = _open_store(path)
         yield store
     except sqlite3.DatabaseError as exc:
-        raise UsageError(f"--datastore {path or default_path()}: {exc} (a damaged datastore?)") from None
+        raise UsageError(f"--datastore {where}: {exc} (a damaged datastore?)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # a flipped byte inside a row (text that is not UTF-8, a stored report that is not JSON) reads back
+        # as data no code path expects: the file is damaged, said as such
+        raise UsageError(f"--datastore {where}: a row cannot be read ({type(exc).__name__}: {str(exc)[:120]}; "
+                         "a damaged datastore? PRAGMA integrity_check tells)") from None
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 @cli.command()

@@ -82,6 +82,15 @@ def printable(path: str) -> str:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f]} | {c: f"\\u{c:04x}" for c in range(0x80, 0xa0)}
+
+
+def terminal_safe(text: str) -> str:
+    """printable(text) with control characters escaped (`\\x1b`, `\\x01`): a file name, author or message
+    from scanned content must not move a terminal's cursor, recolour it or hide a line in a text report."""
+    return printable(text).translate(_CONTROLS)
+
+
 def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 

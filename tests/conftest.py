@@ -20,3 +20,16 @@ def cf():
     server = FakeCloudflare().start()
     yield server
     server.stop()
+
+
+# Hypothesis profiles for tests/fuzz/ (registered here, where pytest reads them before
+# --hypothesis-profile is applied). "default": a fixed budget per surface so the whole suite stays under
+# 3 minutes on 2 cores, derandomized so CI runs the same examples every time (a failure reproduces);
+# "long": deeper, random runs by hand: pytest tests/fuzz --hypothesis-profile=long
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+_FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+             print_blob=True)
+settings.register_profile("default", max_examples=60, derandomize=True, database=None, **_FUZZ)
+settings.register_profile("long", max_examples=2000, **_FUZZ)
+settings.load_profile("default")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from scanner.findings import shown
+from scanner.findings import shown, terminal_safe
 from scanner.remediation import advice_line
 from scanner.report import Report
 
@@ -30,7 +30,7 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
     lines: list[str] = []
     for f in r.findings:
         f = shown(f, show_secrets)
-        where = f"{f.path}:{f.line}:{f.column}"
+        where = f"{terminal_safe(f.path)}:{f.line}:{f.column}"
         head = f"{paint(f.severity.upper(), _SEV_COLOR.get(f.severity))}  {f.rule_id}  {where}"
         lines.append(head)
         lines.append(f"    secret: {f.secret}   fingerprint: {f.fingerprint[:16]}")
@@ -48,10 +48,10 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
             lines.append("    " + "; ".join(extra))
         lines.append(f"    fix: {advice_line(f.rule_id)}")
         if f.commit:
-            lines.append(f"    commit {f.commit[:12]}  {f.author or ''}  {f.date or ''}  source {f.source}")
+            lines.append(f"    commit {f.commit[:12]}  {terminal_safe(f.author or '')}  {f.date or ''}  source {f.source}")
             if f.refs or f.at_head is not None:
                 head_state = {True: "still at HEAD", False: "not at HEAD", None: ""}[f.at_head]
-                lines.append(f"    refs {', '.join(f.refs[:4])}{' …' if len(f.refs) > 4 else ''}  {head_state}")
+                lines.append(f"    refs {terminal_safe(', '.join(f.refs[:4]))}{' …' if len(f.refs) > 4 else ''}  {head_state}")
         lines.append("")
     lines.extend(summary_lines(r))
     return "\n".join(lines) + "\n"
@@ -83,7 +83,7 @@ def summary_lines(r: Report) -> list[str]:
         out.append("warnings: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
         # skips by design are counted apart below unless --list-skipped; what is here is worth naming
         for w in r.warnings[:SHOWN_WARNINGS]:
-            out.append(f"  {w.kind}: {w.path + ': ' if w.path else ''}{w.message}")
+            out.append(f"  {w.kind}: {terminal_safe(w.path) + ': ' if w.path else ''}{terminal_safe(w.message)}")
         if len(r.warnings) > SHOWN_WARNINGS:
             out.append(f"  … and {len(r.warnings) - SHOWN_WARNINGS} more (--format json lists every one)")
     if r.skipped:
@@ -93,5 +93,5 @@ def summary_lines(r: Report) -> list[str]:
         n = len(r.incomplete)
         out.append(f"incomplete: {n} item{'s' if n != 1 else ''} could not be scanned (see warnings); "
                    f"--fail-on-incomplete fails the gate on this")
-    out.extend(r.notes)
+    out.extend(terminal_safe(n) for n in r.notes)
     return out

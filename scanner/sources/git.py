@@ -122,7 +122,8 @@ def open_repo(path: str, trusted: bool = False) -> ScannedRepository:
         return ScannedRepository(view.path, view)
     except pygit2.GitError as exc:
         view.close()
-        raise UsageError(f"{path}: cannot open repository: {exc}") from None
+        why = str(exc).replace(view.path.rstrip("/"), view.located.git_dir)  # name the repository, not the view
+        raise UsageError(f"{path}: cannot open repository: {why}") from None
 
 
 def _resolve_commit(repo: pygit2.Repository, rev: str, option: str) -> pygit2.Commit:
@@ -501,9 +502,9 @@ def promisor_remotes(repo: pygit2.Repository) -> list[str]:
 
 
 def view_warnings(repo: pygit2.Repository) -> list[Warning]:
-    """What the view could not copy (a FIFO or a symlink among the refs): never a silent gap."""
-    return [Warning("unreadable", f"{name} is not a regular file: the refs it may hold were not read", name)
-            for name in getattr(repo, "ignored", ())]
+    """What the view left out (a FIFO or a symlink among the refs, a damaged shallow list): never a silent
+    gap."""
+    return [Warning("unreadable", why, name) for name, why in getattr(repo, "ignored", ())]
 
 
 def refused_note(repo: pygit2.Repository) -> str:

@@ -57,7 +57,7 @@ class RepoView:
     path: str
     located: Located
     refused_remotes: dict[str, str] = field(default_factory=dict)  # promisor remote -> why it is not used
-    ignored: list[str] = field(default_factory=list)  # entries of refs/ that are not regular files
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (what, why) the view left out
     remote_urls: dict[str, str] = field(default_factory=dict)  # every remote's URL, as text (shown, never used)
 
     held: bool = False  # by holding(): every open of this repository shares the view until it ends
@@ -309,7 +309,10 @@ def _sweep() -> None:
             pass
 
 
-def _copy_refs(src: str, dst: str, ignored: list[str]) -> None:
+_NOT_REGULAR = "not a regular file: the refs it may hold were not read"
+
+
+def _copy_refs(src: str, dst: str, ignored: list[tuple[str, str]]) -> None:
     for root, dirs, files in os.walk(src, followlinks=False):
         rel = os.path.relpath(root, src)
         target = os.path.join(dst, rel) if rel != "." else dst
@@ -317,12 +320,12 @@ def _copy_refs(src: str, dst: str, ignored: list[str]) -> None:
         for d in list(dirs):
             if os.path.islink(os.path.join(root, d)):
                 dirs.remove(d)
-                ignored.append(os.path.join("refs", rel, d))
+                ignored.append((os.path.normpath(os.path.join("refs", rel, d)), _NOT_REGULAR))
         for f in files:
             path = os.path.join(root, f)
             data = None if os.path.islink(path) else read_regular(path)
             if data is None:
-                ignored.append(os.path.normpath(os.path.join("refs", rel, f)))
+                ignored.append((os.path.normpath(os.path.join("refs", rel, f)), _NOT_REGULAR))
                 continue
             with open(os.path.join(target, f), "wb") as fh:
                 fh.write(data)
@@ -508,9 +511,16 @@ def _build(view: RepoView, found: Located, conf: dict[str, str | None], depth: i
             continue
         data = read_regular(src, 1 << 31)
         if data is None:
-            view.ignored.append(name)
+            view.ignored.append((name, "not a regular file: not read"))
             continue
-        os.makedirs(os.path.dirname(os.path.join(view.path, name)), exist_ok=True)
+        if name == "shallow":  # libgit2 refuses a whole repository over one bad line: keep the object ids
+            rows = data.split(b"\n")
+            good = [ln for ln in rows if re.fullmatch(rb"[0-9a-f]{40}|[0-9a-f]{64}", ln.strip())]
+            if len(good) != len([ln for ln in rows if ln.strip()]):
+                view.ignored.append((name, "lines that are not object ids were ignored (a damaged shallow list)"))
+            data = b"".join(ln.strip() + b"\n" for ln in good)
+            if not data:
+                continue
         with open(os.path.join(view.path, name), "wb") as fh:
             fh.write(data)
 
