@@ -19,7 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scanner.app import (
+from scanner.findings import Finding as _Finding
+from scanner.findings import Warning, redact
+from scanner.findings.advice import advice_line
+from scanner.findings.suppress import Suppressor
+from scanner.pipeline.run import (
     ScanOptions,
     build_engine,
     exit_code,
@@ -28,14 +32,10 @@ from scanner.app import (
     staged_scan,
     to_report,
 )
-from scanner.findings import Finding as _Finding
-from scanner.findings import Warning, redact
-from scanner.remediation import advice_line
+from scanner.pipeline.workers import ScanResult, scan_chunk
 from scanner.report import Report
 from scanner.report import render as _render
-from scanner.scan import ScanResult, scan_chunk
 from scanner.sources import Chunk
-from scanner.suppress import Suppressor
 
 __all__ = ["Finding", "Result", "Scanner", "Warning"]
 

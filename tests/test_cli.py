@@ -8,7 +8,7 @@ from clirun import tokenscan as run
 from plant import plant_tree
 from tokens import cloudflare
 
-from scanner.cli import cli
+from scanner.cli.main import cli
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_synthetic_test_token_is_tagged_and_does_not_fail_the_gate(tmp_path):
 def test_progress_line_only_on_a_terminal_and_without_secrets():
     import io
 
-    from scanner.progress import Progress, progress_for
+    from scanner.pipeline.progress import Progress, progress_for
 
     buf = io.StringIO()
     p = Progress("scanning files", stream=buf, interval=0)

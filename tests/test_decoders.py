@@ -5,11 +5,12 @@ import urllib.parse
 import pytest
 from tokens import cloudflare, github, legacy_token
 
-from scanner import cache, decoders
-from scanner.app import ScanOptions, scan_paths
-from scanner.engine import Engine
-from scanner.prefilter import HYPERSCAN_AVAILABLE
-from scanner.rules import load_rules
+from scanner import cache
+from scanner.engine import decoders
+from scanner.engine.matcher import Engine
+from scanner.engine.prefilter import HYPERSCAN_AVAILABLE
+from scanner.pipeline.run import ScanOptions, scan_paths
+from scanner.rules.loader import load_rules
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 

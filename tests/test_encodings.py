@@ -14,10 +14,10 @@ import urllib.parse
 import pytest
 from tokens import cloudflare, github
 
-from scanner import decoders
-from scanner.engine import Engine
-from scanner.prefilter import HYPERSCAN_AVAILABLE
-from scanner.rules import load_rules
+from scanner.engine import decoders
+from scanner.engine.matcher import Engine
+from scanner.engine.prefilter import HYPERSCAN_AVAILABLE
+from scanner.rules.loader import load_rules
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 

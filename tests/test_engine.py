@@ -1,9 +1,9 @@
 import pytest
 from tokens import cloudflare, legacy_token
 
-from scanner.engine import Engine
-from scanner.prefilter import HYPERSCAN_AVAILABLE, Prefilter
-from scanner.rules import load_rules
+from scanner.engine.matcher import Engine
+from scanner.engine.prefilter import HYPERSCAN_AVAILABLE, Prefilter
+from scanner.rules.loader import load_rules
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 
@@ -84,7 +84,7 @@ regex = 'cf_((a|a)+)+$'
 def test_catastrophic_rule_times_out_warns_and_others_still_run(rules, accelerated, tmp_path):
     import time
 
-    from scanner.rules import load_rule_file
+    from scanner.rules.loader import load_rule_file
     f = tmp_path / "evil.toml"
     f.write_text(EVIL_RULES)
     engine = Engine(rules + load_rule_file(f), accelerated, rule_timeout=0.3)
@@ -103,7 +103,7 @@ def test_catastrophic_rule_times_out_warns_and_others_still_run(rules, accelerat
 
 
 def test_catastrophic_pattern_in_a_context_table_times_out_too(rules, tmp_path):
-    from scanner.rules import load_rule_file
+    from scanner.rules.loader import load_rule_file
     f = tmp_path / "evil.toml"
     f.write_text('''
 [[rules]]
@@ -242,7 +242,7 @@ def test_a_run_of_a_repeated_keyword_is_one_window(rules):
     data = b"x = '" + b"A" * 50000 + b"'\n"
     assert len(engine._keyword_windows(ri, data, 0, len(data))) == 1
     # the same merged windows as one window per occurrence, for any range of starts
-    from scanner.engine import WINDOW_AFTER, WINDOW_BEFORE, _line_bounds, _merge
+    from scanner.engine.matcher import WINDOW_AFTER, WINDOW_BEFORE, _line_bounds, _merge
 
     data = b"a\n" + (b"A" * 30 + b"b" + b"A" * 3000 + b"\n") * 3
     k = b"a" * 21  # keywords are searched lowercased

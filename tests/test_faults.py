@@ -90,9 +90,9 @@ def test_output_trouble_is_a_clear_error(tree, tmp_path):
 
 
 def test_jobs_are_capped_at_the_core_count(tree):
-    from scanner.app import ScanOptions  # noqa: F401  (the CLI builds one)
-    from scanner.cli import _scan_options
-    from scanner.scan import default_jobs
+    from scanner.cli.options import scan_options_from as _scan_options
+    from scanner.pipeline.run import ScanOptions  # noqa: F401  (the CLI builds one)
+    from scanner.pipeline.workers import default_jobs
 
     kw = dict(rule_files=(), include_invalid_checksum=False, baseline=None, ignore_file=None, no_suppress=False,
               decode_depth=2, quiet=True, jobs=500, force_jobs=False, verify=False)
@@ -177,8 +177,8 @@ def test_a_signal_ends_every_worker_and_exits_with_the_signal_code(tmp_path, sig
 
 
 def test_exit_code_gate_on_incomplete_and_undecided_verification():
-    from scanner.app import exit_code
     from scanner.findings import Finding, Verification, Warning
+    from scanner.pipeline.run import exit_code
     from scanner.report import Report
 
     def finding(status):

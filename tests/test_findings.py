@@ -2,8 +2,8 @@ import hashlib
 
 from tokens import account_id, cloudflare
 
-from scanner import hints
 from scanner.findings import Finding, dedupe, fingerprint, locate, redact, vendor_prefix
+from scanner.verify import hints
 
 
 def test_redact_keeps_prefix_and_last_four_only():

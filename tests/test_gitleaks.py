@@ -6,8 +6,8 @@ from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
 
-from scanner.config import find_config
 from scanner.errors import UsageError
+from scanner.pipeline.config import find_config
 
 CONFIG = (ROOT / "fixtures" / "gitleaks" / "team.toml").read_text()
 

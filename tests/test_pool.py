@@ -16,8 +16,8 @@ import pytest
 from gitrepo import Repo
 from tokens import cloudflare, github
 
-from scanner import scan
-from scanner.app import ScanOptions, history_scan, scan_paths, staged_scan
+from scanner.pipeline import workers as scan
+from scanner.pipeline.run import ScanOptions, history_scan, scan_paths, staged_scan
 from scanner.report import Report
 
 

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from scanner import prefilter
-from scanner.engine import Engine
-from scanner.prefilter import HYPERSCAN_AVAILABLE, PREFILTER, RUN, Prefilter, pattern_key
-from scanner.rules import load_rules
+from scanner.engine import classify, prefilter
+from scanner.engine.matcher import Engine
+from scanner.engine.prefilter import HYPERSCAN_AVAILABLE, PREFILTER, RUN, Prefilter, pattern_key
+from scanner.rules.loader import load_rules
 
 pytestmark = pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
 
@@ -38,7 +38,7 @@ def _fresh_cache(monkeypatch, path):
 
 
 def test_shipped_classification_lists_every_shipped_pattern():
-    missing = prefilter.missing_classes()
+    missing = classify.missing_classes()
     assert not missing, (f"{len(missing)} native pattern(s) of the shipped rules are not in scanner/pattern_classes.json "
                          f"(a cold start would measure them): run `{prefilter.CLASSIFY_COMMAND}`; first: {missing[0]!r}")
 
@@ -46,10 +46,10 @@ def test_shipped_classification_lists_every_shipped_pattern():
 def test_missing_pattern_is_detected(monkeypatch):
     """The check above can fail: drop one shipped pattern's entry and it is reported."""
     shipped = dict(prefilter.shipped_classes())
-    dropped = pattern_key(prefilter.shipped_patterns()[0])
+    dropped = pattern_key(classify.shipped_patterns()[0])
     del shipped[dropped]
     monkeypatch.setattr(prefilter, "shipped_classes", lambda: shipped)
-    assert [pattern_key(a) for a in prefilter.missing_classes()] == [dropped]
+    assert [pattern_key(a) for a in classify.missing_classes()] == [dropped]
 
 
 def test_cold_start_with_the_shipped_rules_measures_no_pattern(rules, measured, monkeypatch, tmp_path):
@@ -131,7 +131,7 @@ def test_findings_do_not_depend_on_the_classification(rules, monkeypatch, tmp_pa
     # keyword-anchored rules without their native pattern (the engine's keyword windows), candidate-first
     # rules and base64 runs with their last, plainest alternative
     other = {pattern_key(a): ([-1, True] if all(m == PREFILTER for _, m in a) else [len(a) - 1, True])
-             for a in prefilter.shipped_patterns()}
+             for a in classify.shipped_patterns()}
     engines["other"] = build("other", other)
     assert engines["flipped"].prefilter.deferred != engines["shipped"].prefilter.deferred
     assert engines["other"].prefilter.native != engines["shipped"].prefilter.native

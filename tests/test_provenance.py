@@ -16,8 +16,8 @@ from gitrepo import Repo
 from tokens import cloudflare, github
 
 from scanner.api import Scanner
-from scanner.app import ScanOptions, history_scan, scan_paths, staged_scan
 from scanner.findings import Finding
+from scanner.pipeline.run import ScanOptions, history_scan, scan_paths, staged_scan
 from scanner.sources import NO_ORIGIN, Chunk, Origin
 from scanner.verify import VerifyOptions
 

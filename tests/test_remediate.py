@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from gitrepo import ENV, Repo
 from tokens import cloudflare, github
 
-from scanner.cli import cli
-from scanner.remediate import Leak, public_url, replacement_lines
+from scanner.cli.main import cli
+from scanner.remediate.plan import Leak, public_url, replacement_lines
 
 
 def _pem(seed: int, lines: int = 14) -> str:
@@ -205,7 +205,7 @@ def test_a_token_inside_a_key_block_does_not_break_the_block_regex() -> None:
 
 
 def test_short_values_and_archive_members_are_pointed_out_without_the_secret() -> None:
-    from scanner.remediate import plan_text
+    from scanner.remediate.plan import plan_text
 
     short = Leak("pw-9x2Lq", "database-url-password", places=[("app.env", 1, "a" * 40)], encodings={"plain"})
     zipped = Leak("ghp_" + "Zz9" * 12, "github-token", places=[("dist/release.zip!conf/.env", 2, "b" * 40)],
@@ -222,7 +222,7 @@ def test_short_values_and_archive_members_are_pointed_out_without_the_secret() -
 
 
 def test_an_incomplete_scan_is_said() -> None:
-    from scanner.remediate import plan_text
+    from scanner.remediate.plan import plan_text
 
     leak = Leak("ghp_" + "Yy8" * 12, "github-token", places=[("a.env", 1, "d" * 40)], encodings={"plain"})
     assert "could not be scanned" in plan_text([leak], "/tmp/o.txt", "repo", None, 0, {}, incomplete=1)

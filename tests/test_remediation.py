@@ -10,13 +10,13 @@ import re
 
 import pytest
 
-from scanner.remediation import EXACT, VENDORS, Advice, advice, advice_line, vendor_of
-from scanner.rules import load_rules
+from scanner.findings.advice import EXACT, VENDORS, Advice, advice, advice_line, vendor_of
+from scanner.rules.loader import load_rules
 
 
 def test_every_loaded_rule_has_advice() -> None:
     missing = sorted(r.id for r in load_rules(()) if advice(r.id) is None)
-    assert not missing, f"rules without remediation advice (add them to scanner/remediation.py): {missing}"
+    assert not missing, f"rules without remediation advice (add them to scanner/findings/advice.py): {missing}"
 
 
 @pytest.mark.parametrize("entry", [*EXACT.values(), *VENDORS.values()], ids=lambda a: a.vendor)

@@ -10,8 +10,9 @@ import click
 import pytest
 from clirun import ROOT
 
-from scanner.cli import cli
-from scanner.config import (
+from scanner.cli.main import cli
+from scanner.errors import UsageError
+from scanner.pipeline.config import (
     BaselineSettings,
     HistorySettings,
     ScanSettings,
@@ -20,11 +21,10 @@ from scanner.config import (
     apply_config,
     parse_size,
 )
-from scanner.errors import UsageError
 
 
 def test_config_loads_and_applies_without_click():
-    code = ("import sys; from scanner.config import ScanSettings, apply_config, find_config; "
+    code = ("import sys; from scanner.pipeline.config import ScanSettings, apply_config, find_config; "
             "s = ScanSettings(); apply_config(s, {'format': 'json', 'jobs': 3}, 'x.toml'); "
             "assert (s.fmt, s.jobs) == ('json', 3), s; "
             "assert 'click' not in sys.modules, 'config pulled in click'")

@@ -5,10 +5,10 @@ from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
 
-from scanner.app import ScanOptions, scan_paths
 from scanner.errors import UsageError
 from scanner.findings import fingerprint
-from scanner.suppress import load_baseline, load_ignore_file
+from scanner.findings.suppress import load_baseline, load_ignore_file
+from scanner.pipeline.run import ScanOptions, scan_paths
 
 
 def test_inline_allow_is_suppressed_and_counted(tmp_path):

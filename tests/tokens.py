@@ -6,7 +6,7 @@ import random
 import string
 import zlib
 
-from scanner.validators import base62
+from scanner.rules.checksums import base62
 
 ALNUM = string.ascii_letters + string.digits
 URLSAFE = ALNUM + "_-"
@@ -47,7 +47,7 @@ def github(prefix: str, seed: int, valid: bool = True) -> str:
 
 def age_secret_key(seed: int, valid: bool = True) -> str:
     """AGE-SECRET-KEY-1 + 52 Bech32 data characters (32 random bytes) + 6 checksum characters."""
-    from scanner.validators import BECH32, bech32_checksum
+    from scanner.rules.checksums import BECH32, bech32_checksum
 
     rng = random.Random(f"age{seed}")
     data = [rng.randrange(32) for _ in range(52)]
@@ -75,7 +75,7 @@ def azure_identifiable(signature: str, seed: int, valid: bool = True, nbytes: in
     (little-endian) under the signature's first seed; AzFu keys are URL-safe base64."""
     import base64
 
-    from scanner.validators import AZURE_IDENTIFIABLE_SEEDS, marvin32
+    from scanner.rules.checksums import AZURE_IDENTIFIABLE_SEEDS, marvin32
 
     n = nbytes or AZURE_KEY_BYTES[signature]
     rng = random.Random(f"azure{signature}{seed}")

@@ -26,8 +26,8 @@ from typing import Any
 from scanner import __version__
 from scanner.audit.datastore import StoredFinding
 from scanner.findings import INCOMPLETE_KINDS, Finding, Warning, redact
-from scanner.rules import Rule
-from scanner.suppress import KNOWN_PUBLIC_TAG, KnownPublic
+from scanner.findings.suppress import KNOWN_PUBLIC_TAG, KnownPublic
+from scanner.rules.loader import Rule
 
 Lookup = Callable[[Sequence[str]], Mapping[str, list[StoredFinding]]]
 _OID = re.compile(r"\b[0-9a-f]{40}(?:[0-9a-f]{24})?\b")  # SHA-1 or SHA-256 object ids
@@ -79,15 +79,15 @@ def ruleset_sources(opts: Any, include_binary: bool) -> str | None:
     to the rule-set hash, so an audit with nothing to read never parses a rule file (~50 ms of an unchanged
     repository's ~200 ms). None (always load the rules) for rules given in code, or an unreadable file
     (load_rules then names it)."""
-    import scanner.rules
-    from scanner.rules import builtin_rule_files
+    import scanner.rules.loader
+    from scanner.rules.loader import builtin_rule_files
 
     if opts.extra_rules:
         return None
     h = hashlib.sha256(json.dumps([__version__, matcher_digest(), opts.decode_depth, include_binary,
                                    opts.archive_depth, builtin_rule_files(), list(opts.rule_files)]).encode())
     try:
-        for name in (*opts.rule_files, scanner.rules.__file__):
+        for name in (*opts.rule_files, scanner.rules.loader.__file__):
             with open(name, "rb") as fh:
                 h.update(b"\0" + fh.read())
     except OSError:

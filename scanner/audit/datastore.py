@@ -13,6 +13,9 @@ owner-only (0600) in any case, since even redacted findings say where an organis
 
 The schema is versioned with PRAGMA user_version and upgraded by the numbered steps in MIGRATIONS, each in
 the same transaction as its version bump; a file from a newer tokenscan is refused untouched.
+
+One module on purpose: the schema, its numbered migrations and every query that depends on them change
+together (a column added is a migration and the queries that use it, reviewed as one diff).
 """
 
 from __future__ import annotations

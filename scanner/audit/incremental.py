@@ -176,9 +176,9 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
                   engine: Callable[[], Any]) -> Outcome | None:
     """history_scan for an audit, walking only what no earlier scan covered. None: not applicable here
     (no git, an empty or shallow repository, secrets needed from old blobs): the caller runs history_scan."""
-    from scanner import scan
-    from scanner.app import suppressor, to_report
-    from scanner.scan import ScanResult
+    from scanner.pipeline import workers as scan
+    from scanner.pipeline.run import suppressor, to_report
+    from scanner.pipeline.workers import ScanResult
     from scanner.sources.blobs import GitReader
 
     started = time.perf_counter()

@@ -4,6 +4,9 @@ process into the datastore, then verified once over everything and gated on open
 Tasks never touch the datastore: they get a read-only view of the blobs already scanned (a lookup here, a
 snapshot on a cluster) and return a TargetResult; the client merges each one in its own transaction as it
 arrives, so an interrupted audit keeps every repository finished before the interruption.
+
+One module on purpose: a target's scan and its merge into the datastore share the state key and the
+record they write; split, the incremental-skip rule would live in two places.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from scanner.audit.cache import (
@@ -44,7 +46,7 @@ class AuditSpec:
     """Everything a task needs, picklable: the scan options without progress or verification (both are
     the client's: one progress line, one polite verification pass over all repositories)."""
 
-    opts: Any  # scanner.app.ScanOptions
+    opts: Any  # scanner.pipeline.run.ScanOptions
     ruleset: str
     rules: int
     cache_dir: str
@@ -103,7 +105,7 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
 
 def _scan_prepared(result: TargetResult, path: str, spec: AuditSpec, lookup: Lookup | None, t0: float,
                    started: str) -> TargetResult:
-    from scanner.app import history_scan
+    from scanner.pipeline.run import history_scan
 
     target = result.target
     opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
@@ -172,7 +174,7 @@ def state_key(path: str, refs: dict[str, str], spec: AuditSpec) -> str | None:
     gitdir = _git_dir(path)
     if gitdir is None or not refs or any(r.startswith("refs/stash") for r in refs):
         return None
-    from scanner.suppress import GITLEAKS_IGNORE, IGNORE_FILE
+    from scanner.findings.suppress import GITLEAKS_IGNORE, IGNORE_FILE
 
     opts = spec.opts
     root = path if os.path.isdir(path) else os.path.dirname(path)
@@ -194,12 +196,10 @@ def _shipped_digest() -> str:
     """Every data file shipped in tokenscan's rules folder (rule files, known-public key lists...): what
     suppresses or finds something may change there without the rule-set hash seeing it (an example, a key
     list). Read once per process."""
-    from scanner.rules import builtin_rule_files
+    from scanner.rules.loader import builtin_rule_files, shipped_dir
 
     first = builtin_rule_files()
-    root = Path(__file__).resolve().parent.parent / "rules"
-    if not root.is_dir():
-        root = root.parent.parent / "rules"
+    root = shipped_dir()
     h = hashlib.sha256(json.dumps(first).encode())
     if root.is_dir():
         for p in sorted(root.iterdir()):
@@ -270,12 +270,12 @@ _RULES: dict[tuple, Any] = {}  # and its rules: loading them is cheap next to bu
 
 
 def _rules(spec: AuditSpec, opts: Any) -> list:
-    from scanner.rules import load_rules
+    from scanner.pipeline.run import load_checked_rules
 
     key = (spec.ruleset, opts.rule_files)
     if key not in _RULES:
         _RULES.clear()
-        _RULES[key] = load_rules(opts.rule_files, extra=opts.extra_rules)
+        _RULES[key] = load_checked_rules(opts.rule_files, extra=opts.extra_rules)
     return _RULES[key]  # type: ignore[no-any-return]
 
 
@@ -283,7 +283,7 @@ def _engine(spec: AuditSpec, opts: Any) -> Any:
     """(rules, engine), built once per process and only when some repository has something to read, then
     reused for every repository it scans: building the engine (compiling and indexing every rule) costs
     ~0.2-0.4 s, more than an unchanged repository's whole audit."""
-    from scanner.engine import Engine
+    from scanner.engine.matcher import Engine
 
     key = (spec.ruleset, opts.accelerated, opts.rule_files)
     if key not in _ENGINE:
@@ -432,7 +432,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
     """Audits every target and merges each result into the datastore as it arrives. executor: how tasks
     run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed).
     full: read every blob of every repository, as if the datastore knew nothing (results still merge)."""
-    from scanner.rules import load_rules
+    from scanner.pipeline.run import load_checked_rules
 
     t0 = time.perf_counter()
     sources = ruleset_sources(opts, include_binary)
@@ -440,7 +440,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
     if seen is not None:  # rules are loaded (and the engine built) only when some repository needs reading
         ruleset, n_rules, by_path = seen
     else:
-        rules = load_rules(opts.rule_files, extra=opts.extra_rules)
+        rules = load_checked_rules(opts.rule_files, extra=opts.extra_rules)
         ruleset = ruleset_hash(rules, opts.decode_depth, include_binary, opts.archive_depth)
         n_rules, by_path = len(rules), paths_matter(rules)
         _RULES.clear()

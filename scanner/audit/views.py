@@ -20,7 +20,7 @@ from typing import Any
 from scanner import __version__
 from scanner.audit.datastore import gates
 from scanner.audit.report import live_again_line
-from scanner.remediation import advice, advice_line
+from scanner.findings.advice import advice, advice_line
 
 SCHEMA = "tokenscan.findings/1"
 FORMATS = ("text", "json", "sarif", "html")

@@ -11,7 +11,7 @@ from html import escape
 
 from scanner import __version__
 from scanner.findings import shown
-from scanner.remediation import advice, advice_line
+from scanner.findings.advice import advice, advice_line
 from scanner.report import Report
 
 CSS = """

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from scanner import __version__
 from scanner.findings import Finding, shown
-from scanner.remediation import advice
+from scanner.findings.advice import advice
 from scanner.report import Report
 
 SCHEMA = "tokenscan.report/1"

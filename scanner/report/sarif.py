@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from scanner import __version__
 from scanner.findings import Finding, shown
-from scanner.remediation import advice, advice_line
+from scanner.findings.advice import advice, advice_line
 from scanner.report import Report
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from scanner.findings import shown, terminal_safe
-from scanner.remediation import advice_line
+from scanner.findings.advice import advice_line
 from scanner.report import Report
 
 _SEV_COLOR = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",

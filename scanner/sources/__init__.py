@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a chunk's bytes sit beyond their path, set on each finding when it is made (never copied on
-    afterwards): the blob or the commit (a commit message) holding them, and the archive member they are."""
-
-    commit: str | None = None
-    blob: str | None = None
-    member: str = ""  # `!inner/path` inside an archive (the chunk's path then ends with it)
-
-
-NO_ORIGIN = Origin()
+from scanner.findings import NO_ORIGIN, Origin  # where a chunk's bytes sit: part of each finding
 
 BINARY_SNIFF = 8192  # a NUL byte in the first 8 KiB makes a file, blob or archive member binary
 

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from scanner.decoders import utf16_text
+from scanner.engine.decoders import kind_of, utf16_text
 from scanner.findings import Warning
 from scanner.sources import NO_ORIGIN, Chunk, Origin, is_binary
 
@@ -32,25 +32,6 @@ class Limits:
     max_total: int = 512 << 20  # uncompressed bytes of one outer archive, all members and levels
     max_members: int = 100_000
     max_ratio: int = 200  # uncompressed/compressed size of a zip member beyond which it is a bomb
-
-
-# archive magic numbers by first byte: the test for every blob and file costs one dict lookup (tar's
-# `ustar` sits at offset 257)
-_MAGIC: dict[int, tuple[tuple[bytes, str], ...]] = {
-    0x50: ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip")),
-    0x1F: ((b"\x1f\x8b", "gzip"),),
-    0x42: ((b"BZh", "bzip2"),),
-    0xFD: ((b"\xfd7zXZ\x00", "xz"),),
-}
-
-
-def kind_of(head: bytes) -> str | None:
-    """The archive format from its first bytes (names lie; magic numbers rarely do). `head` may be the
-    whole content: nothing is copied."""
-    for magic, kind in _MAGIC.get(head[0], ()) if head else ():
-        if head.startswith(magic) and (kind != "bzip2" or head[3:4].isdigit()):
-            return kind
-    return "tar" if head[257:262] == b"ustar" else None
 
 
 class _Budget:

@@ -21,11 +21,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.decoders import utf16_text
+from scanner.engine.decoders import kind_of as archive_kind
+from scanner.engine.decoders import utf16_text
 from scanner.findings import Warning
 from scanner.sources import Chunk, Origin, is_binary
 from scanner.sources.archives import archive_chunks
-from scanner.sources.archives import kind_of as archive_kind
 from scanner.sources.gitbin import git_binary, popen_git
 
 

@@ -13,12 +13,12 @@ from typing import BinaryIO, Iterator
 
 import pathspec
 
-from scanner.decoders import utf16_codec, utf16_text
+from scanner.engine.decoders import kind_of as archive_kind
+from scanner.engine.decoders import utf16_codec, utf16_text
 from scanner.errors import UsageError
 from scanner.findings import Warning
 from scanner.sources import BINARY_SNIFF, Chunk, is_binary
 from scanner.sources.archives import Limits, archive_chunks
-from scanner.sources.archives import kind_of as archive_kind
 
 ARCHIVE_MAX = Limits().max_total  # an archive is read whole; a larger one is named, not opened
 

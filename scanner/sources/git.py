@@ -10,6 +10,10 @@ once per history, in one walk.
 Nothing is silently dropped: a partial clone's promised objects are fetched from its promisor remote first
 (git's own lazy fetch, done in batches), and every object listed but unreadable is a `missing-object` or
 `corrupt-object` warning naming it.
+
+One module on purpose (for now): enumeration, the partial-clone fetch and attribution share the
+repository handle, the rev-list arguments and the missing-object reporting that ties them together;
+the pieces that stand alone already live beside it (blobs.py, gitbin.py, repoview.py, staged.py).
 """
 
 from __future__ import annotations
@@ -825,7 +829,7 @@ def _lookup_adds(out: bytes, blobs: set[str]) -> list[tuple[str, str, str]] | No
     """raw_adds' answer found by looking the few wanted blob ids up in the log with Hyperscan instead of
     parsing its every line in Python (an SDK's 37 releases: 173,000 lines, 0.2 s after the scan), or None
     without Hyperscan. A blob counts where it is the new side of an add (its id followed by the status)."""
-    from scanner.prefilter import HYPERSCAN_AVAILABLE, _compile_database
+    from scanner.engine.prefilter import HYPERSCAN_AVAILABLE, _compile_database
 
     if not HYPERSCAN_AVAILABLE:
         return None

@@ -18,6 +18,9 @@ pygit2 at that instead:
   them would hang a reader), so nothing git writes lands in the scanned repository.
 
 The view is removed when the process ends (or sooner, with `close`). Only object data and refs are read.
+
+One module on purpose: finding a repository, reading its config as data and building the view are the
+whole trust boundary for scanned repositories; reviewed in one place.
 """
 
 from __future__ import annotations

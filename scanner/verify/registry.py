@@ -21,6 +21,7 @@ from scanner.errors import UsageError
 
 if TYPE_CHECKING:
     from scanner.findings import Verification
+    from scanner.rules.loader import Rule
     from scanner.verify.http import Http
     from scanner.verify.options import VerifyOptions
 
@@ -43,7 +44,7 @@ class Verifier:
     kind: str
     vendor: Vendor
     fn: VerifyFn
-    hints: tuple[str, ...] = ()  # pairing hints collected near the secret (see scanner/hints.py)
+    hints: tuple[str, ...] = ()  # pairing hints collected near the secret (see scanner/verify/hints.py)
 
 
 _VENDORS: dict[str, Vendor] = {}
@@ -98,6 +99,17 @@ def check_verify_kind(kind: str | None, where: str = "") -> None:
         return
     prefix = f"{where}: " if where else ""
     raise UsageError(f"{prefix}unknown verify kind {kind!r} (known: {', '.join(sorted(known_kinds()))})")
+
+
+def checked(rules: list[Rule]) -> list[Rule]:
+    """rules, once every user rule's `verify` names a registered verifier (UsageError naming the file and
+    rule otherwise). Shipped rules are checked by the test suite, not on every run. Here, not in the rules
+    loader: which names a verifier answers to is this layer's to say."""
+    for r in rules:
+        if r.verify is not None and not r.shipped and r.verify not in known_kinds():
+            raise UsageError(f"{r.source}: rule '{r.id}' 'verify' names no verifier: {r.verify!r} "
+                             f"(known: {', '.join(sorted(known_kinds()))})")
+    return rules
 
 
 def get(kind: str | None) -> Verifier | None:

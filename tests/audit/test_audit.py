@@ -14,7 +14,6 @@ from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare, github
 
-from scanner.app import ScanOptions, history_scan
 from scanner.audit.datastore import Datastore
 from scanner.audit.runner import gate_report, run_audit
 from scanner.audit.targets import (
@@ -25,6 +24,7 @@ from scanner.audit.targets import (
     resolve,
 )
 from scanner.errors import UsageError
+from scanner.pipeline.run import ScanOptions, history_scan
 
 
 def make_org(root: Path) -> dict:
@@ -318,7 +318,7 @@ def test_cli_memory_datastore_is_throwaway(org, tmp_path):
 def test_verify_asks_once_per_secret_across_repositories_and_stores_the_status(org, tmp_path, monkeypatch):
     from cfserver import FakeCloudflare
 
-    from scanner.app import exit_code
+    from scanner.pipeline.run import exit_code
     from scanner.verify.options import VerifyOptions
 
     cf = FakeCloudflare().start()

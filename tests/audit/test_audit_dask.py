@@ -10,10 +10,10 @@ import sys
 import pytest
 from test_audit import make_org
 
-from scanner.app import ScanOptions
 from scanner.audit.datastore import Datastore
 from scanner.audit.runner import run_audit
 from scanner.audit.targets import resolve
+from scanner.pipeline.run import ScanOptions
 
 
 def places(result) -> set[tuple]:

@@ -15,12 +15,12 @@ from gitrepo import Repo
 from test_audit import audit, cli, make_org
 from tokens import cloudflare
 
-from scanner.app import exit_code
 from scanner.audit.datastore import Datastore
 from scanner.audit.report import render_text
 from scanner.audit.runner import gate_report
 from scanner.findings import fingerprint
-from scanner.suppress import load_baseline
+from scanner.findings.suppress import load_baseline
+from scanner.pipeline.run import exit_code
 from scanner.verify.options import VerifyOptions
 
 

@@ -16,14 +16,14 @@ from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare, github
 
-import scanner.app
 import scanner.audit.incremental
-import scanner.rules
-from scanner.app import ScanOptions, history_scan
+import scanner.pipeline.run
+import scanner.rules.loader
 from scanner.audit.datastore import Datastore
 from scanner.audit.runner import run_audit
 from scanner.audit.targets import Target
 from scanner.findings import fingerprint
+from scanner.pipeline.run import ScanOptions, history_scan
 
 
 def opts(**kw) -> ScanOptions:
@@ -70,8 +70,8 @@ def _forbid_scanning(monkeypatch):
         raise AssertionError("scanned although nothing changed")
 
     monkeypatch.setattr(scanner.audit.incremental, "audit_history", boom)
-    monkeypatch.setattr(scanner.app, "history_scan", boom)
-    monkeypatch.setattr(scanner.rules, "load_rules", boom)  # the rule-set hash comes from its sources' digest
+    monkeypatch.setattr(scanner.pipeline.run, "history_scan", boom)
+    monkeypatch.setattr(scanner.rules.loader, "load_rules", boom)  # the rule-set hash comes from its sources' digest
 
 
 def test_an_unchanged_repository_is_not_scanned_and_reports_the_same_findings(repo, tmp_path, monkeypatch):
@@ -218,7 +218,7 @@ def test_covered_part_marks_ancestors_and_names_only_the_topmost_covered_commits
 def test_a_known_public_secret_stays_suppressed_when_its_finding_is_rebuilt(tmp_path):
     """A stored finding keeps no secret: whether it is known-public is judged when the blob is read and
     kept with it, so a new commit (or a fork) does not bring a published example back as open."""
-    example = next(ex for r in scanner.rules.load_rules() if r.id.startswith("grafana") for ex in r.examples
+    example = next(ex for r in scanner.rules.loader.load_rules() if r.id.startswith("grafana") for ex in r.examples
                    if "glsa_" in ex)
     r = Repo(tmp_path / "e")
     r.commit("c1", **{"s.txt": example + "\n"})

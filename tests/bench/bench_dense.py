@@ -70,9 +70,9 @@ def best(fn, repeat: int = 3) -> float:
 def main() -> None:
     mb = float(sys.argv[sys.argv.index("--mb") + 1]) if "--mb" in sys.argv else 2.3
     files = int(sys.argv[sys.argv.index("--files") + 1]) if "--files" in sys.argv else 20
-    from scanner.engine import Engine
-    from scanner.prefilter import HYPERSCAN_AVAILABLE
-    from scanner.rules import load_rules
+    from scanner.engine.matcher import Engine
+    from scanner.engine.prefilter import HYPERSCAN_AVAILABLE
+    from scanner.rules.loader import load_rules
 
     rules = load_rules()
     for sha1 in (True, False):
@@ -106,7 +106,7 @@ def tree(mb: float, files: int) -> None:
 
 def before_and_after(data: bytes, engine_class: type, hyperscan: bool) -> None:
     """The Cloudflare rules alone: an older revision's rule file against today's, on today's engine."""
-    from scanner.rules import load_rule_file, load_rules
+    from scanner.rules.loader import load_rule_file, load_rules
 
     rev = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else "4b59d73"
     old = subprocess.run(["git", "show", f"{rev}:rules/cloudflare.toml"], capture_output=True, text=True,

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from cfserver import FakeCloudflare  # noqa: E402
 from tokens import cloudflare  # noqa: E402
 
-from scanner.app import ScanOptions, verify_tokens  # noqa: E402
+from scanner.pipeline.run import ScanOptions, verify_tokens  # noqa: E402
 from scanner.verify.options import VerifyOptions  # noqa: E402
 
 

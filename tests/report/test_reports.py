@@ -11,7 +11,7 @@ from gitrepo import Repo
 from plant import plant_tree
 from tokens import cloudflare
 
-from scanner.app import ScanOptions, history_scan, scan_paths
+from scanner.pipeline.run import ScanOptions, history_scan, scan_paths
 from scanner.report import render
 
 SCHEMA = ROOT / "fixtures" / "sarif-schema-2.1.0.json"

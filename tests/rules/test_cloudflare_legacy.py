@@ -1,6 +1,6 @@
 """Legacy (unprefixed) Cloudflare credentials under every name family and assignment syntax, held-out style.
 
-The tables are the acceptance test of the context model (scanner/context.py): every syntax x three name
+The tables are the acceptance test of the context model (scanner/rules/context.py): every syntax x three name
 families (`cloudflare*`, `CF_*`, `cf` + CamelCase) x {token, key} must be found with the rule the VALUE'S
 SHAPE decides; look-alikes (commit ids, UUIDs, lock-file hashes, identifiers, placeholders, Cloudflare's
 documentation examples, other vendors' names) must stay silent. Both prefilter paths must agree.
@@ -12,9 +12,9 @@ import pytest
 from clirun import ROOT
 from tokens import legacy_key, legacy_token
 
-from scanner.engine import Engine
-from scanner.prefilter import HYPERSCAN_AVAILABLE
-from scanner.rules import load_rules
+from scanner.engine.matcher import Engine
+from scanner.engine.prefilter import HYPERSCAN_AVAILABLE
+from scanner.rules.loader import load_rules
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 TOKEN_RULE, KEY_RULE = "cloudflare-api-token-legacy", "cloudflare-global-api-key-legacy"
@@ -340,7 +340,7 @@ def test_cf_gates_the_candidate_search_only_as_a_word(engines, accelerated, monk
 
 def test_a_gate_with_a_lookaround_is_a_usage_error(tmp_path):
     from scanner.errors import UsageError
-    from scanner.rules import load_rule_file
+    from scanner.rules.loader import load_rule_file
 
     text = (ROOT / "rules" / "cloudflare.toml").read_text().replace(
         "gates = ['(?:^|[^A-Za-z0-9])", "gates = ['(?<![A-Za-z0-9])", 1)
@@ -371,14 +371,14 @@ def test_a_gate_hyperscan_would_not_run_as_written_is_a_usage_error(tmp_path, ga
     """A repository's own rule file may name gates: one that only `regex` could run (and backtrack on) is
     refused at load, naming file and rule."""
     from scanner.errors import UsageError
-    from scanner.rules import load_rule_file
+    from scanner.rules.loader import load_rule_file
 
     with pytest.raises(UsageError, match=r"gate\.toml: rule 'gated' context\.gates"):
         load_rule_file(_gated_rule_file(tmp_path, gate))
 
 
 def test_a_slow_gate_without_hyperscan_runs_out_of_time_and_puts_its_rule_in_play(tmp_path):
-    from scanner.rules import load_rule_file
+    from scanner.rules.loader import load_rule_file
 
     engine = Engine(load_rule_file(_gated_rule_file(tmp_path, "(?:a|aa)+(?:a|aa)+b", "(?i)^key$")), False,
                     rule_timeout=0.2)
@@ -392,7 +392,7 @@ def test_a_slow_gate_without_hyperscan_runs_out_of_time_and_puts_its_rule_in_pla
 @pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
 def test_every_shipped_gate_runs_in_hyperscan():
     """Shipped rules are not checked at load (start-up): here instead."""
-    from scanner.prefilter import gate_refused
+    from scanner.engine.prefilter import gate_refused
 
     gates = [g for r in load_rules() if r.context_spec is not None for g in r.context_spec.gates]
     assert gates and not [g for g in gates if gate_refused(g)]

@@ -14,11 +14,11 @@ import pytest
 from clirun import ROOT, tokenscan
 from tokens import grafana_service_account
 
-from scanner.engine import Engine
+from scanner.engine.matcher import Engine
 from scanner.findings import Finding, from_match
-from scanner.rules import load_rules
-from scanner.suppress import KNOWN_PUBLIC_KEYS, KnownPublic, Suppressor, load_known_public_keys
-from scanner.validators import key_fingerprint
+from scanner.findings.suppress import KNOWN_PUBLIC_KEYS, KnownPublic, Suppressor, load_known_public_keys
+from scanner.rules.checksums import key_fingerprint
+from scanner.rules.loader import load_rules
 
 
 @pytest.fixture(scope="module")

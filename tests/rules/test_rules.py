@@ -2,9 +2,9 @@
 import pytest
 from clirun import ROOT
 
+from scanner.engine.examples import check_rules
 from scanner.errors import UsageError
-from scanner.rulecheck import check_rules
-from scanner.rules import load_rule_file, load_rules
+from scanner.rules.loader import load_rule_file, load_rules
 
 GOOD = '''
 [[rules]]
@@ -58,7 +58,7 @@ def test_duplicate_rule_id_is_rejected(tmp_path):
 
 
 def test_rules_ship_with_package():
-    from scanner.rules import builtin_rule_files
+    from scanner.rules.loader import builtin_rule_files
     names = [n for n, _ in builtin_rule_files()]
     assert "rules/cloudflare.toml" in names
     assert ROOT.joinpath("rules", "cloudflare.toml").exists()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.engine import Engine
-from scanner.rules import load_rules
-from scanner.validators import key_body, private_key_block
+from scanner.engine.matcher import Engine
+from scanner.rules.checksums import key_body, private_key_block
+from scanner.rules.loader import load_rules
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from scanner.errors import UsageError
-from scanner.rules import load_rules
+from scanner.pipeline.run import load_checked_rules as load_rules
 
 RULE = '[[rules]]\nid = "x"\ndescription = "x"\nseverity = "low"\nkeywords = ["ab"]\nregex = "(ab[0-9]+)"\n'
 
@@ -31,8 +31,8 @@ def test_rules_list_names_the_vendor_host_each_verified_rule_is_checked_at():
 
 
 def test_shipped_patterns_compile_on_first_use_and_rules_check_still_checks_them(tmp_path):
-    from scanner.rulecheck import check_rules
-    from scanner.rules import LazyPattern, load_rule_file
+    from scanner.engine.examples import check_rules
+    from scanner.rules.loader import LazyPattern, load_rule_file
 
     (rule,) = load_rule_file("rules/x.toml", RULE.replace('"(ab[0-9]+)"', '"(ab[0-9+)"'), shipped=True)
     assert isinstance(rule.compiled, LazyPattern)  # loading did not compile it

@@ -3,7 +3,7 @@ import zlib
 import pytest
 from tokens import AZURE_KEY_BYTES, azure_identifiable, cloudflare, github, grafana_service_account
 
-from scanner import validators as v
+from scanner.rules import checksums as v
 
 
 def test_documented_cloudflare_example_checksum():
@@ -149,7 +149,7 @@ def test_azure_identifiable_needs_a_known_signature_and_its_own_seed():
     storage_shape = azure_identifiable("+ASt", 1, nbytes=64)
     assert v.azure_identifiable(storage_shape)
     # the same construction under another service's seed: the signature says Storage, the checksum says not
-    from scanner.validators import AZURE_IDENTIFIABLE_SEEDS
+    from scanner.rules.checksums import AZURE_IDENTIFIABLE_SEEDS
     saved = AZURE_IDENTIFIABLE_SEEDS["+ASt"]
     try:
         AZURE_IDENTIFIABLE_SEEDS["+ASt"] = AZURE_IDENTIFIABLE_SEEDS["AzCa"]

@@ -12,8 +12,8 @@ import pytest
 from clirun import ROOT
 from tokens import age_secret_key, azure_identifiable, github, grafana_service_account
 
-from scanner.engine import Engine
-from scanner.rules import load_rules
+from scanner.engine.matcher import Engine
+from scanner.rules.loader import load_rules
 
 DEPLOY_KEY = (  # an OpenSSH block inside a YAML literal, indented; random base64, not a key
     "deploy_key: |\n  -----BEGIN OPENSSH PRIVATE KEY-----\n"

@@ -12,7 +12,7 @@ import zipfile
 
 from tokens import cloudflare
 
-from scanner.app import ScanOptions, scan_paths
+from scanner.pipeline.run import ScanOptions, scan_paths
 
 
 def _zip(members: dict[str, bytes], **kw) -> bytes:
@@ -84,7 +84,7 @@ def test_broken_and_hostile_archives_are_warnings(tmp_path):
 def test_archives_and_binary_blobs_in_history(tmp_path):
     from gitrepo import Repo
 
-    from scanner.app import history_scan
+    from scanner.pipeline.run import history_scan
 
     tok = cloudflare("cfut_", 70)
     r = Repo(tmp_path / "repo")

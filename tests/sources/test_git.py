@@ -6,8 +6,8 @@ from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare, legacy_token
 
-from scanner.app import ScanOptions, history_scan, staged_scan
 from scanner.errors import UsageError
+from scanner.pipeline.run import ScanOptions, history_scan, staged_scan
 from scanner.sources.blobs import BlobItem
 from scanner.sources.git import StoreListing, open_repo, plan_history
 
@@ -347,7 +347,7 @@ def test_head_file_is_read_once_for_every_place_of_its_secret(tmp_path, monkeypa
     assert len(reads) == len(set(reads)) == 1
 
 
-@pytest.mark.skipif(not __import__("scanner.prefilter").prefilter.HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
+@pytest.mark.skipif(not __import__("scanner.engine.prefilter").engine.prefilter.HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
 def test_native_lookup_of_introductions_matches_parsing_the_log(tmp_path, monkeypatch):
     """raw_adds looks a few findings' blobs up in the log natively; the answer is the line-by-line parse's:
     the oldest commit first, the new side of an add or change only, quoted names unquoted."""

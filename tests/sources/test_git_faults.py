@@ -17,7 +17,7 @@ import pytest
 from gitrepo import Repo
 from tokens import cloudflare
 
-from scanner.app import ScanOptions, history_scan
+from scanner.pipeline.run import ScanOptions, history_scan
 from scanner.sources.blobs import CorruptObject, read_loose
 
 KINDS = ["garbage-loose", "truncated-loose", "empty-loose", "truncated-pack", "bitflip-pack"]
@@ -126,7 +126,7 @@ def test_deleted_object_is_a_missing_object_warning_with_its_path(tmp_path, use_
 
 SCAN_IN_CHILD = """
 import json, sys
-from scanner.app import ScanOptions, history_scan
+from scanner.pipeline.run import ScanOptions, history_scan
 rep = history_scan(sys.argv[1], ScanOptions(jobs=1), branch=sys.argv[2] or None, use_git=sys.argv[3] == "1")
 print(json.dumps({"warnings": [[w.kind, w.message] for w in rep.warnings], "secrets": [f.secret for f in rep.findings]}))
 """

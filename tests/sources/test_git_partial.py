@@ -15,7 +15,7 @@ import pytest
 from gitrepo import ENV, Repo
 from tokens import cloudflare
 
-from scanner.app import ScanOptions, history_scan
+from scanner.pipeline.run import ScanOptions, history_scan
 
 
 def clone(src: Path, dest: Path, *args: str) -> Path:

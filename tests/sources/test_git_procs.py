@@ -15,7 +15,7 @@ from clirun import tokenscan as cli
 from gitrepo import Repo
 from tokens import cloudflare
 
-from scanner import scan
+from scanner.pipeline import workers as scan
 from scanner.sources.blobs import CatFile, GitReader
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
@@ -69,7 +69,7 @@ def test_staged_leaves_no_process_behind(big_repo):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_history_scan_returns_with_no_git_process_running(big_repo, jobs):
     """In-process: the caller's own cat-file (jobs=1) and every worker's (jobs=2) are ended and reaped."""
-    from scanner.app import ScanOptions, history_scan, staged_scan
+    from scanner.pipeline.run import ScanOptions, history_scan, staged_scan
 
     rep = history_scan(str(big_repo.path), ScanOptions(jobs=jobs))
     assert [f.secret for f in rep.findings] == [cloudflare("cfut_", 81)]

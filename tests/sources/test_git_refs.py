@@ -9,8 +9,8 @@ import pytest
 from gitrepo import ENV, Repo
 from tokens import cloudflare
 
-from scanner.app import ScanOptions, history_scan
 from scanner.errors import UsageError
+from scanner.pipeline.run import ScanOptions, history_scan
 from scanner.sources.git import containment, open_repo, read_at
 
 

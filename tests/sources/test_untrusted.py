@@ -26,7 +26,7 @@ from gitrepo import ENV, Repo
 from tokens import cloudflare
 
 import scanner
-from scanner.cli import cli
+from scanner.cli.main import cli
 
 SECRET = cloudflare("cfut_", 2101)  # at HEAD: its blob is local in a blobless clone with a checkout
 OLD = cloudflare("cfat_", 2102)  # deleted in history: its blob is only promised
@@ -244,7 +244,7 @@ def test_git_never_sees_the_repository_config(served, tmp_path, trap, monkeypatc
         return argv
 
     monkeypatch.setattr(gitbin, "git_argv", spy)
-    from scanner.app import ScanOptions, history_scan
+    from scanner.pipeline.run import ScanOptions, history_scan
 
     rep = history_scan(str(repo), ScanOptions(jobs=1))
     assert SECRET in {f.secret for f in rep.findings}

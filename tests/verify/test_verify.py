@@ -6,8 +6,8 @@ import time
 import pytest
 from tokens import account_id, cloudflare, legacy_key, legacy_token
 
-from scanner.app import ScanOptions, scan_paths, verify_tokens
 from scanner.errors import UsageError
+from scanner.pipeline.run import ScanOptions, scan_paths, verify_tokens
 from scanner.verify.options import VerifyOptions, check_api_base
 
 

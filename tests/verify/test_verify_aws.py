@@ -11,9 +11,8 @@ import awsserver
 import pytest
 import vendorserver
 
-from scanner import hints
 from scanner.findings import Finding
-from scanner.verify import verify_findings
+from scanner.verify import hints, verify_findings
 from scanner.verify.options import VerifyOptions
 from scanner.verify.verifiers.aws import canonical_request, sign, signing_key
 
@@ -147,7 +146,7 @@ def test_pairing_hints_are_collected_near_the_finding() -> None:
 
 
 def test_scan_pairs_the_rules_findings(sts: awsserver.AwsServer, tmp_path) -> None:
-    from scanner.app import ScanOptions, scan_paths
+    from scanner.pipeline.run import ScanOptions, scan_paths
 
     kid, sk = key_id(40), secret_key(40)
     sts.pairs[kid] = sk

@@ -18,10 +18,9 @@ from cfserver import FakeCloudflare
 from proxyserver import RecordingProxy
 from tokens import cloudflare, legacy_key
 
-from scanner import hints
-from scanner.app import ScanOptions, scan_paths, verify_tokens
 from scanner.findings import Finding
-from scanner.verify import verify_findings
+from scanner.pipeline.run import ScanOptions, scan_paths, verify_tokens
+from scanner.verify import hints, verify_findings
 from scanner.verify.http import Http, RateLimiter, _retry_after, make_client
 from scanner.verify.options import VerifyOptions
 

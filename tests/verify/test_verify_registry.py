@@ -11,7 +11,7 @@ from tokens import cloudflare
 
 from scanner.errors import UsageError
 from scanner.findings import Finding, Verification
-from scanner.rules import load_rules
+from scanner.rules.loader import load_rules
 from scanner.verify import check_verify_kind, known_kinds, registry, verify_findings
 from scanner.verify.http import Http, RateLimiter
 from scanner.verify.options import VerifyOptions, api_base_for, env_var_for

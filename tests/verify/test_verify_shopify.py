@@ -9,9 +9,8 @@ import pytest
 import vendorserver
 from vendorserver import ShopifyServer
 
-from scanner import hints
 from scanner.findings import Finding
-from scanner.verify import verify_findings
+from scanner.verify import hints, verify_findings
 from scanner.verify.http import Http, RateLimiter
 from scanner.verify.options import VerifyOptions
 

@@ -233,7 +233,7 @@ def test_scan_with_a_rule_naming_a_vendor_kind(server: VendorServer, tmp_path, m
     import subprocess
     import sys
 
-    from scanner.app import ScanOptions, scan_paths
+    from scanner.pipeline.run import ScanOptions, scan_paths
 
     live, dead = vendorserver.token("tsgh_", 1), vendorserver.token("tsgh_", 2)
     server.known[live] = LIVE_INFO["github"]

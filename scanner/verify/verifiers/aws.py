@@ -24,8 +24,8 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from scanner import hints as hint_collectors
 from scanner.findings import Verification
+from scanner.verify import hints as hint_collectors
 from scanner.verify.answers import no_answer, text
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier

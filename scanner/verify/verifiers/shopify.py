@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from scanner import hints as hint_collectors
 from scanner.findings import Verification
+from scanner.verify import hints as hint_collectors
 from scanner.verify.answers import malformed, no_answer, text, undecided
 from scanner.verify.options import VerifyOptions
 from scanner.verify.registry import vendor, verifier

@@ -7,8 +7,20 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the engine (regex, rules, Hyperscan) is not loaded to show or compare findings
-    from scanner.engine import Match
-    from scanner.sources import Origin
+    from scanner.engine.matcher import Match
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a chunk's bytes sit beyond their path, set on each finding when it is made (never copied on
+    afterwards): the blob or the commit (a commit message) holding them, and the archive member they are."""
+
+    commit: str | None = None
+    blob: str | None = None
+    member: str = ""  # `!inner/path` inside an archive (the chunk's path then ends with it)
+
+
+NO_ORIGIN = Origin()
 
 
 @dataclass

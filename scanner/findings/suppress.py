@@ -16,7 +16,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Iterator
 
 from scanner.errors import UsageError
@@ -169,12 +168,6 @@ _KEY_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?-----EN
 _MIN_EXAMPLE_SECRET = 16  # shorter secrets could sit inside an unrelated example by chance
 
 
-def _shipped_dir() -> Path:
-    """The shipped rules/ folder: inside the package when installed, beside it in a checkout."""
-    root = Path(__file__).resolve().parent / "rules"
-    return root if root.is_dir() else root.parent.parent / "rules"
-
-
 def load_known_public_keys(text: str) -> frozenset[str]:
     """The key fingerprints of a known-public list: the first field of each non-comment line."""
     out = set()
@@ -188,8 +181,10 @@ def load_known_public_keys(text: str) -> frozenset[str]:
 @functools.cache
 def _shipped_known_keys() -> frozenset[str]:
     """Read once per process: an audit builds a Suppressor for every repository."""
+    from scanner.rules.loader import shipped_dir
+
     try:
-        return load_known_public_keys((_shipped_dir() / KNOWN_PUBLIC_KEYS).read_text(encoding="utf-8"))
+        return load_known_public_keys((shipped_dir() / KNOWN_PUBLIC_KEYS).read_text(encoding="utf-8"))
     except OSError:  # a trimmed install: nothing is known-public, everything is reported
         return frozenset()
 
@@ -197,7 +192,7 @@ def _shipped_known_keys() -> frozenset[str]:
 @functools.cache
 def _shipped_examples() -> str:
     """Every shipped rule's examples, joined; parsed once per process (about 50 ms), not once per Suppressor."""
-    from scanner.rules import builtin_rule_files, load_rule_file
+    from scanner.rules.loader import builtin_rule_files, load_rule_file
 
     parts: list[str] = []
     for name, text in builtin_rule_files():
@@ -247,14 +242,14 @@ class KnownPublic:
     def example_keys(self) -> frozenset[str]:
         """Fingerprints of the private-key blocks in the examples: their findings are cut and re-quoted."""
         if self._example_keys is None:
-            from scanner.validators import key_fingerprint
+            from scanner.rules.checksums import key_fingerprint
 
             fps = (key_fingerprint(m.group()) for m in _KEY_BLOCK.finditer(self.examples))
             self._example_keys = frozenset(fp for fp in fps if fp is not None)
         return self._example_keys
 
     def matches(self, f: Finding) -> bool:
-        from scanner.validators import key_fingerprint
+        from scanner.rules.checksums import key_fingerprint
 
         if KNOWN_PUBLIC_TAG in f.tags:  # judged when it was read (an audit's stored finding keeps no secret)
             return True

@@ -6,12 +6,15 @@ are worked out by the caller only for matches, never for the whole chunk.
 Two kinds of rule. Keyword-anchored rules (a prefix such as `cfut_`) run their regex in a window around
 each keyword hit. Candidate-first rules (a `[rules.context]` table: unprefixed values such as legacy
 Cloudflare tokens) only need to know that one of their keywords occurs in the chunk; their candidates are
-runs of the value's character class, and each is judged by the name it is assigned to (scanner/context.py).
+runs of the value's character class, and each is judged by the name it is assigned to (scanner/rules/context.py).
 Their cost follows the number of candidates, not the number of times the chunk names the vendor.
 
 Every rule pattern runs under a time budget per chunk (`rule_timeout`): rules may come from an untrusted
 file, and one catastrophic regex must not hang a scan. A rule over budget is skipped for the rest of the
 chunk and reported as a `rule-timeout` warning.
+
+One module on purpose: the hot loop (hit -> window -> regex -> checksum) and the tables it reads are
+built together in Engine.__init__; split, every hit would pay an attribute lookup across modules.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from typing import Any
 
 import regex
 
-from scanner import decoders
-from scanner.prefilter import GATE, HYPERSCAN_AVAILABLE, PREFILTER, RUN, Pattern, Prefilter, RunFinder
-from scanner.rules import Rule
-from scanner.validators import CHECKSUMS, FILTERS, low_information, shannon_entropy
+from scanner.engine import decoders
+from scanner.engine.prefilter import GATE, HYPERSCAN_AVAILABLE, PREFILTER, RUN, Pattern, Prefilter, RunFinder, gate_refused
+from scanner.errors import UsageError
+from scanner.rules.checksums import CHECKSUMS, FILTERS, low_information, shannon_entropy
+from scanner.rules.context import gate_error
+from scanner.rules.loader import Rule
 
 # How far a rule's regex may reach from a keyword hit: to the line's ends, but never further than this.
 # Tokens are short; the caps keep a 60 KB minified line from turning one hit into a 60 KB regex run.
@@ -124,12 +129,23 @@ class _Budget:
 Warnings = list[tuple[str, str]]  # (kind, message)
 
 
+def refused_gates(rules: list[Rule]) -> list[tuple[Rule, str]]:
+    """(rule, gate) for each context gate of a user's rule that Hyperscan (when installed) refuses: an error
+    when the rules are built, not a gate searched with `regex` on every chunk. Shipped rules: the tests."""
+    return [(r, g) for r in rules if not r.shipped and r.context_spec is not None
+            for g in r.context_spec.gates if gate_refused(g)]
+
+
 class Engine:
     """decode_depth bounds how many encodings deep a secret is looked for (0: plain text only);
     rule_timeout is each rule's time budget per chunk."""
 
     def __init__(self, rules: list[Rule], accelerated: bool | None = None,
                  decode_depth: int = DEFAULT_DECODE_DEPTH, rule_timeout: float = DEFAULT_RULE_TIMEOUT) -> None:
+        bad_gates = refused_gates(rules)
+        if bad_gates:
+            r, gate = bad_gates[0]
+            raise UsageError(f"{r.source}: rule '{r.id}' {gate_error(gate)}")
         self.rules = rules
         self.decode_depth = decode_depth
         self.rule_timeout = rule_timeout

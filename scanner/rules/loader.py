@@ -13,9 +13,9 @@ from typing import Any
 import regex
 
 from scanner.cache import cache_dir, cache_used, store
-from scanner.context import ContextSpec, build_spec
 from scanner.errors import UsageError
-from scanner.validators import CHECKSUMS, FILTERS
+from scanner.rules.checksums import CHECKSUMS, FILTERS
+from scanner.rules.context import ContextSpec, build_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,6 +75,7 @@ class Rule:
     negative_examples: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     source: str = ""
+    shipped: bool = field(default=False, compare=False)  # from tokenscan's own rules/ (checked by the test suite)
     compiled: Any = field(default=None, compare=False, repr=False)
     compiled_context: Any = field(default=None, compare=False, repr=False)
     group: int | None = None  # which group is the secret, when not (?P<secret>) or group 1 (gitleaks secretGroup)
@@ -82,7 +83,7 @@ class Rule:
     allowlists: tuple[Allowlist, ...] = ()
     lines_after: int = 0  # the regex may match this many lines below a keyword's line
     # candidate-first: runs of context_spec.run are candidates wherever a keyword occurs in the chunk; the
-    # regex must match the whole run and the name it is assigned to must be the rule's (scanner/context.py)
+    # regex must match the whole run and the name it is assigned to must be the rule's (scanner/rules/context.py)
     context_spec: ContextSpec | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -168,8 +169,7 @@ def build_rule(raw: dict, where: str, shipped: bool = False) -> Rule:
     context_spec = None
     if isinstance(context, dict):  # [rules.context]: a candidate-first context model
         context_spec = build_spec(context, lambda msg: _fail(where, rid, msg),
-                                  lambda pattern, what: _compile(where, rid, pattern, what, lazy=shipped),
-                                  native_check=not shipped)
+                                  lambda pattern, what: _compile(where, rid, pattern, what, lazy=shipped))
         context = None
     elif context is not None and not isinstance(context, str):
         raise _fail(where, rid, "'context' must be a regex string or a table")
@@ -181,12 +181,9 @@ def build_rule(raw: dict, where: str, shipped: bool = False) -> Rule:
     if not isinstance(lines_after, int) or not 0 <= lines_after <= 10:
         raise _fail(where, rid, "'lines_after' must be a whole number from 0 to 10")
     verify = raw.get("verify")
-    if verify is not None and not shipped:  # shipped rules: checked by the test suite, not on every run
-        # the registry only: no HTTP client at rule load
-        from scanner.verify.registry import known_kinds
-
-        if verify not in known_kinds():  # a typo would load and silently verify nothing
-            raise _fail(where, rid, f"'verify' names no verifier: {verify!r} (known: {', '.join(sorted(known_kinds()))})")
+    if verify is not None and not isinstance(verify, str):
+        raise _fail(where, rid, "'verify' must be a verifier's name")
+    # which names a verifier answers to is the verify layer's to say: scanner.verify.registry.checked
     return Rule(
         id=rid,
         description=raw["description"],
@@ -203,6 +200,7 @@ def build_rule(raw: dict, where: str, shipped: bool = False) -> Rule:
         negative_examples=_str_list(where, rid, raw, "negative_examples"),
         tags=_str_list(where, rid, raw, "tags"),
         source=where,
+        shipped=shipped,
         compiled=compiled,
         compiled_context=compiled_context,
         lines_after=lines_after,
@@ -262,16 +260,22 @@ def _parsed_builtin(files: list[tuple[str, str]]) -> list[tuple[str, dict]]:
     return parsed
 
 
+def shipped_dir() -> Path:
+    """The shipped rules/ folder: package data (scanner/rules/data) in a wheel, the checkout's top-level
+    rules/ in a source checkout or editable install."""
+    here = Path(__file__).resolve().parent
+    data = here / "data"
+    return data if data.is_dir() else here.parent.parent / "rules"
+
+
 def builtin_rule_files() -> list[tuple[str, str]]:
     """(name, text) of the rule files shipped inside the package (rules/ is installed as package data)."""
-    root = Path(__file__).resolve().parent / "rules"  # installed wheel
-    if not root.is_dir():  # source checkout or editable install
-        root = root.parent.parent / "rules"
-    return sorted((f"rules/{p.name}", p.read_text(encoding="utf-8")) for p in root.iterdir()
+    return sorted((f"rules/{p.name}", p.read_text(encoding="utf-8")) for p in shipped_dir().iterdir()
                   if p.name.endswith(".toml"))
 
 
-def load_rules(extra_files: tuple[str, ...] = (), builtin: bool = True, extra: tuple[Rule, ...] = ()) -> list[Rule]:
+def load_rules(extra_files: tuple[str, ...] | list[str] = (), builtin: bool = True, extra: tuple[Rule, ...] = ()
+               ) -> list[Rule]:
     rules: list[Rule] = []
     if builtin:
         for name, data in _parsed_builtin(builtin_rule_files()):

@@ -3,6 +3,9 @@
 Decoding everything would cost a pass per encoding over every byte. Instead each keyword also enters the
 prefilter in its encoded forms (its base64 in all three alignments, its percent- and \\u-escaped forms), so
 clean input costs nothing extra; only a region around an encoded keyword hit is decoded and scanned again.
+
+One module on purpose: the decoder registry, each decoder's keyword forms and the signature table
+the prefilter compiles from them are cached as one unit (the cache key is this file's own text).
 """
 
 from __future__ import annotations
@@ -262,6 +265,26 @@ def data_uri_runs(data: bytes) -> list[tuple[int, int]]:
     return [run for run in found if run is not None]
 
 
+# archive magic numbers by first byte (here, not in sources.archives: the engine asks too): the test
+# for every blob and file costs one dict lookup (tar's
+# `ustar` sits at offset 257)
+_MAGIC: dict[int, tuple[tuple[bytes, str], ...]] = {
+    0x50: ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip")),
+    0x1F: ((b"\x1f\x8b", "gzip"),),
+    0x42: ((b"BZh", "bzip2"),),
+    0xFD: ((b"\xfd7zXZ\x00", "xz"),),
+}
+
+
+def kind_of(head: bytes) -> str | None:
+    """The archive format from its first bytes (names lie; magic numbers rarely do). `head` may be the
+    whole content: nothing is copied."""
+    for magic, kind in _MAGIC.get(head[0], ()) if head else ():
+        if head.startswith(magic) and (kind != "bzip2" or head[3:4].isdigit()):
+            return kind
+    return "tar" if head[257:262] == b"ustar" else None
+
+
 def embedded_asset(view: bytes) -> bool:
     """A long binary decoding that is no archive: a bundle's base64 wasm or font. The engine does not scan
     one unless binary content was asked for (--include-binary), as a binary file is not: hundreds of
@@ -269,8 +292,6 @@ def embedded_asset(view: bytes) -> bool:
     record) and an archive (a tar in a Kubernetes Secret) are scanned."""
     if len(view) <= MAX_BINARY_VIEW or b"\0" not in view:
         return False
-    from scanner.sources.archives import kind_of  # (archives imports this module)
-
     return kind_of(view) is None
 
 

@@ -1,6 +1,6 @@
 """`tokenscan audit` and `tokenscan triage`: organisation-scale audits over a datastore (scanner/audit/).
 
-Registered on the main group by one import at the end of scanner/cli.py; everything heavy is imported
+Registered on the main group by scanner/cli/main.py; everything heavy is imported
 inside the commands, so `tokenscan staged` (pre-commit) pays nothing for them.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from scanner.audit.datastore import SHOWN_STATUSES, STATUSES
-from scanner.cli import _check_output, _scan_options, _write, cli, report_options
+from scanner.cli.options import check_output, report_options, scan_options_from, write_output
 from scanner.errors import UsageError
 
 
@@ -60,7 +60,7 @@ def _store(path: str | None, must_exist: bool = False) -> Iterator[Any]:
             store.close()
 
 
-@cli.command()
+@click.command()
 @click.argument("targets", nargs=-1)
 @click.option("--targets-file", metavar="FILE", help="Paths or git URLs, one per line (# comments); - for stdin.")
 @_datastore_option
@@ -81,10 +81,10 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     """Audit the full history of many repositories: paths, folders of repositories (found recursively, bare
     ones too), --targets-file lists and git URLs. Findings, scanned blobs and triage go in the datastore;
     blobs already scanned under the same rules are not read again. Exit 1 on open findings only."""
-    from scanner.app import exit_code
     from scanner.audit.report import render_json, render_text
     from scanner.audit.runner import AuditProgress, gate_report, run_audit
     from scanner.audit.targets import default_cache_dir, read_targets_file, resolve
+    from scanner.pipeline.run import exit_code
 
     if kw["fmt"] not in ("text", "json"):
         raise UsageError(f"--format {kw['fmt']}: audit reports are text or json")
@@ -98,14 +98,14 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
         from scanner.audit.distributed import DaskExecutor
 
         executor = DaskExecutor(dask_scheduler, dask_local)
-    _check_output(kw["output"])
+    check_output(kw["output"])
     listed = read_targets_file(targets_file) if targets_file else []
     if not targets and not targets_file:
         raise UsageError("audit: give TARGETs (paths, folders of repositories, git URLs) or --targets-file")
     warnings: list[str] = []
     resolved = resolve(targets, listed, warnings)
     kw["progress_label"] = None
-    opts = _scan_options(kw)
+    opts = scan_options_from(kw)
     progress = AuditProgress(len(resolved)) if sys.stderr.isatty() and not kw["quiet"] else None
     with _store(datastore) as store:
         result = run_audit(resolved, opts, store, cache_dir=cache_dir or default_cache_dir(),
@@ -117,7 +117,7 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     where = datastore or default_path()
     if not (kw["quiet"] and not result.findings and kw["fmt"] == "text"):
         text = (render_json if kw["fmt"] == "json" else render_text)(result, kw["show_secrets"], where)
-        _write(text, kw["output"], kw["show_secrets"])
+        write_output(text, kw["output"], kw["show_secrets"])
     code = exit_code(gate, kw["fail_on"], kw["allow_unknown"], kw["fail_on_incomplete"])
     if code == 0 and result.not_scanned:  # a gate that scanned less than it was given never passes
         n, total = len(result.not_scanned), len(result.not_scanned) + sum(1 for r in result.results if not r.error)
@@ -127,7 +127,7 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     sys.exit(code)
 
 
-@cli.group()
+@click.group()
 def triage() -> None:
     """Finding statuses in the datastore: list, set (kept across rescans), export as a baseline for CI
     gates, import from a baseline."""
@@ -191,9 +191,9 @@ def triage_export(output: str, repository: str | None, datastore: str | None) ->
     then suppresses what the audit's triage settled. Decisions a later verification contradicts
     (revoked-but-live) are left out: they must keep failing."""
     from scanner.findings import Finding
-    from scanner.suppress import baseline_document
+    from scanner.findings.suppress import baseline_document
 
-    _check_output(output)
+    check_output(output)
     with _store(datastore, must_exist=True) as store:
         rows = store.findings_view(repository=repository)
     decided = [r for r in rows if r["status"] in STATUSES and r["status"] != "open"]
@@ -201,7 +201,7 @@ def triage_export(output: str, repository: str | None, datastore: str | None) ->
     findings = [Finding(r["rule_id"], r["description"], r["severity"], "", r["fingerprint"], p["path"], p["line"],
                         p["column"], source=p["source"], commit=p["commit"])
                 for r in decided for p in r["places"] if not repository or repository in p["repository"]]
-    _write(baseline_document(findings), output, secret_bearing=False)
+    write_output(baseline_document(findings), output, secret_bearing=False)
     left = f"; {len(contradicted)} left out: marked revoked/fixed/false-positive but verified live since" \
         if contradicted else ""
     click.echo(f"triage export: {len(decided)} decisions, {len(findings)} places, written to {output}{left}", err=True)
@@ -217,7 +217,7 @@ def triage_import(baseline_file: str, status: str, note: str | None, datastore: 
     """Read a baseline (`baseline create`, `triage export`) as triage decisions: its fingerprints become
     `--status` (default accepted-risk), also for secrets no audit has seen yet. Findings already decided
     keep their decision."""
-    from scanner.suppress import load_baseline
+    from scanner.findings.suppress import load_baseline
 
     try:
         base = load_baseline(baseline_file)
@@ -231,7 +231,7 @@ def triage_import(baseline_file: str, status: str, note: str | None, datastore: 
                f"{counts['added']} not seen yet (recorded), {counts['kept']} already decided (kept)", err=True)
 
 
-@cli.command("findings")
+@click.command("findings")
 @_datastore_option
 @click.option("--status", type=click.Choice(SHOWN_STATUSES), help="Only secrets with this status.")
 @click.option("--rule", metavar="RULE", help="Only secrets found by this rule id.")
@@ -252,8 +252,8 @@ def findings(datastore: str | None, status: str | None, rule: str | None, reposi
     from scanner.audit.views import render
 
     when = parse_since(since) if since else None
-    _check_output(output)
+    check_output(output)
     with _store(datastore, must_exist=True) as store:
         rows = store.findings_view(status=status, rule=rule, repository=repository, verification=verification,
                                    since=when, show_secrets=show_secrets)
-    _write(render(rows, fmt, datastore or default_path()), output, secret_bearing=show_secrets)
+    write_output(render(rows, fmt, datastore or default_path()), output, secret_bearing=show_secrets)

@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
-from scanner.engine import Engine
+from scanner.engine.matcher import Engine
 from scanner.errors import UsageError
 from scanner.findings import SKIPPED_KINDS, Finding, Warning, dedupe, printable
-from scanner.policy import PolicyFiles
+from scanner.findings.suppress import Suppressor
+from scanner.pipeline.policy import PolicyFiles
+from scanner.pipeline.workers import IN_PROCESS_BYTES, Reader, ScanResult, default_jobs
 from scanner.report import Report
-from scanner.rules import Rule, load_rules
-from scanner.scan import IN_PROCESS_BYTES, Reader, ScanResult, default_jobs
-from scanner.suppress import Suppressor
+from scanner.rules.loader import Rule, load_rules
 
 
 @dataclass
@@ -44,8 +44,15 @@ class ScanOptions:
     in_process_bytes: int = IN_PROCESS_BYTES  # smaller inputs are scanned without a pool; tests set 0 to force one
 
 
+def load_checked_rules(rule_files: tuple[str, ...] | list[str] = (), extra: tuple[Rule, ...] = ()) -> list[Rule]:
+    """The shipped rules and the user's, each user rule's `verify` checked against the verifiers."""
+    from scanner.verify.registry import checked
+
+    return checked(load_rules(rule_files, extra=extra))
+
+
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
-    rules = load_rules(opts.rule_files, extra=opts.extra_rules)
+    rules = load_checked_rules(opts.rule_files, extra=opts.extra_rules)
     if opts.unverified_rule_files:  # the scanned content never decides where a secret is sent
         rules = [replace(r, verify=None) if r.verify and r.source in opts.unverified_rule_files else r for r in rules]
     return rules, Engine(rules, opts.accelerated, opts.decode_depth)
@@ -63,8 +70,8 @@ def suppressor(opts: ScanOptions, root: str, whole_target: bool) -> Suppressor |
     The ignore files and the baseline are read through opts.policy: at the base revision of a review."""
     if opts.no_suppress:
         return None
-    from scanner.policy import PolicyFiles
-    from scanner.suppress import GITLEAKS_IGNORE, IGNORE_FILE, load_baseline, load_gitleaks_ignore, load_ignore_file
+    from scanner.findings.suppress import GITLEAKS_IGNORE, IGNORE_FILE, load_baseline, load_gitleaks_ignore, load_ignore_file
+    from scanner.pipeline.policy import PolicyFiles
 
     policy = opts.policy or PolicyFiles(root)
     base = root if os.path.isdir(root) else os.path.dirname(root) or "."
@@ -101,7 +108,7 @@ def to_report(mode: str, target: str, result: ScanResult, rules: list[Rule], opt
     warnings = result.warnings
     suppressed: dict[str, int] = {}
     if not opts.no_suppress and any(a.commits for r in rules for a in r.allowlists):
-        from scanner.gitleaks import drop_allowlisted_commits
+        from scanner.rules.gitleaks import drop_allowlisted_commits
 
         findings, dropped = drop_allowlisted_commits(findings, rules)
         if dropped:
@@ -191,7 +198,7 @@ def run_source(source: Source, opts: ScanOptions, built: tuple[list[Rule], Engin
     """The one pipeline: rules and engine, suppression inputs (read before anything is scanned, so a bad
     baseline is an error at once), the source's reading, the scan, then findings -> attribution ->
     suppression -> verification -> report (to_report)."""
-    from scanner import scan
+    from scanner.pipeline import workers as scan
 
     rules, engine = built or build_engine(opts)
     if source.check is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import regex
 
-from scanner.engine import Engine
-from scanner.rules import Rule
+from scanner.engine.matcher import Engine
+from scanner.rules.loader import Rule
 
 
 def check_rules(rules: list[Rule], accelerated: bool | None = None) -> list[str]:

@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence, TypeVar
 
-from scanner import hints
-from scanner.engine import Engine
+from scanner.engine.matcher import Engine
 from scanner.findings import Finding, Warning, from_match
+from scanner.findings.suppress import INLINE_MARKERS
 from scanner.sources import Chunk
-from scanner.suppress import INLINE_MARKERS
+from scanner.verify import hints
 
 BATCH_BYTES = 4 << 20
 BATCH_ITEMS = 512

@@ -23,12 +23,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-import click
 
 from scanner.errors import UsageError
 
@@ -183,7 +180,7 @@ def plan_text(leaks: list[Leak], output: str, repo_label: str, url: str | None, 
     """The ordered steps, for a person: rotate, rewrite, push, re-clone, purge caches, delete the file.
     Holds no secret: each credential appears redacted, by rule and place."""
     from scanner.findings import redact
-    from scanner.remediation import advice
+    from scanner.findings.advice import advice
 
     file_arg = shlex.quote(os.path.abspath(output))
     places = sum(len(x.places) for x in leaks)
@@ -266,7 +263,7 @@ def plan_text(leaks: list[Leak], output: str, repo_label: str, url: str | None, 
 def run(repo: str, output: str, rule_files: tuple[str, ...] = (), no_suppress: bool = False,
         jobs: int | None = None, force: bool = False) -> tuple[str, int]:
     """Scan, write FILE, and return the steps to print and how many distinct secrets FILE holds."""
-    from scanner.app import ScanOptions, history_scan
+    from scanner.pipeline.run import ScanOptions, history_scan
     from scanner.sources.git import open_repo
 
     repository = open_repo(repo)
@@ -284,24 +281,3 @@ def run(repo: str, output: str, rule_files: tuple[str, ...] = (), no_suppress: b
     write_secret_file(output, "\n".join(replacement_lines(leaks)) + "\n", force)
     return (plan_text(leaks, output, label, remote_url(repository), skipped, report.suppressed,
                       len(report.incomplete)), len(leaks))
-
-
-@click.command("remediate")
-@click.argument("repo", default=".", type=click.Path())
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
-              help="Replacements file for `git filter-repo --replace-text` (created 0600; outside the repository).")
-@click.option("--force", is_flag=True, help="Replace an existing --output file.")
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False),
-              help="Extra rule file (TOML); repeatable.")
-@click.option("--no-suppress", is_flag=True, help="Include findings suppressed by inline allows and the ignore file.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
-def remediate(repo: str, output: str, force: bool, rule_files: tuple[str, ...], no_suppress: bool,
-              jobs: int | None) -> None:
-    """Scan REPO's whole history and write a `git filter-repo` replacements file; print the steps
-    (rotate first, rewrite a mirror clone, force-push, re-clone, purge caches, delete the file).
-
-    Never rewrites or pushes anything itself. Secrets go only into --output, never to the terminal.
-    """
-    text, _ = run(repo, output, rule_files, no_suppress, jobs, force)
-    sys.stdout.write(text)
-    sys.stdout.flush()

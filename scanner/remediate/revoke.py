@@ -18,7 +18,7 @@ What can be revoked (vendors' own documentation):
   the token's id, then `DELETE /user/tokens/{id}` with the token itself
   (https://developers.cloudflare.com/api/resources/user/subresources/tokens/methods/delete/). A 403 means the
   token may not delete itself: the manual step is printed.
-Everything else gets the vendor's manual step (scanner.remediation.advice_line).
+Everything else gets the vendor's manual step (scanner.findings.advice.advice_line).
 
 Every request is printed (method, URL, redacted credential, answer status); a secret is never printed.
 Requests go only to the vendors' documented HTTPS hosts, or to TOKENSCAN_<VENDOR>_API_BASE (loopback
@@ -63,7 +63,7 @@ def _sha(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _load_report(path: str) -> list[dict]:
+def load_report(path: str) -> list[dict]:
     try:
         with open(path, encoding="utf-8") as fh:
             report = json.load(fh)
@@ -79,7 +79,7 @@ def _load_report(path: str) -> list[dict]:
 
 @functools.lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
-    from scanner.rules import load_rules
+    from scanner.rules.loader import load_rules
 
     return {r.id: r for r in load_rules()}
 
@@ -92,7 +92,7 @@ def _prefix(rule_id: str, secret: str) -> str:
     return vendor_prefix(tuple(rule.keywords), secret) if rule else ""
 
 
-def _targets(asked: tuple[str, ...], findings: list[dict]) -> list[Target]:
+def resolve_targets(asked: tuple[str, ...], findings: list[dict]) -> list[Target]:
     """Each asked fingerprint (full, or a unique prefix of at least 12 hex digits) resolved in the report."""
     from scanner.findings import redact
 
@@ -119,7 +119,7 @@ def _targets(asked: tuple[str, ...], findings: list[dict]) -> list[Target]:
     return out
 
 
-def _secrets_from_stdin(targets: list[Target]) -> None:
+def secrets_from_stdin(targets: list[Target]) -> None:
     """Secrets for a redacted report, one per line on stdin; a line is used only for the fingerprint it hashes to."""
     from scanner.findings import redact
 
@@ -172,7 +172,7 @@ def _revoke_github(t: Target, yes: bool) -> bool:
 
 
 def _revoke_cloudflare(t: Target, yes: bool) -> bool:
-    from scanner.remediation import advice_line
+    from scanner.findings.advice import advice_line
     from scanner.verify.options import DEFAULT_CLOUDFLARE_API, api_base_for
 
     assert t.secret is not None
@@ -207,7 +207,7 @@ def _revoke_cloudflare(t: Target, yes: bool) -> bool:
     return False
 
 
-def _revoker(t: Target) -> Any:
+def revoker_for(t: Target) -> Any:
     """The revocation a credential allows, or None (then only the manual step is printed). Decided by the
     rule's verify kind and, for GitHub, the token's type (read from the redacted form when the secret is not
     yet known: it keeps the vendor prefix)."""
@@ -216,36 +216,3 @@ def _revoker(t: Target) -> Any:
     if t.verify_kind == "cloudflare-user-token":
         return _revoke_cloudflare
     return None
-
-
-@click.command("revoke")
-@click.argument("fingerprints", nargs=-1, required=True)
-@click.option("--from", "report", required=True, metavar="REPORT.json",
-              help="A JSON report holding the findings (written with --show-secrets, or give the secrets on stdin).")
-@click.option("--yes", is_flag=True, help="Really send the revocations (without it, only say what would be sent).")
-def revoke(fingerprints: tuple[str, ...], report: str, yes: bool) -> None:
-    """Revoke the credentials with these fingerprints where the vendor allows it (GitHub tokens, Cloudflare
-    user API tokens that may delete themselves); print the manual step for every other one.
-
-    Irreversible: whatever uses a revoked credential stops working. Nothing is sent without --yes.
-    Exit status 1 when any credential listed was not (or, without --yes, could not be) revoked."""
-    from scanner.remediation import advice_line
-
-    targets = _targets(fingerprints, _load_report(report))
-    _secrets_from_stdin(targets)
-    if not yes:
-        click.echo("dry run: nothing is sent without --yes")
-    failed = 0
-    for t in targets:
-        click.echo(f"{t.fingerprint[:16]} {t.rule_id} {t.shown}")
-        fn = _revoker(t)
-        if fn is None:
-            click.echo(f"  cannot be revoked by tokenscan: {advice_line(t.rule_id)}")
-            failed += 1
-        elif t.secret is None:
-            click.echo("  secret not available: the report is redacted; give the secret on stdin "
-                       "(or write the report with --show-secrets)")
-            failed += 1
-        elif not fn(t, yes):
-            failed += 1
-    sys.exit(1 if failed else 0)

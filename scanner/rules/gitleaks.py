@@ -15,7 +15,7 @@ from typing import Any
 import regex
 
 from scanner.errors import UsageError
-from scanner.rules import Allowlist, Rule
+from scanner.rules.loader import Allowlist, Rule
 
 _TOP = {"title", "description", "rules", "allowlist", "allowlists", "extend", "minVersion"}
 _RULE = {"id", "description", "regex", "secretGroup", "entropy", "keywords", "path", "tags", "allowlist",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from scanner.errors import UsageError
-from scanner.policy import PolicyFiles
+from scanner.pipeline.policy import PolicyFiles
 from scanner.report.formats import FORMATS
 
 if sys.version_info >= (3, 11):
@@ -221,7 +221,7 @@ def find_config(explicit: str | None, root: str, policy: PolicyFiles | None = No
         if raw is None:
             raise UsageError(f"{policy.describe(explicit)}: cannot read config: no such file")
         data = _parse_toml(raw, policy.describe(explicit))
-        from scanner.gitleaks import is_gitleaks_config, load_gitleaks
+        from scanner.rules.gitleaks import is_gitleaks_config, load_gitleaks
 
         if is_gitleaks_config(data):
             return {}, explicit, load_gitleaks(data, explicit)
