@@ -72,6 +72,15 @@ EXACT: dict[str, Advice] = {
                                  "Keys; +ACR registry > Access keys; APIM subscription > Regenerate; AzCa cache > "
                                  "Access keys), then update everything that used it",
                                  "https://learn.microsoft.com/azure/storage/common/storage-account-keys-manage"),
+    "sourcegraph-license-key": _a("Sourcegraph", "Ask Sourcegraph (your account team) to revoke the license key and "
+                                  "issue a new one; put the new key in the site configuration's licenseKey"),
+    "dependency-track-api-key": _a("Dependency-Track", "Regenerate or delete the key: Administration > Access "
+                                   "Management > Teams > the team > API Keys (the old key stops working at once)",
+                                   "https://docs.dependencytrack.org/integrations/rest-api/"),
+    "ubidots-token": _a("Ubidots", "Delete the token and create a new one: account menu > API Credentials > Tokens",
+                        "https://docs.ubidots.com/reference/authentication"),
+    "voiceflow-api-key": _a("Voiceflow", "Regenerate the key in the project's (or workspace's) Integrations > API keys"
+                            "; the old key stops working", "https://docs.voiceflow.com/reference/authentication"),
 }
 
 # By vendor: the rule id's first word (`github-fine-grained-pat` -> `github`).

@@ -214,9 +214,27 @@ _PLACEHOLDER_WORDS = re.compile(
 )
 
 
+SEQUENCE_RUN = 8  # abcdefgh, 12345678, zyxwvuts: in a random base62 body about once in 10^12
+
+
+def _sequence_run(text: str) -> bool:
+    """Whether text holds SEQUENCE_RUN characters that count up or down by one (a hand-typed filler)."""
+    run, step = 1, 0
+    for a, b in pairwise(text):
+        d = ord(b) - ord(a)
+        if d in (1, -1) and a.isalnum() and b.isalnum() and (d == step or run == 1):
+            run, step = run + 1, d
+            if run >= SEQUENCE_RUN:
+                return True
+        else:
+            run, step = 1, 0
+    return False
+
+
 def not_placeholder(secret: str) -> bool:
-    """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR})."""
-    return _PLACEHOLDER_WORDS.search(secret) is None
+    """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR}, a
+    body typed as abcdefgh... or 12345678...): README's placeholder policy, the same in every rule."""
+    return _PLACEHOLDER_WORDS.search(secret) is None and not _sequence_run(secret)
 
 
 def not_hex(secret: str) -> bool:

@@ -1,0 +1,174 @@
+"""Development judge (not part of the test suite): recall and false alarms on text other people wrote.
+
+    python tests/bench/bench_recall.py --kingfisher KF_GIT_DIR [--gitleaks GL_GIT_DIR] [--vendor NAME] [-v]
+
+Reads, at run time and from the git directories given (nothing is fetched), the examples the peers publish
+with their own rules: Kingfisher's `data/rules/*.yml` (`examples`, `negative_examples`) and gitleaks'
+`cmd/generate/config/rules/*.go` (string literals in `tps`/`fps`). Each example becomes one file; one
+`tokenscan scan --format json` over them says which files held a finding. Prints, per vendor and overall:
+positives found (all, and those whose rule starts with a literal prefix: the formats that can be found with
+certainty) and negatives reported. Peers on PATH (`kingfisher`, `gitleaks`) are not run here: their own
+examples would flatter them. Facts about formats only: nothing of the peers' rules is copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import tokenscan_cmd  # noqa: E402
+
+# an independent reading of "looks like a placeholder" (not tokenscan's filter): fillers people type
+PLACEHOLDERISH = re.compile(r"(?i)x{4}|0{6}|1234|2345|abcd|bcde|wxyz|example|sample|your|dummy|fake|test|<|\.\.\.")
+PREFIX = re.compile(r"^\(?(?:\?:)?\\?b?\(?(?:\?:)?([A-Za-z0-9]{2,16}(?:[_\-.~]|\\[-.])[A-Za-z0-9_\-]*)")
+
+
+@dataclass(frozen=True)
+class Example:
+    vendor: str
+    rule: str
+    text: str
+    positive: bool
+    prefixed: bool
+
+
+def _git(git_dir: str, *args: str) -> str:
+    return subprocess.run(["git", "--git-dir", git_dir, *args], capture_output=True, text=True, check=True).stdout
+
+
+def _prefixed(pattern: str) -> bool:
+    """Whether the rule's capture starts with a literal vendor prefix (`sgp_`, `xoxb-`, `AKIA`...)."""
+    body = re.sub(r"#[^\n]*", "", pattern)
+    body = re.sub(r"\(\?[a-z]+\)|\s+", "", body)
+    first = re.search(r"(?<!\\)\((?!\?)", body)  # the first capturing group: the secret
+    group = body[first.end():] if first else body
+    group = re.sub(r"^(?:\\b|\(\?:|\(\?i\))+", "", group)
+    m = re.match(r"((?:[A-Za-z0-9]|\\[-._~$])+)", group)
+    return bool(m) and len(m.group(1).replace("\\", "")) >= 3 and not m.group(1).isdigit()
+
+
+def kingfisher(git_dir: str) -> list[Example]:
+    import yaml
+
+    out = []
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "data/rules").split():
+        if not path.endswith((".yml", ".yaml")):
+            continue
+        vendor = os.path.basename(path).rsplit(".", 1)[0]
+        try:
+            doc = yaml.safe_load(_git(git_dir, "show", f"HEAD:{path}")) or {}
+        except yaml.YAMLError:
+            continue
+        for rule in doc.get("rules", []) or []:
+            pre = _prefixed(str(rule.get("pattern", "")))
+            for key, positive in (("examples", True), ("negative_examples", False)):
+                for ex in rule.get(key) or []:
+                    out.append(Example(vendor, str(rule.get("id")), str(ex), positive, pre))
+    return out
+
+
+_GO_LIST = re.compile(r"\b(tps|fps)\s*:?=\s*\[\]string\s*\{(.*?)\n\s*\}", re.S)
+_GO_STR = re.compile(r'`([^`]*)`|"((?:[^"\\\n]|\\.)*)"')
+
+
+def gitleaks(git_dir: str) -> list[Example]:
+    out = []
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "cmd/generate/config/rules").split():
+        if not path.endswith(".go"):
+            continue
+        src = _git(git_dir, "show", f"HEAD:{path}")
+        vendor = os.path.basename(path)[:-3]
+        for func in re.split(r"\nfunc ", src)[1:]:
+            rid = re.search(r'RuleID:\s*"([^"]+)"', func)
+            regex = re.search(r"Regex:\s*[^\n]*?`([^`]*)`", func)
+            pre = _prefixed(regex.group(1)) if regex else False
+            for m in _GO_LIST.finditer(func):
+                for s in _GO_STR.finditer(m.group(2)):
+                    line_start = m.group(2).rfind("\n", 0, s.start()) + 1
+                    if m.group(2)[line_start:s.start()].strip().startswith("//"):
+                        continue
+                    text = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
+                    if text.strip():
+                        out.append(Example(vendor, rid.group(1) if rid else vendor, text, m.group(1) == "tps", pre))
+    return out
+
+
+def judge(examples: list[Example], verbose: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        names = {}
+        for i, ex in enumerate(examples):
+            name = os.path.join(tmp, f"{i:05d}.txt")
+            with open(name, "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write(ex.text + "\n")
+            names[name] = ex
+        proc = subprocess.run([*tokenscan_cmd(), "scan", "--format", "json", "--no-color", tmp],
+                              capture_output=True, text=True)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(proc.stderr)
+        hit = {f["path"] for f in json.loads(proc.stdout)["findings"]}
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0, 0])
+    # pos, found, prefixed, prefixed found, neg, neg reported, realistic prefixed, realistic prefixed found
+    missed: list[Example] = []
+    reported: list[Example] = []
+    for name, ex in names.items():
+        row = per[ex.vendor]
+        found = name in hit
+        if ex.positive:
+            row[0] += 1
+            row[1] += found
+            if ex.prefixed:
+                row[2] += 1
+                row[3] += found
+                if not PLACEHOLDERISH.search(ex.text):
+                    row[6] += 1
+                    row[7] += found
+                if not found:
+                    missed.append(ex)
+        else:
+            row[4] += 1
+            row[5] += found
+            if found:
+                reported.append(ex)
+    total = [sum(r[i] for r in per.values()) for i in range(8)]
+    print(f"{'vendor':24} {'positives':>12} {'prefixed':>12} {'negatives reported':>20}")
+    for vendor, r in sorted(per.items()):
+        if verbose or r[3] < r[2] or r[5]:
+            print(f"{vendor:24} {r[1]:>5}/{r[0]:<6} {r[3]:>5}/{r[2]:<6} {r[5]:>8}/{r[4]:<6}")
+    pct = lambda a, b: f"{100 * a / b:.1f}%" if b else "-"  # noqa: E731
+    print(f"\nall positives found: {total[1]}/{total[0]} ({pct(total[1], total[0])}); prefixed: {total[3]}/{total[2]} "
+          f"({pct(total[3], total[2])}); prefixed, not placeholder-looking: {total[7]}/{total[6]} ({pct(total[7], total[6])}); "
+          f"negatives reported: {total[5]}/{total[4]} ({pct(total[5], total[4])})")
+    if verbose:
+        for ex in missed:
+            print("MISSED", ex.vendor, ex.rule, ex.text[:120].replace("\n", " "))
+        for ex in reported:
+            print("REPORTED", ex.vendor, ex.rule, ex.text[:120].replace("\n", " "))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kingfisher", metavar="GIT_DIR")
+    ap.add_argument("--gitleaks", metavar="GIT_DIR")
+    ap.add_argument("--vendor", help="only this vendor (file name without extension)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="every vendor, and each example missed or reported")
+    a = ap.parse_args()
+    if not (a.kingfisher or a.gitleaks):
+        ap.error("give --kingfisher and/or --gitleaks (git directories, e.g. from a clone)")
+    for label, git_dir, read in (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks)):
+        if git_dir:
+            examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
+            print(f"== {label} examples ({git_dir}): {len(examples)}")
+            judge(examples, a.verbose)
+
+
+if __name__ == "__main__":
+    main()
