@@ -1,4 +1,4 @@
-"""The shipped classification of the shipped rules' native patterns (scanner/pattern_classes.json): a cold
+"""The shipped classification of the shipped rules' native patterns (scanner/engine/pattern_classes.json): a cold
 start compiles only the final databases instead of compiling and timing every pattern alone. It must list
 every shipped pattern, and it only routes patterns: the findings are the same however they are routed."""
 
@@ -39,7 +39,7 @@ def _fresh_cache(monkeypatch, path):
 
 def test_shipped_classification_lists_every_shipped_pattern():
     missing = classify.missing_classes()
-    assert not missing, (f"{len(missing)} native pattern(s) of the shipped rules are not in scanner/pattern_classes.json "
+    assert not missing, (f"{len(missing)} native pattern(s) of the shipped rules are not in scanner/engine/pattern_classes.json "
                          f"(a cold start would measure them): run `{prefilter.CLASSIFY_COMMAND}`; first: {missing[0]!r}")
 
 
