@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from scanner import __version__
-from scanner.cli.commands import audit, baseline, history, hook, remediate, revoke, rules, scan, staged, verify
+from scanner.cli.commands import audit, baseline, ci, history, hook, remediate, revoke, rules, scan, staged, verify
 from scanner.cli.options import _CLOSED
 from scanner.errors import UsageError
 
@@ -63,7 +63,7 @@ def cli() -> None:
     """
 
 
-for command in (scan.scan, history.history, staged.staged, hook.install_hook, verify.verify, baseline.baseline,
+for command in (scan.scan, history.history, ci.ci, staged.staged, hook.install_hook, verify.verify, baseline.baseline,
                 rules.rules, remediate.remediate, revoke.revoke, audit.audit, audit.triage, audit.findings):
     cli.add_command(command)
 

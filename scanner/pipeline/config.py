@@ -95,6 +95,18 @@ class HistorySettings(CommonSettings):
 
 
 @dataclass
+class CiSettings(CommonSettings):
+    repo: str = "."
+    base: str | None = None
+    head: str | None = None
+    remote: str = "origin"
+    fetch: bool = True
+    reports: tuple[str, ...] = ()  # FORMAT:FILE, written beside the main report from the same scan
+    github_output: bool | None = None  # annotations and job summary; None: when running in GitHub Actions
+    include_binary: bool = False
+
+
+@dataclass
 class StagedSettings(CommonSettings):
     repo: str = "."
 

@@ -8,5 +8,8 @@ RENDERERS = {
     "jsonl": "scanner.report.json:render_jsonl",
     "sarif": "scanner.report.sarif:render_sarif",
     "html": "scanner.report.html:render_html",
+    "gitlab": "scanner.report.gitlab:render_gitlab",
+    "github": "scanner.report.github:render_github",
+    "markdown": "scanner.report.github:render_markdown",
 }
 FORMATS = tuple(RENDERERS)

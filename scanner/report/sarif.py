@@ -22,11 +22,14 @@ HELP_TEXT = ("Rotate or revoke it at the vendor first (removing it from the "
 
 
 def _location(f: Finding) -> dict:
-    """Commit messages are not files: a logical location, never an invented URI."""
+    """Commit messages are not files: a logical location naming the commit. GitHub's code scanning drops a
+    result without a physical location, so it also gets one whose relative URI names the commit's message
+    (`commit/SHA/message`, never a path that could be mistaken for a file of the repository)."""
     region = {"startLine": max(1, f.line), "startColumn": max(1, f.column)}
     if f.source == "commit-message":
-        return {"logicalLocations": [{"name": f"commit {f.commit}", "fullyQualifiedName": f"commit/{f.commit}/message",
-                                      "kind": "resource"}],
+        name = f"commit/{f.commit}/message"
+        return {"physicalLocation": {"artifactLocation": {"uri": name}, "region": region},
+                "logicalLocations": [{"name": f"commit {f.commit}", "fullyQualifiedName": name, "kind": "resource"}],
                 "message": {"text": f"commit message of {f.commit}"}}
     return {"physicalLocation": {"artifactLocation": {"uri": quote(f.path)}, "region": region}}
 

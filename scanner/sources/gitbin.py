@@ -10,7 +10,8 @@ decided in one file (a test fails on a `subprocess` call anywhere else). Two mod
   refs, and drops the `GIT_*` variables that would point git somewhere else. The one command that may use
   the network, the promised-object fetch, allows only https, http, ssh, git and file.
 - **trusted** (`staged`, `install-hook`: the user's own repository, where git itself already runs that
-  repository's hooks and fsmonitor): the user's git, as they run it.
+  repository's hooks and fsmonitor; `ci`'s fetch into the CI job's own checkout, whose config the job's
+  checkout step wrote, never the change under review): the user's git, as they run it.
 
 `git_binary()` looks git up on PATH once per process: a history scan asks for it a dozen times. The mode
 constants live here so a gitlink is one thing everywhere.
@@ -102,9 +103,11 @@ def run_remote(args: Sequence[str], *, cwd: str | None = None) -> subprocess.Com
                           check=False, env=git_env(network=True), stdin=subprocess.DEVNULL)
 
 
-def run_trusted(args: Sequence[str], *, text: bool = False) -> subprocess.CompletedProcess[Any]:
-    """git in the user's own repository (`staged`), exactly as the user runs git there."""
-    return subprocess.run([_git(), *args], capture_output=True, check=False, text=text)
+def run_trusted(args: Sequence[str], *, text: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess[Any]:
+    """git in the user's own repository (`staged`; `ci`'s checkout, whose remote and credentials are the CI
+    job's), exactly as the user runs git there, except that it never waits for a password prompt."""
+    return subprocess.run([_git(), *args], capture_output=True, check=False, text=text, timeout=timeout,
+                          env={**os.environ, "GIT_TERMINAL_PROMPT": "0"}, stdin=subprocess.DEVNULL)
 
 
 def pipe_through(argv: Sequence[str], stdin: IO[Any], stdout: IO[Any]) -> subprocess.Popen[bytes]:
