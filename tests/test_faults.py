@@ -31,7 +31,8 @@ def test_non_utf8_file_name_is_escaped_the_same_way_in_every_format(tree, tmp_pa
     assert res.returncode == 1, res.stderr
     text = out.read_text(encoding="utf-8")
     shown = "bad\\xffname.env"  # the same escape everywhere; JSON writes its backslash as \\
-    expected = {"json": json.dumps(shown)[1:-1], "jsonl": json.dumps(shown)[1:-1], "sarif": "bad%5Cxffname.env"}
+    expected = {"json": json.dumps(shown)[1:-1], "jsonl": json.dumps(shown)[1:-1], "gitlab": json.dumps(shown)[1:-1],
+                "sarif": "bad%5Cxffname.env"}
     assert expected.get(fmt, shown) in text  # SARIF: the same name, percent-encoded as a URI
     if fmt == "sarif":  # and on stdout, where it used to crash too
         res = cli("scan", str(tree), "--format", "sarif")
