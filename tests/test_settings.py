@@ -14,6 +14,7 @@ from scanner.cli.main import cli
 from scanner.errors import UsageError
 from scanner.pipeline.config import (
     BaselineSettings,
+    CiSettings,
     HistorySettings,
     ScanSettings,
     StagedSettings,
@@ -88,7 +89,7 @@ def test_parse_size():
 
 @pytest.mark.parametrize(("path", "cls"), [
     (("scan",), ScanSettings), (("history",), HistorySettings), (("staged",), StagedSettings),
-    (("verify",), VerifySettings), (("baseline", "create"), BaselineSettings),
+    (("verify",), VerifySettings), (("baseline", "create"), BaselineSettings), (("ci",), CiSettings),
 ])
 def test_every_option_of_a_command_has_a_typed_setting(path, cls):
     """A click option without a field would be dropped on the way to the app; the reverse is fine
@@ -96,6 +97,8 @@ def test_every_option_of_a_command_has_a_typed_setting(path, cls):
     cmd: click.Command = cli
     for name in path:
         assert isinstance(cmd, click.Group)
-        cmd = cmd.commands[name]
+        found = cmd.get_command(click.Context(cmd), name)
+        assert found is not None, name
+        cmd = found
     names = {f.name for f in fields(cls)}
     assert {p.name for p in cmd.params} - names == set()

@@ -4,6 +4,7 @@ scanner/cli/commands/. Options shared by the commands live in scanner/cli/option
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -12,7 +13,6 @@ from typing import Any
 import click
 
 from scanner import __version__
-from scanner.cli.commands import audit, baseline, ci, history, hook, remediate, revoke, rules, scan, staged, verify
 from scanner.cli.options import _CLOSED
 from scanner.errors import UsageError
 
@@ -29,6 +29,15 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 class _Group(click.Group):
     """Turns UsageError (bad input, named precisely) into one stderr line and exit 2, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS and name not in self.commands:
+            module, _, attr = COMMANDS[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -63,9 +72,23 @@ def cli() -> None:
     """
 
 
-for command in (scan.scan, history.history, ci.ci, staged.staged, hook.install_hook, verify.verify, baseline.baseline,
-                rules.rules, remediate.remediate, revoke.revoke, audit.audit, audit.triage, audit.findings):
-    cli.add_command(command)
+# One line per command: its name and where it lives. A command's module is imported only when that command
+# runs (or --help lists them): a pre-commit run of `staged` does not pay for the audit datastore's imports.
+COMMANDS = {
+    "scan": "scanner.cli.commands.scan:scan",
+    "history": "scanner.cli.commands.history:history",
+    "ci": "scanner.cli.commands.ci:ci",
+    "staged": "scanner.cli.commands.staged:staged",
+    "install-hook": "scanner.cli.commands.hook:install_hook",
+    "verify": "scanner.cli.commands.verify:verify",
+    "baseline": "scanner.cli.commands.baseline:baseline",
+    "rules": "scanner.cli.commands.rules:rules",
+    "remediate": "scanner.cli.commands.remediate:remediate",
+    "revoke": "scanner.cli.commands.revoke:revoke",
+    "audit": "scanner.cli.commands.audit:audit",
+    "triage": "scanner.cli.commands.audit:triage",
+    "findings": "scanner.cli.commands.audit:findings",
+}
 
 
 def main() -> None:
