@@ -220,9 +220,8 @@ def complete(root: str, cr: ChangeRange, remote: str = "origin", fetch: bool = T
     A range that stays cut is a UsageError naming the setting to change: never a silent partial scan."""
     notes: list[str] = []
     if fetch:  # the commits the CI system named first: a depth-1 checkout of a merge commit has neither
-        missing = [r for r in (cr.head, cr.base) if r and _commit(root, r) is None]
-        if missing:
-            _fetch(root, remote, ["--depth=50"] if _shallow(root) else [], missing)
+        for rev in (r for r in (cr.head, cr.base) if r and _commit(root, r) is None):  # one by one: a
+            _fetch(root, remote, ["--depth=50"] if _shallow(root) else [], [rev])  # force-pushed-away tip fails alone
     head = _commit(root, cr.head)
     if head is None:
         raise UsageError(f"{cr.system}: the head commit {cr.head} is not in the checkout"

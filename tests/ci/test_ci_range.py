@@ -236,3 +236,20 @@ def test_event_without_a_change_is_a_usage_error(forge):
     env = github_env(forge.root, "schedule", {"schedule": "0 0 * * *"}, forge.sha("main"), "refs/heads/main")
     proc = _run(ci, env)
     assert proc.returncode == 2 and "schedule" in proc.stderr and "--base" in proc.stderr
+
+
+def test_force_push_whose_old_tip_is_gone_everywhere(forge):
+    """The old tip was force-pushed away and collected: it cannot be fetched, the head still is, and the
+    branch is measured against the default branch."""
+    d = forge.dev
+    d.git("checkout", "-q", "-b", "topic")
+    d.commit("new", **{"n.env": f"X={forge.secret('after-gone')}\n"})
+    d.git("push", "-q", "origin", "topic")
+    after = forge.sha("topic")
+    ci = forge.checkout("main", name="ci")  # the job's checkout holds neither the head nor the old tip
+    gone = "1234567890abcdef1234567890abcdef12345678"
+    proc = _run(ci, github_env(forge.root, "push", push_payload(gone, after, "refs/heads/topic", forced=True),
+                               after, "refs/heads/topic"))
+    assert _found(proc) == [forge.secrets["after-gone"]]
+    notes = json.loads(proc.stdout)["scan"]["notes"]
+    assert any("is gone" in n for n in notes) and any("new branch" in n for n in notes)
