@@ -124,31 +124,31 @@ def test_push_scans_before_to_after(forge):
     assert _found(proc) == [forge.secrets["pushed"]]
 
 
+def _push_topic(forge: Forge, secret: str, force: bool = False) -> str:
+    """One commit holding a new secret on branch topic, pushed; the new tip."""
+    forge.dev.commit(secret, **{f"{secret}.env": f"X={forge.secret(secret)}\n"})
+    forge.dev.git("push", "-q", *(["--force"] if force else []), "origin", "topic")
+    return forge.sha("topic")
+
+
+def _run_push(forge: Forge, before: str, after: str, checkout: str = "topic", forced: bool = False):
+    ci = forge.checkout(checkout)
+    return _run(ci, github_env(forge.root, "push", push_payload(before, after, "refs/heads/topic", forced),
+                               after, "refs/heads/topic"))
+
+
 def test_first_push_of_a_branch_is_measured_against_the_default_branch(forge):
-    d = forge.dev
-    d.git("checkout", "-q", "-b", "topic")
-    d.commit("topic key", **{"t.env": f"X={forge.secret('topic')}\n"})
-    d.git("push", "-q", "origin", "topic")
-    after = forge.sha("topic")
-    ci = forge.checkout("topic")
-    proc = _run(ci, github_env(forge.root, "push", push_payload(ZERO, after, "refs/heads/topic"), after, "refs/heads/topic"))
+    forge.dev.git("checkout", "-q", "-b", "topic")
+    proc = _run_push(forge, ZERO, _push_topic(forge, "topic"))
     assert _found(proc) == [forge.secrets["topic"]]
     assert any("new branch" in n for n in json.loads(proc.stdout)["scan"]["notes"])
 
 
 def test_force_push_of_a_branch_is_measured_against_the_default_branch(forge):
-    d = forge.dev
-    d.git("checkout", "-q", "-b", "topic")
-    d.commit("old", **{"t.env": f"X={forge.secret('old-topic')}\n"})
-    d.git("push", "-q", "origin", "topic")
-    before = forge.sha("topic")
-    d.git("reset", "-q", "--hard", "main")
-    d.commit("new", **{"n.env": f"X={forge.secret('new-topic')}\n"})
-    d.git("push", "-q", "--force", "origin", "topic")
-    after = forge.sha("topic")
-    ci = forge.checkout("topic")
-    proc = _run(ci, github_env(forge.root, "push", push_payload(before, after, "refs/heads/topic", forced=True),
-                               after, "refs/heads/topic"))
+    forge.dev.git("checkout", "-q", "-b", "topic")
+    before = _push_topic(forge, "old-topic")
+    forge.dev.git("reset", "-q", "--hard", "main")
+    proc = _run_push(forge, before, _push_topic(forge, "new-topic", force=True), forced=True)
     assert _found(proc) == [forge.secrets["new-topic"]]
 
 
@@ -241,15 +241,11 @@ def test_event_without_a_change_is_a_usage_error(forge):
 def test_force_push_whose_old_tip_is_gone_everywhere(forge):
     """The old tip was force-pushed away and collected: it cannot be fetched, the head still is, and the
     branch is measured against the default branch."""
-    d = forge.dev
-    d.git("checkout", "-q", "-b", "topic")
-    d.commit("new", **{"n.env": f"X={forge.secret('after-gone')}\n"})
-    d.git("push", "-q", "origin", "topic")
-    after = forge.sha("topic")
-    ci = forge.checkout("main", name="ci")  # the job's checkout holds neither the head nor the old tip
+    forge.dev.git("checkout", "-q", "-b", "topic")
+    after = _push_topic(forge, "after-gone")
     gone = "1234567890abcdef1234567890abcdef12345678"
-    proc = _run(ci, github_env(forge.root, "push", push_payload(gone, after, "refs/heads/topic", forced=True),
-                               after, "refs/heads/topic"))
+    # the job's checkout (of main) holds neither the head nor the old tip
+    proc = _run_push(forge, gone, after, checkout="main", forced=True)
     assert _found(proc) == [forge.secrets["after-gone"]]
     notes = json.loads(proc.stdout)["scan"]["notes"]
     assert any("is gone" in n for n in notes) and any("new branch" in n for n in notes)
