@@ -682,13 +682,13 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
     warnings.extend(view_warnings(repo))
     tips, loose = ref_tips(repo, branch, since, warnings)
     hidden = [str(_resolve_commit(repo, since, "--since").id)] if since else []
-    if repo.is_shallow:
-        warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
     remotes = promisor_remotes(repo)
     revs = _rev_args(list(tips.values()), hidden, loose, max_commits)
     if (remotes or refused_note(repo)) and use_git and tips:
         fetch_promised(repo, revs, remotes, notes)
     commits = _walk_commits(repo, list(tips.values()), hidden, max_commits, warnings)
+    if repo.is_shallow and _cut_by_shallow(repo, commits, hidden):
+        warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
     messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits]
 
     def walked() -> tuple[list[BlobItem], str]:
@@ -722,6 +722,20 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
     if _has_submodules(repo, commits[:1]):
         warnings.append(Warning("submodule", "submodules were skipped (scan each submodule's repository itself)"))
     return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator, notes, check)
+
+
+def _cut_by_shallow(repo: pygit2.Repository, commits: list[pygit2.Commit], hidden: list[str]) -> bool:
+    """Whether the shallow boundary cuts what is scanned. A whole history in a shallow clone always is; a
+    range (`--since`, `ci`) only when one of its commits is a boundary commit (its parents are not there),
+    so a CI checkout deepened until the range is whole scans it completely and says so."""
+    if not hidden:
+        return True
+    try:
+        with open(os.path.join(repo.path, "shallow"), "rb") as fh:  # the view's copy: object ids only
+            boundary = set(fh.read().decode("ascii", "replace").split())
+    except OSError:
+        return True
+    return any(str(c.id) in boundary for c in commits)
 
 
 def _has_submodules(repo: pygit2.Repository, commits: list[pygit2.Commit]) -> bool:

@@ -1,9 +1,10 @@
 import json
+import os
 import subprocess
 
 import pytest
 from clirun import tokenscan as cli
-from gitrepo import Repo
+from gitrepo import ENV, Repo
 from tokens import cloudflare, legacy_token
 
 from scanner.errors import UsageError
@@ -177,6 +178,24 @@ def test_bare_clone_and_shallow_clone(planted, tmp_path):
     rep = history_scan(str(shallow), ScanOptions(jobs=1))
     assert any(w.kind == "shallow" for w in rep.warnings)
     assert {f.secret for f in rep.findings} == {t["message"], t["merge"]}  # what HEAD still holds
+
+
+def test_a_range_inside_a_shallow_clone_is_whole_and_one_across_its_boundary_is_cut(tmp_path):
+    """--since in a shallow clone: cut (a `shallow` warning, which --fail-on-incomplete fails on) only when a
+    commit of the range is a boundary commit; a CI checkout deep enough for its range scanned it all."""
+    r = Repo(tmp_path / "r")
+    for i in range(6):
+        r.commit(f"c{i}", **{"n.txt": f"{i}\n"})
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{r.path}", str(shallow)], check=True)
+    inside = history_scan(str(shallow), ScanOptions(jobs=1), since="HEAD~2")
+    assert not any(w.kind == "shallow" for w in inside.warnings)
+    empty_tree = subprocess.run(["git", "-C", str(shallow), "hash-object", "-t", "tree", "-w", "--stdin"],
+                                input="", capture_output=True, text=True, check=True).stdout.strip()
+    unrelated = subprocess.run(["git", "-C", str(shallow), "commit-tree", "-m", "elsewhere", empty_tree],
+                               capture_output=True, text=True, check=True, env={**os.environ, **ENV}).stdout.strip()
+    across = history_scan(str(shallow), ScanOptions(jobs=1), since=unrelated)  # every commit, the boundary too
+    assert any(w.kind == "shallow" for w in across.warnings)
 
 
 def test_not_a_repo_empty_repo_and_cli_exit_codes(tmp_path, planted):
