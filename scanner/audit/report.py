@@ -58,7 +58,8 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
             "live_again": sum(1 for g in findings if g["status"].endswith("-but-live")),
             "by_status": _count(g["status"] for g in findings),
         },
-        "repositories": repos, "findings": findings, "warnings": audit.warnings, "notes": audit.notes,
+        "repositories": repos, "findings": findings, "warnings": audit.warnings, "incomplete": audit.gaps,
+        "notes": audit.notes,
     }
 
 
@@ -107,6 +108,9 @@ def render_text(audit: AuditResult, show_secrets: bool, datastore: str) -> str:
     if d["warnings"]:
         out.append("warnings:")
         out.extend(f"  {w}" for w in d["warnings"])
+    if d["incomplete"]:
+        out.append("incomplete (--fail-on-incomplete fails on these):")
+        out.extend(f"  {g}" for g in d["incomplete"])
     for n in d["notes"]:
         out.append(f"note: {n}")
     if s["live_again"]:

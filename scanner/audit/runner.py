@@ -412,6 +412,7 @@ class AuditResult:
     ruleset: str
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    gaps: list[str] = field(default_factory=list)  # what was named but only partly listed (a forge's pages)
 
     @property
     def findings(self) -> list[Finding]:
@@ -427,8 +428,8 @@ class AuditResult:
 def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_dir: str,
               include_binary: bool = False, show_secrets: bool = False, verify: Any = None,
               executor: Executor | None = None,
-              progress: AuditProgress | None = None, warnings: list[str] | None = None, full: bool = False
-              ) -> AuditResult:
+              progress: AuditProgress | None = None, warnings: list[str] | None = None, full: bool = False,
+              notes: list[str] | None = None, gaps: list[str] | None = None) -> AuditResult:
     """Audits every target and merges each result into the datastore as it arrives. executor: how tasks
     run (default: here, one after another, each using opts.jobs cores; see scanner.audit.distributed).
     full: read every blob of every repository, as if the datastore knew nothing (results still merge)."""
@@ -447,7 +448,7 @@ def run_audit(targets: Sequence[Target], opts: Any, store: Datastore, *, cache_d
         _RULES[(ruleset, opts.rule_files)] = rules
         if sources:
             store.remember_ruleset(sources, ruleset, n_rules, by_path)
-    audit = AuditResult([], list(warnings or []), ruleset)
+    audit = AuditResult([], list(warnings or []), ruleset, list(notes or []), gaps=list(gaps or []))
     incremental = not by_path and not full
     if full:
         audit.notes.append("--full: every blob and commit message read again, nothing taken from the datastore")
@@ -528,6 +529,7 @@ def gate_report(audit: AuditResult) -> Any:
     # targets that could not be scanned at all are not here: they are audit.not_scanned, exit 2 (commands_audit)
     warnings = [Warning(w["kind"], w["message"], w["path"]) for r in audit.results if r.record
                 for w in r.record.warnings if w["kind"] in INCOMPLETE_KINDS]
+    warnings += [Warning("listing", gap, gap.split(": ", 1)[0]) for gap in audit.gaps]
     return Report(mode="audit", target="audit", findings=open_, warnings=warnings)
 
 

@@ -16,9 +16,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from scanner.audit.forges.api import ForgeOptions
 from scanner.errors import UsageError
 from scanner.sources.gitbin import git_binary, run_remote
 from scanner.sources.repoview import local_path, open_view
@@ -32,6 +33,9 @@ class Target:
     key: str  # what the datastore calls it: a real path, or the URL without credentials
     kind: str  # path | url
     location: str  # what to open (a path) or clone (the URL as given, credentials and all; never stored)
+    # git settings for its clone and fetches, in git's environment only: a forge token's header (forges)
+    git_config: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+    listed_by: str = ""  # the forge target (github:acme) that listed it
 
 
 def is_url(text: str) -> bool:
@@ -95,12 +99,43 @@ def read_targets_file(name: str) -> list[str]:
     return [s for line in text.splitlines() if (s := line.strip()) and not s.startswith("#")]
 
 
-def resolve(args: Iterable[str], listed: Iterable[str], warnings: list[str]) -> list[Target]:
+def resolve(args: Iterable[str], listed: Iterable[str], warnings: list[str], *, forges: ForgeOptions | None = None,
+            notes: list[str] | None = None, gaps: list[str] | None = None) -> list[Target]:
     """Command-line TARGETs must exist (a typo is exit 2); lines from a targets file that are not there are
-    warnings, and the audit goes on with the rest. Duplicates (the same repository twice) are audited once."""
+    warnings, and the audit goes on with the rest. Duplicates (the same repository twice) are audited once.
+    `github:ORG` / `gitlab:GROUP` are listed through the forge's API (scanner.audit.forges): a listing that
+    failed is a warning (nothing of it is scanned); one cut short is a gap (what was listed is scanned, and
+    --fail-on-incomplete fails the gate)."""
     out: dict[str, Target] = {}
 
+    def add_forge(text: str, strict: bool) -> bool:
+        from scanner.audit.forges import forge_of, list_forge
+
+        found = forge_of(text)
+        if found is None:
+            return False
+        problem = found[0].check_name(found[1])
+        if problem is not None:
+            if strict:
+                raise UsageError(f"{text}: {problem}")
+            warnings.append(f"{text}: {problem}; skipped")
+            return True
+        listing = list_forge(text, forges or ForgeOptions())
+        if notes is not None:
+            notes.extend(listing.notes)
+        if listing.error and not listing.repos:
+            warnings.append(f"{text}: listing failed: {listing.error}")
+        elif listing.error:
+            (gaps if gaps is not None else warnings).append(
+                f"{text}: listing incomplete after {len(listing.repos)} repositories: {listing.error}")
+        for repo in listing.repos:
+            key = public_url(repo.clone_url)
+            out.setdefault(key, Target(key, "url", repo.clone_url, listing.git_config.get(repo.clone_url, ()), text))
+        return True
+
     def add(text: str, strict: bool) -> None:
+        if add_forge(text, strict):
+            return
         if is_url(text):
             out.setdefault(public_url(text), Target(public_url(text), "url", text))
             return
@@ -135,12 +170,12 @@ def cache_path(cache_dir: str, key: str) -> str:
     return os.path.join(cache_dir, f"{tail}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.git")
 
 
-def _git(args: list[str]) -> subprocess.CompletedProcess[str]:
+def _git(args: list[str], config: tuple[tuple[str, str], ...] = ()) -> subprocess.CompletedProcess[str]:
     """git clone / fetch into the cache: the URL is the user's; the transports, prompts and programs any
     config could add are closed as for every scanned repository (scanner.sources.gitbin.run_remote)."""
     if git_binary() is None:
         raise OSError("git is not on PATH: URL targets need it")
-    return run_remote(args)
+    return run_remote(args, config=config)
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")
@@ -156,14 +191,15 @@ def git_reason(stderr: str, code: int) -> str:
     return _CREDENTIALS.sub("", why)[:500]
 
 
-def _clone_or_fetch(dest: str, source: str, location: str) -> tuple[subprocess.CompletedProcess[str], str]:
+def _clone_or_fetch(dest: str, source: str, location: str, config: tuple[tuple[str, str], ...] = ()
+                    ) -> tuple[subprocess.CompletedProcess[str], str]:
     """The blobless clone at dest brought up to date from source; origin's URL stays location (a view's
     path is only served while this runs)."""
     if os.path.isdir(dest) and os.path.isfile(os.path.join(dest, "HEAD")):
         if source != location:
             _git(["--git-dir", dest, "config", "remote.origin.url", source])
         res = _git(["--git-dir", dest, "fetch", "--prune", "--prune-tags", "--force", "--quiet", "origin",
-                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], config)
         if source != location:
             _git(["--git-dir", dest, "config", "remote.origin.url", location])
         return res, "fetched"
@@ -172,7 +208,9 @@ def _clone_or_fetch(dest: str, source: str, location: str) -> tuple[subprocess.C
     tmp = dest + ".partial"
     if os.path.exists(tmp):
         shutil.rmtree(tmp)
-    res = _git(["clone", "--bare", "--quiet", "--filter=blob:none", "--", source, tmp])
+    # blobless, but whole where git needs credentials: the scan's own fetch of promised blobs runs without them
+    blobless = [] if config else ["--filter=blob:none"]
+    res = _git(["clone", "--bare", "--quiet", *blobless, "--", source, tmp], config)
     if res.returncode == 0 and source != location:
         _git(["--git-dir", tmp, "config", "remote.origin.url", location])
     if res.returncode == 0:
@@ -199,7 +237,7 @@ def prepare(target: Target, cache_dir: str) -> tuple[str, str]:
     try:
         with open(dest + ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            res, action = _clone_or_fetch(dest, source, target.location)
+            res, action = _clone_or_fetch(dest, source, target.location, target.git_config)
     finally:
         if view is not None:
             view.close()

@@ -71,7 +71,7 @@ class Finding:
 # Warnings that mean part of the target was not scanned (--fail-on-incomplete fails on them); the others
 # (binary, symlink, special-file, large, not-utf8, ...) are skips by design or scans with a caveat.
 INCOMPLETE_KINDS = frozenset({"unreadable", "corrupt-object", "missing-object", "rule-timeout", "shallow",
-                              "corrupt-archive", "archive-limit", "encrypted", "read-error"})
+                              "corrupt-archive", "archive-limit", "encrypted", "read-error", "listing"})
 # Skips by design, common enough to drown the real problems (18,780 "binary" lines on a Python install):
 # reports count them per kind and name each only with --list-skipped.
 SKIPPED_KINDS = frozenset({"binary", "symlink"})

@@ -96,11 +96,19 @@ def popen_git(git_dir: str, args: Sequence[str], *, stdin: int | IO[Any] | None 
                             env=git_env(), bufsize=bufsize)
 
 
-def run_remote(args: Sequence[str], *, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_remote(args: Sequence[str], *, cwd: str | None = None, config: Sequence[tuple[str, str]] = ()
+               ) -> subprocess.CompletedProcess[str]:
     """git clone / fetch of a URL the user named (an audit's URL target) into tokenscan's own cache: only
-    FETCH_PROTOCOLS, no prompt, no program from any config."""
+    FETCH_PROTOCOLS, no prompt, no program from any config. config: (key, value) settings passed in the
+    environment (GIT_CONFIG_COUNT), never on the command line, which other users can read: a forge
+    token's Authorization header."""
+    env = git_env(network=True)
+    if config:
+        env["GIT_CONFIG_COUNT"] = str(len(config))
+        for i, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
     return subprocess.run([_git(), "--no-pager", *HARDENING, *args], cwd=cwd, capture_output=True, text=True,
-                          check=False, env=git_env(network=True), stdin=subprocess.DEVNULL)
+                          check=False, env=env, stdin=subprocess.DEVNULL)
 
 
 def run_trusted(args: Sequence[str], *, text: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess[Any]:

@@ -75,12 +75,25 @@ def _store(path: str | None, must_exist: bool = False) -> Iterator[Any]:
 @click.option("--full", is_flag=True,
               help="Read every blob and commit message again, even of unchanged repositories and of history an "
                    "earlier audit covered (default: only what is new since the datastore's last scans).")
+@click.option("--forks/--no-forks", default=False, show_default=True,
+              help="github:/gitlab: targets: audit forks too (they mostly repeat their upstream's history).")
+@click.option("--archived/--no-archived", default=True, show_default=True,
+              help="github:/gitlab: targets: audit archived repositories.")
+@click.option("--github-api-url", metavar="URL", default="https://api.github.com", show_default=True,
+              help="GitHub's REST API (GitHub Enterprise Server: https://HOST/api/v3).")
+@click.option("--gitlab-url", metavar="URL", default="https://gitlab.com", show_default=True,
+              help="The GitLab instance of gitlab: targets (self-managed: https://HOST).")
+@click.option("--forge-max-wait", type=click.FloatRange(min=0), default=900.0, show_default=True, metavar="SECONDS",
+              help="The longest wait for a forge's rate limit to reset; beyond it the listing is incomplete.")
 @report_options
 def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | None, cache_dir: str | None,
-          include_binary: bool, dask_scheduler: str | None, dask_local: int | None, full: bool, **kw: Any) -> None:
+          include_binary: bool, dask_scheduler: str | None, dask_local: int | None, full: bool, forks: bool,
+          archived: bool, github_api_url: str, gitlab_url: str, forge_max_wait: float, **kw: Any) -> None:
     """Audit the full history of many repositories: paths, folders of repositories (found recursively, bare
-    ones too), --targets-file lists and git URLs. Findings, scanned blobs and triage go in the datastore;
-    blobs already scanned under the same rules are not read again. Exit 1 on open findings only."""
+    ones too), --targets-file lists, git URLs, and every repository of a GitHub organisation or user
+    (github:NAME) or a GitLab group with its subgroups (gitlab:GROUP/PATH), private ones with GITHUB_TOKEN /
+    GITLAB_TOKEN. Findings, scanned blobs and triage go in the datastore; blobs already scanned under the
+    same rules are not read again. Exit 1 on open findings only."""
     from scanner.audit.report import render_json, render_text
     from scanner.audit.runner import AuditProgress, gate_report, run_audit
     from scanner.audit.targets import default_cache_dir, read_targets_file, resolve
@@ -102,15 +115,24 @@ def audit(targets: tuple[str, ...], targets_file: str | None, datastore: str | N
     listed = read_targets_file(targets_file) if targets_file else []
     if not targets and not targets_file:
         raise UsageError("audit: give TARGETs (paths, folders of repositories, git URLs) or --targets-file")
+    from scanner.audit.forges import ForgeOptions, forge_tokens
+    from scanner.verify.options import check_api_base
+
+    forge_opts = ForgeOptions(check_api_base(github_api_url, "--github-api-url"),
+                              check_api_base(gitlab_url, "--gitlab-url"), forks, archived,
+                              max_wait=forge_max_wait, tokens=forge_tokens())
     warnings: list[str] = []
-    resolved = resolve(targets, listed, warnings)
+    notes: list[str] = []
+    gaps: list[str] = []
+    resolved = resolve(targets, listed, warnings, forges=forge_opts, notes=notes, gaps=gaps)
     kw["progress_label"] = None
     opts = scan_options_from(kw)
     progress = AuditProgress(len(resolved)) if sys.stderr.isatty() and not kw["quiet"] else None
     with _store(datastore) as store:
         result = run_audit(resolved, opts, store, cache_dir=cache_dir or default_cache_dir(),
                            include_binary=include_binary, show_secrets=kw["show_secrets"], verify=opts.verify,
-                           executor=executor, progress=progress, warnings=warnings, full=full)
+                           executor=executor, progress=progress, warnings=warnings, full=full, notes=notes,
+                           gaps=gaps)
     gate = gate_report(result)
     from scanner.audit.datastore import default_path
 
