@@ -24,7 +24,8 @@ def audit_dict(audit: AuditResult, show_secrets: bool, datastore: str) -> dict[s
         open_n = sum(1 for f in r.findings if gates(r.statuses.get(f.fingerprint, ("open", ""))[0]))
         warnings = [w for w in (rec.warnings if rec else []) if w["kind"] not in SKIPPED_KINDS]
         repos.append({
-            "target": r.target.key, "kind": r.target.kind, "status": "failed" if r.error else "ok",
+            "target": r.target.key, "kind": r.target.kind, "listed_by": r.target.listed_by or None,
+            "status": "failed" if r.error else "ok",
             "error": r.error, "action": r.action or None,
             "blobs_planned": rec.blobs_planned if rec else 0, "blobs_read": len(rec.blobs_read) if rec else 0,
             "blobs_skipped": r.skipped_blobs, "bytes_scanned": rec.bytes_scanned if rec else 0,

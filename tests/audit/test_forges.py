@@ -77,7 +77,7 @@ def test_an_organisation_is_listed_page_by_page_and_every_repository_audited(for
     want = ["api", "web", "old", "docs"]
     assert places(doc) == sorted((url(forge, "acme", n), "conf/app.env") for n in want)
     assert sorted(r["target"] for r in doc["repositories"]) == sorted(url(forge, "acme", n) for n in [*want, "blank"])
-    assert all(r["status"] == "ok" for r in doc["repositories"])
+    assert all(r["status"] == "ok" and r["listed_by"] == "github:acme" for r in doc["repositories"])
     assert any("github:acme: 5 repositories listed, left out: 1 fork" in n for n in doc["notes"])
     pages = [s.path for s in forge.api_requests("/api/v3/orgs/acme/repos")]
     assert len(pages) == 2 and "page=2" in pages[1]  # 3 a page: 6 visible repositories in 2 pages
@@ -164,15 +164,15 @@ def test_rate_limits_are_waited_out_and_server_errors_retried(forge, tmp_path):
 
 
 def test_an_exhausted_limit_beyond_the_wait_is_an_incomplete_listing(forge, tmp_path):
-    page2 = [("status", 403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)},
-              {"message": "API rate limit exceeded"})]
-    forge.faults["/api/v3/orgs/acme/repos?type=all&per_page=100&page=2"] = page2
+    limited = ("status", 403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 3600)},
+               {"message": "API rate limit exceeded"})
+    forge.faults["/api/v3/orgs/acme/repos?type=all&per_page=100&page=2"] = [limited]
     proc, doc = audit(forge, tmp_path, "github:acme", extra=("--fail-on", "none"))
     assert proc.returncode == 0, proc.stderr  # what was listed is audited; the gap is said
     assert len(doc["repositories"]) == 2  # page 1: api, web and a fork (left out)
     assert doc["incomplete"] and "listing incomplete after 2 repositories" in doc["incomplete"][0]
     assert "rate limited" in doc["incomplete"][0]
-    forge.faults["/api/v3/orgs/acme/repos?type=all&per_page=100&page=2"] = list(page2)
+    forge.faults["/api/v3/orgs/acme/repos?type=all&per_page=100&page=2"] = [limited]
     proc, _ = audit(forge, tmp_path, "github:acme", extra=("--fail-on", "none", "--fail-on-incomplete"))
     assert proc.returncode == 1
 
