@@ -88,6 +88,8 @@ def scan_target(target: Target, spec: AuditSpec, lookup: Lookup | None) -> Targe
     t0 = time.perf_counter()
     started = now()
     result = TargetResult(target, worker=f"{socket.gethostname()}:{os.getpid()}")
+    if target.kind == "image":
+        return _scan_image(result, spec, lookup, t0, started)
     try:
         path, result.action = prepare(target, spec.cache_dir)
     except OSError as exc:
@@ -137,7 +139,64 @@ def _scan_prepared(result: TargetResult, path: str, spec: AuditSpec, lookup: Loo
     if result.error:
         result.seconds = time.perf_counter() - t0
         return result
-    found = _fix_at_head(path, report.findings, cache)
+    report.findings = _fix_at_head(path, report.findings, cache)
+    _record(result, report, cache, refs, state, spec, started)
+    if outcome is not None and result.record is not None:
+        result.record.covered, result.record.adds = outcome.covered, outcome.adds
+        result.covered_commits = outcome.covered_before
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _scan_image(result: TargetResult, spec: AuditSpec, lookup: Lookup | None, t0: float, started: str
+                ) -> TargetResult:
+    """A container image (scanner.sources.images): its layers are the content-addressed objects, so a layer
+    any earlier audit scanned under these rules (a shared base image) is not read again."""
+    from scanner.pipeline.run import Source, image_reading, run_source
+    from scanner.sources.images import ImageError, open_image
+
+    target = result.target
+    try:
+        image = open_image(target.location)
+    except ImageError as exc:
+        result.error = str(exc)
+        result.seconds = time.perf_counter() - t0
+        return result
+    opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
+    refs = {f"config/{i}": c for i, c in enumerate(image.configs)}
+    path = target.location.removeprefix("oci-archive:")
+    state = _state(spec, {"image": [image.kind, list(image.configs), [layer.oid for layer in image.layers]]},
+                   os.path.dirname(path))
+    before = spec.previous.get(target.key)
+    if state is not None and before is not None and before[0] == state and not spec.keep_secrets:
+        try:
+            _from_stored(result, before[1], spec, started, refs, state)
+            result.seconds = time.perf_counter() - t0
+            return result
+        except (ValueError, KeyError, TypeError):
+            pass
+    cache = BlobCache(lookup if spec.incremental else None, need_secrets=spec.keep_secrets,
+                      store_secrets=spec.store_secrets)
+    source = Source("scan", target.key, path, True, lambda rules: image_reading(
+        [target.location], [], None, spec.include_binary, opts, [], blob_cache=cache))
+    try:
+        report = run_source(source, opts, _engine(spec, opts))
+    except UsageError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug or a damaged image: this target only, never the audit
+        result.error = f"internal error: {type(exc).__name__}: {exc}"
+    if not result.error:
+        _record(result, report, cache, refs, state, spec, started)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _record(result: TargetResult, report: Any, cache: BlobCache, refs: dict[str, str], state: str | None,
+            spec: AuditSpec, started: str) -> None:
+    """A scanned target's result and the record the datastore merges: what was read, what it held, and (for a
+    complete scan) the state and report an unchanged target's next audit is answered from."""
+    target = result.target
+    found = report.findings
     result.findings = found if spec.keep_secrets else [_without_secret(f) for f in found]
     result.suppressed = report.suppressed
     result.notes = report.notes
@@ -149,9 +208,6 @@ def _scan_prepared(result: TargetResult, path: str, spec: AuditSpec, lookup: Loo
         started_at=started, finished_at=now(), refs=refs, blobs_planned=cache.skipped + cache.attempted,
         blobs_read=cache.read, messages_read=cache.messages_read, blob_findings=cache.found,
         bytes_scanned=report.bytes_scanned, findings=[], warnings=warnings)
-    if outcome is not None:
-        result.record.covered, result.record.adds = outcome.covered, outcome.adds
-        result.covered_commits = outcome.covered_before
     if state is not None and not any(w["kind"] in INCOMPLETE_KINDS for w in warnings):
         # an incomplete scan is never the reason to skip the next one
         result.record.state = state
@@ -159,8 +215,6 @@ def _scan_prepared(result: TargetResult, path: str, spec: AuditSpec, lookup: Loo
             "findings": [_stored_finding(f) for f in result.findings], "suppressed": result.suppressed,
             "notes": result.notes, "warnings": warnings, "blobs_planned": result.record.blobs_planned,
             "messages": cache.messages_skipped + len(cache.messages_read)})
-    result.seconds = time.perf_counter() - t0
-    return result
 
 
 _STATE_VERSION = 1  # bump when what state_key covers changes
@@ -174,17 +228,25 @@ def state_key(path: str, refs: dict[str, str], spec: AuditSpec) -> str | None:
     gitdir = _git_dir(path)
     if gitdir is None or not refs or any(r.startswith("refs/stash") for r in refs):
         return None
+    return _state(spec, {"refs": sorted(refs.items()), "head": _digest(os.path.join(gitdir, "HEAD")),
+                         "shallow": _digest(os.path.join(gitdir, "shallow"))},
+                  path if os.path.isdir(path) else os.path.dirname(path))
+
+
+def _state(spec: AuditSpec, identity: dict, root: str | None) -> str | None:
+    """The digest of a target's identity (refs, or an image's configs and layers) with the rule set, the report
+    options and the suppression inputs (ignore files under root, the baseline: their bytes)."""
+    if not spec.incremental:
+        return None
     from scanner.findings.suppress import GITLEAKS_IGNORE, IGNORE_FILE
 
     opts = spec.opts
-    root = path if os.path.isdir(path) else os.path.dirname(path)
     inputs = {
-        "v": _STATE_VERSION, "ruleset": spec.ruleset, "refs": sorted(refs.items()),
-        "head": _digest(os.path.join(gitdir, "HEAD")), "shallow": _digest(os.path.join(gitdir, "shallow")),
+        "v": _STATE_VERSION, "ruleset": spec.ruleset, **identity,
         "options": [opts.include_invalid_checksum, opts.no_suppress, opts.list_skipped, opts.ignore_file,
                     opts.baseline, spec.include_binary],
-        "ignore": _digest(opts.ignore_file or os.path.join(root, IGNORE_FILE)),
-        "gitleaks": _digest(os.path.join(root, GITLEAKS_IGNORE)),
+        "ignore": _digest(opts.ignore_file or (os.path.join(root, IGNORE_FILE) if root is not None else None)),
+        "gitleaks": _digest(os.path.join(root, GITLEAKS_IGNORE) if root is not None else None),
         "baseline": _digest(opts.baseline),
         "shipped": _shipped_digest(),
     }

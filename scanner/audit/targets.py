@@ -1,4 +1,5 @@
-"""What an audit covers: repositories found on disk, listed in a file, or cloned from git URLs into a cache.
+"""What an audit covers: repositories found on disk, listed in a file, cloned from git URLs into a cache, or
+listed by a forge (scanner.audit.forges); and container images (scanner.sources.images).
 
 A URL is cloned bare with `--filter=blob:none` (a blobless partial clone; git falls back to a full clone,
 with a warning of its own, where the server does not allow filters) into the cache directory, and the
@@ -31,7 +32,7 @@ _SKIP_DIRS = {"node_modules", ".venv", "venv", "__pycache__"}
 @dataclass(frozen=True)
 class Target:
     key: str  # what the datastore calls it: a real path, or the URL without credentials
-    kind: str  # path | url
+    kind: str  # path | url | image
     location: str  # what to open (a path) or clone (the URL as given, credentials and all; never stored)
     # git settings for its clone and fetches, in git's environment only: a forge token's header (forges)
     git_config: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
@@ -133,8 +134,24 @@ def resolve(args: Iterable[str], listed: Iterable[str], warnings: list[str], *, 
             out.setdefault(key, Target(key, "url", repo.clone_url, listing.git_config.get(repo.clone_url, ()), text))
         return True
 
+    def add_image(text: str, strict: bool) -> bool:
+        from scanner.sources.images import OCI_ARCHIVE, image_kind
+
+        if image_kind(text) is None:
+            return False
+        archive = text.startswith(OCI_ARCHIVE) and not os.path.exists(text)
+        path = text[len(OCI_ARCHIVE):] if archive else text
+        if not os.path.exists(path):
+            if strict:
+                raise UsageError(f"{text}: no such file or directory")
+            warnings.append(f"{text}: no such file or directory; skipped")
+            return True
+        key = (OCI_ARCHIVE if archive else "") + os.path.realpath(path)
+        out.setdefault(key, Target(key, "image", key))
+        return True
+
     def add(text: str, strict: bool) -> None:
-        if add_forge(text, strict):
+        if add_forge(text, strict) or add_image(text, strict):
             return
         if is_url(text):
             out.setdefault(public_url(text), Target(public_url(text), "url", text))
@@ -223,7 +240,7 @@ def _clone_or_fetch(dest: str, source: str, location: str, config: tuple[tuple[s
 def prepare(target: Target, cache_dir: str) -> tuple[str, str]:
     """The local repository to scan, and what was done ("" | cloned | fetched). OSError on failure (a
     broken target: the caller warns and goes on). A lock per clone keeps two audits off the same folder."""
-    if target.kind == "path":
+    if target.kind in ("path", "image"):
         return target.location, ""
     os.makedirs(cache_dir, exist_ok=True)
     dest = cache_path(cache_dir, target.key)

@@ -52,6 +52,7 @@ class Finding:
     at_head: bool | None = None
     blob: str | None = None
     member: str = ""  # `!inner/path` when the secret is inside an archive (the path then ends with it)
+    layer_command: str | None = None  # an image layer's: the command that created it (blob is its digest)
     verify_kind: str | None = None
     prefix: str = ""  # the vendor prefix redacted output may show
     context_hints: dict = field(default_factory=dict)  # e.g. emails / account ids near the secret

@@ -11,7 +11,7 @@ import itertools
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from scanner.engine.matcher import Engine
 from scanner.errors import UsageError
@@ -21,6 +21,7 @@ from scanner.pipeline.policy import PolicyFiles
 from scanner.pipeline.workers import IN_PROCESS_BYTES, Reader, ScanResult, default_jobs
 from scanner.report import Report
 from scanner.rules.loader import Rule, load_rules
+from scanner.sources import Chunk
 
 
 @dataclass
@@ -234,17 +235,60 @@ def _size(item: Any) -> int:
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
                max_file_size: int = 10 << 20, include_binary: bool = False) -> Report:
     from scanner.sources.files import FileReader, walk_iter
+    from scanner.sources.images import image_kind
 
     warnings: list[Warning] = []
     walk: list[Iterable[Any]] = []
+    images = [p for p in paths if image_kind(p)]
+    files = [p for p in paths if p not in images]
 
     def check() -> None:  # the roots are checked now; the walk is a stream: scanning starts while walking
-        walk.append(walk_iter(paths, excludes, gitignore, warnings))
+        walk.append(walk_iter(files, excludes, gitignore, warnings) if files else [])
 
     def plan(rules: list[Rule]) -> Reading:
-        return Reading(walk[0], FileReader(max_file_size, include_binary, opts.archive_depth), warnings, sized=False)
+        reader = FileReader(max_file_size, include_binary, opts.archive_depth)
+        if not images:
+            return Reading(walk[0], reader, warnings, sized=False)
+        return image_reading(images, walk[0], reader, include_binary, opts, warnings)
 
-    return run_source(Source("scan", ", ".join(paths), paths[0], True, plan, check), opts)
+    root = files[0] if files else images[0].removeprefix("oci-archive:")
+    return run_source(Source("scan", ", ".join(paths), root, True, plan, check), opts)
+
+
+def image_reading(images: list[str], files: Iterable[Any], reader: Any, include_binary: bool, opts: ScanOptions,
+                  warnings: list[Warning], blob_cache: Any = None) -> Reading:
+    """Images' layers (scanner.sources.images) read beside any files, one layer per item, so a pool reads
+    several layers at once; each finding is then placed in its layer (its command, whether the final image
+    still holds it). blob_cache (audit): layers scanned before under these rules are not read again, their
+    stored findings come back from the datastore, and what was read is recorded."""
+    from scanner.sources.images import LayerReader, check_image, place_in_image
+
+    opened = [check_image(p) for p in images]
+    every = [layer for image in opened for layer in image.layers]
+    todo = every if blob_cache is None else blob_cache.fresh(every)
+    both = EitherReader(reader, LayerReader(include_binary, opts.archive_depth))
+
+    def post_scan(result: ScanResult) -> list[Finding]:
+        found = result.findings
+        if blob_cache is not None:
+            found = found + blob_cache.record(todo, result.findings, result.warnings)
+        return place_in_image(found, every, result.warnings)
+
+    return Reading(itertools.chain(files, todo), both, warnings, post_scan=post_scan, sized=False)
+
+
+@dataclass(frozen=True)
+class EitherReader:
+    """Files and image layers in one scan: each item goes to its own reader (picklable, for the pool)."""
+
+    files: Any
+    layers: Any
+
+    def read(self, item: Any, warnings: list[Warning]) -> Iterator[Chunk]:
+        from scanner.sources.images import LayerItem
+
+        reader = self.layers if isinstance(item, LayerItem) else self.files
+        return reader.read(item, warnings)  # type: ignore[no-any-return]
 
 
 def exit_code(report: Report, fail_on: str, allow_unknown: bool = False, fail_on_incomplete: bool = False) -> int:

@@ -24,6 +24,8 @@ def finding_dict(f: Finding, show_secrets: bool) -> dict:
         "checksum": f.checksum, "tags": list(f.tags),
         "verification": asdict(f.verification),
         "remediation": _remediation(f.rule_id),
+        **({"layer": {"digest": f.blob, "created_by": f.layer_command, "in_final_image": f.at_head}}
+           if f.source == "image" else {}),
     }
 
 
