@@ -233,8 +233,7 @@ class BlobCache:
                 tuple(f.tags) + ((KNOWN_PUBLIC_TAG,) if public.matches(f) else ()),
                 f.inline_allowed, f.description, f.severity, f.verify_kind, f.prefix, redact(f.secret, f.prefix),
                 f.secret if self.store_secrets else None, f.source))
-        self.read = [b.oid for b in blobs if b.oid not in bad and b.oid.removeprefix("sha256:") not in bad
-                     and not (b.path and b.path in bad_paths)]
+        self.read = [b.oid for b in blobs if b.oid not in bad and not (b.path and b.path in bad_paths)]
         self.messages_read = [c for c in messages if c not in bad and f"(commit message {c[:12]})" not in bad_paths]
         kept_ids = {*self.read, *self.messages_read}
         self.found = {key: v for key, v in found.items() if key in kept_ids}

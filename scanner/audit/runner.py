@@ -165,7 +165,7 @@ def _scan_image(result: TargetResult, spec: AuditSpec, lookup: Lookup | None, t0
     opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
     refs = {f"config/{i}": c for i, c in enumerate(image.configs)}
     path = target.location.removeprefix("oci-archive:")
-    state = _state(spec, {"image": [image.kind, list(image.configs), [layer.oid for layer in image.layers]]},
+    state = _state(spec, {"image": [image.kind, list(image.configs), [layer.digest for layer in image.layers]]},
                    os.path.dirname(path))
     before = spec.previous.get(target.key)
     if state is not None and before is not None and before[0] == state and not spec.keep_secrets:

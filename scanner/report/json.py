@@ -24,9 +24,14 @@ def finding_dict(f: Finding, show_secrets: bool) -> dict:
         "checksum": f.checksum, "tags": list(f.tags),
         "verification": asdict(f.verification),
         "remediation": _remediation(f.rule_id),
-        **({"layer": {"digest": f.blob, "created_by": f.layer_command, "in_final_image": f.at_head}}
-           if f.source == "image" else {}),
+        **({"layer": _layer(f)} if f.source == "image" else {}),
     }
+
+
+def _layer(f: Finding) -> dict:
+    from scanner.sources.images import layer_digest
+
+    return {"digest": layer_digest(f.path), "created_by": f.layer_command, "in_final_image": f.at_head}
 
 
 def _remediation(rule_id: str) -> dict | None:

@@ -48,10 +48,14 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
             lines.append("    " + "; ".join(extra))
         lines.append(f"    fix: {advice_line(f.rule_id)}")
         if f.source == "image":
+            from scanner.sources.images import layer_digest
+
             state = {True: "in the final image", False: "deleted by a later layer (still in the image)",
                      None: ""}[f.at_head]
             command = terminal_safe(" ".join((f.layer_command or "").split()))
-            lines.append(f"    layer {(f.blob or '')[:19]}  {state}" + (f"\n    created by: {command[:200]}" if command else ""))
+            lines.append(f"    layer {(layer_digest(f.path) or '')[:19]}  {state}")
+            if command:
+                lines.append(f"    created by: {command[:200]}")
         if f.commit:
             lines.append(f"    commit {f.commit[:12]}  {terminal_safe(f.author or '')}  {f.date or ''}  source {f.source}")
             if f.refs or f.at_head is not None:

@@ -15,10 +15,12 @@ following the OCI whiteout rules (`.wh.NAME`, `.wh..wh..opq`) and files replaced
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import posixpath
+import re
 import tarfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -52,13 +54,28 @@ class LayerItem:
     file: str  # the file holding the layer's bytes
     offset: int
     size: int
-    oid: str  # sha256:<hex>, the layer's digest
+    digest: str  # sha256:<hex>, the layer's digest
     index: int  # 0 is the lowest layer
     created_by: str = ""
 
     @property
     def path(self) -> str:
-        return f"{self.image}{SEP}{self.oid}"
+        return f"{self.image}{SEP}{self.digest}"
+
+    @property
+    def oid(self) -> str:
+        """The datastore's key (hex, like a git object id): the digest's hex for sha256, else a sha256 of it."""
+        algo, _, hexdigest = self.digest.partition(":")
+        return hexdigest if algo == "sha256" else hashlib.sha256(self.digest.encode()).hexdigest()
+
+
+_PLACE = re.compile(r"!([a-z0-9]+:[0-9a-f]{32,})/")
+
+
+def layer_digest(path: str) -> str | None:
+    """The layer digest in a finding's place (`IMAGE!sha256:<hex>/path`)."""
+    m = _PLACE.search(path)
+    return m.group(1) if m else None
 
 
 @dataclass(frozen=True)
@@ -309,7 +326,7 @@ class LayerReader:
         try:
             tf, raw = _layer_tar(item)
         except (OSError, tarfile.TarError, ImageError) as exc:
-            warnings.append(Warning("corrupt-archive", f"layer {item.oid}: {exc}", item.path))
+            warnings.append(Warning("corrupt-archive", f"layer {item.digest}: {exc}", item.path))
             return
         try:
             for m in tf:
@@ -334,7 +351,7 @@ class LayerReader:
                 data = head + fh.read()
                 yield from self._chunks(data, where, item, warnings, archive)
         except (OSError, tarfile.TarError, EOFError, zlib.error, ValueError) as exc:
-            warnings.append(Warning("corrupt-archive", f"layer {item.oid}: cannot read on: {exc}", item.path))
+            warnings.append(Warning("corrupt-archive", f"layer {item.digest}: cannot read on: {exc}", item.path))
         finally:
             tf.close()
             raw.close()
@@ -424,7 +441,7 @@ def place_in_image(findings: Sequence[Finding], layers: Sequence[LayerItem], war
                 listings[layer.index] = list_layer(layer)
             except (OSError, tarfile.TarError, ImageError, EOFError, zlib.error) as exc:
                 listings[layer.index] = None
-                warnings.append(Warning("corrupt-archive", f"layer {layer.oid}: cannot list its whiteouts: {exc}",
+                warnings.append(Warning("corrupt-archive", f"layer {layer.digest}: cannot list its whiteouts: {exc}",
                                         layer.path))
     out = []
     for f in findings:

@@ -133,7 +133,7 @@ def test_open_image_lists_distinct_layers_lowest_first(tmp_path):
     layout = tmp_path / "layout"
     digests = oci_layout(layout, stack())
     img = open_image(str(layout))
-    assert [layer.oid for layer in img.layers] == digests and img.tags == ("latest",)
+    assert [layer.digest for layer in img.layers] == digests and img.tags == ("latest",)
     assert [layer.index for layer in img.layers] == [0, 1, 2]
     assert img.layers[1].created_by.startswith("RUN rm")
 
