@@ -154,17 +154,23 @@ def _scan_image(result: TargetResult, spec: AuditSpec, lookup: Lookup | None, t0
     any earlier audit scanned under these rules (a shared base image) is not read again."""
     from scanner.pipeline.run import Source, image_reading, run_source
     from scanner.sources.images import ImageError, open_image
+    from scanner.sources.registry import is_reference, pull
 
     target = result.target
+    where = target.location
     try:
-        image = open_image(target.location)
-    except ImageError as exc:
+        if is_reference(where):  # a registry image: pulled into the cache (skopeo reuses the layers it has)
+            where = os.path.join(spec.cache_dir, "images", hashlib.sha256(where.encode()).hexdigest()[:24])
+            pull(target.location, where)
+            result.action = "pulled"
+        image = open_image(where, target.key)
+    except (ImageError, OSError, UsageError) as exc:
         result.error = str(exc)
         result.seconds = time.perf_counter() - t0
         return result
     opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
     refs = {f"config/{i}": c for i, c in enumerate(image.configs)}
-    path = target.location.removeprefix("oci-archive:")
+    path = where.removeprefix("oci-archive:")
     state = _state(spec, {"image": [image.kind, list(image.configs), [layer.digest for layer in image.layers]]},
                    os.path.dirname(path))
     before = spec.previous.get(target.key)
@@ -178,7 +184,7 @@ def _scan_image(result: TargetResult, spec: AuditSpec, lookup: Lookup | None, t0
     cache = BlobCache(lookup if spec.incremental else None, need_secrets=spec.keep_secrets,
                       store_secrets=spec.store_secrets)
     source = Source("scan", target.key, path, True, lambda rules: image_reading(
-        [target.location], [], None, spec.include_binary, opts, [], blob_cache=cache))
+        [(target.key, where)], [], None, spec.include_binary, opts, [], blob_cache=cache))
     try:
         report = run_source(source, opts, _engine(spec, opts))
     except UsageError as exc:

@@ -136,7 +136,12 @@ def resolve(args: Iterable[str], listed: Iterable[str], warnings: list[str], *, 
 
     def add_image(text: str, strict: bool) -> bool:
         from scanner.sources.images import OCI_ARCHIVE, image_kind
+        from scanner.sources.registry import check_reference, is_reference
 
+        if is_reference(text):
+            check_reference(text)
+            out.setdefault(text, Target(text, "image", text))
+            return True
         if image_kind(text) is None:
             return False
         archive = text.startswith(OCI_ARCHIVE) and not os.path.exists(text)

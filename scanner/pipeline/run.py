@@ -234,13 +234,20 @@ def _size(item: Any) -> int:
 
 def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = (), gitignore: bool = True,
                max_file_size: int = 10 << 20, include_binary: bool = False) -> Report:
+    import shutil
+    import tempfile
+
     from scanner.sources.files import FileReader, walk_iter
     from scanner.sources.images import image_kind
+    from scanner.sources.registry import check_reference, is_reference, pull
 
     warnings: list[Warning] = []
     walk: list[Iterable[Any]] = []
-    images = [p for p in paths if image_kind(p)]
-    files = [p for p in paths if p not in images]
+    refs = [p for p in paths if is_reference(p)]
+    images = [(p, p) for p in paths if p not in refs and image_kind(p)]  # (name, where it is read)
+    files = [p for p in paths if p not in refs and (p, p) not in images]
+    for ref in refs:
+        check_reference(ref)
 
     def check() -> None:  # the roots are checked now; the walk is a stream: scanning starts while walking
         walk.append(walk_iter(files, excludes, gitignore, warnings) if files else [])
@@ -251,19 +258,32 @@ def scan_paths(paths: list[str], opts: ScanOptions, excludes: tuple[str, ...] = 
             return Reading(walk[0], reader, warnings, sized=False)
         return image_reading(images, walk[0], reader, include_binary, opts, warnings)
 
-    root = files[0] if files else images[0].removeprefix("oci-archive:")
-    return run_source(Source("scan", ", ".join(paths), root, True, plan, check), opts)
+    root = files[0] if files else (images[0][1].removeprefix("oci-archive:") if images else ".")
+    pulled = tempfile.mkdtemp(prefix="tokenscan-images-") if refs else None
+    try:
+        for i, ref in enumerate(refs):  # registry images: pulled to a layout that lives as long as the scan
+            assert pulled is not None
+            layout = os.path.join(pulled, str(i))
+            try:
+                pull(ref, layout)
+            except OSError as exc:
+                raise UsageError(str(exc)) from None
+            images.append((ref, layout))
+        return run_source(Source("scan", ", ".join(paths), root, True, plan, check), opts)
+    finally:
+        if pulled is not None:
+            shutil.rmtree(pulled, ignore_errors=True)
 
 
-def image_reading(images: list[str], files: Iterable[Any], reader: Any, include_binary: bool, opts: ScanOptions,
-                  warnings: list[Warning], blob_cache: Any = None) -> Reading:
+def image_reading(images: list[tuple[str, str]], files: Iterable[Any], reader: Any, include_binary: bool,
+                  opts: ScanOptions, warnings: list[Warning], blob_cache: Any = None) -> Reading:
     """Images' layers (scanner.sources.images) read beside any files, one layer per item, so a pool reads
     several layers at once; each finding is then placed in its layer (its command, whether the final image
     still holds it). blob_cache (audit): layers scanned before under these rules are not read again, their
     stored findings come back from the datastore, and what was read is recorded."""
     from scanner.sources.images import LayerReader, check_image, place_in_image
 
-    opened = [check_image(p) for p in images]
+    opened = [check_image(where, name) for name, where in images]
     every = [layer for image in opened for layer in image.layers]
     todo = every if blob_cache is None else blob_cache.fresh(every)
     both = EitherReader(reader, LayerReader(include_binary, opts.archive_depth))

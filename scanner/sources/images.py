@@ -122,18 +122,20 @@ def _first_members(tf: tarfile.TarFile, limit: int = 10_000) -> Iterator[tarfile
         yield m
 
 
-def open_image(arg: str, kind: str | None = None) -> Image:
-    """The image's layers, distinct by digest, lowest first. A broken image raises ImageError."""
-    kind = kind or image_kind(arg)
+def open_image(arg: str, name: str | None = None) -> Image:
+    """The image's layers, distinct by digest, lowest first; name: what reports call it (default: arg). A
+    broken image raises ImageError."""
+    kind = image_kind(arg)
+    name = name or arg
     path = arg[len(OCI_ARCHIVE):] if arg.startswith(OCI_ARCHIVE) and not os.path.exists(arg) else arg
     try:
         if kind == "oci-layout":
-            return _layout(arg, _DirStore(path), kind)
+            return _layout(name, _DirStore(path), kind)
         if kind in ("docker-archive", "oci-archive"):
             with _TarStore(path) as store:
                 if kind == "docker-archive":
-                    return _docker(arg, store)
-                return _layout(arg, store, kind)
+                    return _docker(name, store)
+                return _layout(name, store, kind)
     except (OSError, tarfile.TarError) as exc:
         raise ImageError(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -456,9 +458,9 @@ def place_in_image(findings: Sequence[Finding], layers: Sequence[LayerItem], war
     return out
 
 
-def check_image(arg: str) -> Image:
+def check_image(arg: str, name: str | None = None) -> Image:
     """open_image for a command-line argument: a broken image is a usage error naming it."""
     try:
-        return open_image(arg)
+        return open_image(arg, name)
     except ImageError as exc:
-        raise UsageError(f"{arg}: {exc}") from None
+        raise UsageError(f"{name or arg}: {exc}") from None

@@ -155,3 +155,73 @@ def test_an_image_inside_a_scanned_folder_is_still_scanned_as_an_archive(tmp_pat
     docker_save(tmp_path / "dist" / "app.tar", stack()[:1])
     _, doc = scan(str(tmp_path / "dist"))
     assert {f["path"].rsplit("!", 1)[-1] for f in doc["findings"]} == {"app/.env", "etc/app/conf.ini", "srv/keep.txt"}
+
+
+# --- docker://REF through skopeo ------------------------------------------------------------------------------
+
+FAKE_SKOPEO = """#!{python}
+# A stand-in for skopeo on PATH (the real one is not installed here): it answers `skopeo copy --quiet
+# docker://REF oci:DIR:TAG` by writing a real OCI layout of the test's layers, and records its command line.
+import json, sys
+sys.path.insert(0, {tests!r})
+from images import Layer, oci_layout
+from pathlib import Path
+args = sys.argv[1:]
+Path({log!r}).open("a").write(json.dumps(args) + "\\n")
+if "docker://registry.example/denied:1" in args:
+    sys.stderr.write("time=x level=fatal msg=\\"initializing source docker://user:hunter2@registry.example: unauthorized\\"\\n")
+    sys.exit(1)
+dest = args[-1].removeprefix("oci:").rsplit(":", 1)[0]
+oci_layout(Path(dest), [Layer({{"app/.env": "T={secret}\\n"}}, created_by="COPY .env /app/")])
+"""
+
+
+@pytest.fixture()
+def skopeo(tmp_path):
+    import stat
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "skopeo.log"
+    script = bin_dir / "skopeo"
+    script.write_text(FAKE_SKOPEO.format(python=sys.executable, tests=str(Path(__file__).parent.parent), log=str(log),
+                                         secret=A))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    import os
+
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def test_a_registry_reference_is_pulled_with_skopeo_and_scanned(tmp_path, skopeo):
+    env, log = skopeo
+    proc = tokenscan("scan", "docker://registry.example/app:1", "--format", "json", env=env)
+    assert proc.returncode == 1, proc.stderr
+    [f] = json.loads(proc.stdout)["findings"]
+    assert f["path"].startswith("docker://registry.example/app:1!sha256:") and f["path"].endswith("/app/.env")
+    assert f["layer"]["created_by"] == "COPY .env /app/"
+    [args] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert args[:3] == ["copy", "--quiet", "docker://registry.example/app:1"] and args[3].startswith("oci:")
+    pulled = Path(args[3][4:].rsplit(":", 1)[0])
+    assert not pulled.exists()  # the pulled layout lives as long as the scan
+
+
+def test_a_registry_reference_without_skopeo_or_refused_is_exit_2(tmp_path, skopeo):
+    env, _ = skopeo
+    proc = tokenscan("scan", "docker://registry.example/denied:1", env=env)
+    assert proc.returncode == 2 and "unauthorized" in proc.stderr and "hunter2" not in proc.stderr
+    proc = tokenscan("scan", "docker://registry.example/app:1", env={"PATH": str(tmp_path / "no-programs")})
+    assert proc.returncode == 2 and "needs skopeo on PATH" in proc.stderr
+    proc = tokenscan("scan", "docker://--output=/etc/x", env=env)
+    assert proc.returncode == 2 and "not an image reference" in proc.stderr
+
+
+def test_an_audit_pulls_registry_images_into_its_cache(tmp_path, skopeo):
+    env, log = skopeo
+    proc = tokenscan("audit", "docker://registry.example/app:1", "--datastore", str(tmp_path / "ds.db"),
+                     "--cache-dir", str(tmp_path / "cache"), "--format", "json", env=env)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    [r] = doc["repositories"]
+    assert r["target"] == "docker://registry.example/app:1" and r["action"] == "pulled" and r["kind"] == "image"
+    assert (tmp_path / "cache" / "images").is_dir()
