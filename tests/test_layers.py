@@ -21,7 +21,7 @@ STAGES = [
     ("verify", ("scanner.verify",)),
     ("report", ("scanner.report",)),
     ("pipeline", ("scanner.pipeline",)),
-    ("after-scan", ("scanner.remediate", "scanner.audit")),
+    ("after-scan", ("scanner.remediate", "scanner.audit", "scanner.serve")),
     ("api", ("scanner.api",)),
     ("cli", ("scanner.cli", "scanner.__main__")),
 ]

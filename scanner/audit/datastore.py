@@ -646,6 +646,24 @@ class Datastore:
             raise
         return counts
 
+    def triage_history(self, fingerprint: str) -> list[dict]:
+        """Every decision about one finding, newest first: status, note, when and by whom."""
+        rows = self.db.execute("SELECT status, note, at, by FROM triage_log WHERE fingerprint = ? ORDER BY id DESC",
+                               (fingerprint,))
+        return [{"status": st, "note": note, "at": at, "by": by} for st, note, at, by in rows]
+
+    def verification_input(self, fingerprint: str) -> dict | None:
+        """What re-verifying one finding needs (the secret, its verifier, its rule), when an audit stored the
+        secret (--show-secrets); None otherwise."""
+        row = self.db.execute(
+            "SELECT f.rule_id, f.description, f.severity, coalesce(f.secret, b.secret), b.verify_kind, b.prefix, "
+            "b.checksum FROM findings f LEFT JOIN blob_findings b ON b.fingerprint = f.fingerprint "
+            "WHERE f.fingerprint = ? ORDER BY b.secret IS NULL LIMIT 1", (fingerprint,)).fetchone()
+        if row is None or not row[3]:
+            return None
+        keys = ("rule_id", "description", "severity", "secret", "verify_kind", "prefix", "checksum")
+        return dict(zip(keys, row, strict=True))
+
     def counts(self) -> dict[str, int]:
         tables = ("targets", "scans", "scanned_blobs", "blob_findings", "findings", "places")
         return {t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
@@ -673,6 +691,18 @@ def _when(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def triage_user() -> str:
+    """Who made a triage decision, for the log: TOKENSCAN_USER (a CI job names itself), else the login."""
+    import getpass
+
+    if os.environ.get("TOKENSCAN_USER"):
+        return os.environ["TOKENSCAN_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def parse_since(text: str) -> datetime:

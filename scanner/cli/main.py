@@ -88,6 +88,7 @@ COMMANDS = {
     "audit": "scanner.cli.commands.audit:audit",
     "triage": "scanner.cli.commands.audit:triage",
     "findings": "scanner.cli.commands.audit:findings",
+    "serve": "scanner.cli.commands.serve:serve",
 }
 
 

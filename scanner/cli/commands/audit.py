@@ -6,7 +6,6 @@ inside the commands, so `tokenscan staged` (pre-commit) pays nothing for them.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sqlite3
@@ -17,7 +16,7 @@ from typing import Any
 
 import click
 
-from scanner.audit.datastore import SHOWN_STATUSES, STATUSES
+from scanner.audit.datastore import SHOWN_STATUSES, STATUSES, triage_user
 from scanner.cli.options import check_output, report_options, scan_options_from, write_output
 from scanner.errors import UsageError
 
@@ -188,18 +187,8 @@ def triage_set(fingerprint: str, status: str, note: str | None, datastore: str |
 
     check_fingerprint(fingerprint)  # a typo is named before a missing datastore is
     with _store(datastore, must_exist=True) as store:
-        found = store.triage_set(fingerprint, status, note, _who())
+        found = store.triage_set(fingerprint, status, note, triage_user())
     click.echo(f"{found[0][:16]}: {status}")
-
-
-def _who() -> str:
-    """Who made a triage decision, for the log: TOKENSCAN_USER (a CI job names itself), else the login."""
-    if os.environ.get("TOKENSCAN_USER"):
-        return os.environ["TOKENSCAN_USER"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @triage.command("export")
@@ -248,7 +237,7 @@ def triage_import(baseline_file: str, status: str, note: str | None, datastore: 
     fps = {e["fingerprint"]: e["rule_id"] for e in base.entries}
     with _store(datastore) as store:
         counts = store.triage_import(fps, status, note if note is not None else f"imported from {baseline_file}",
-                                     _who())
+                                     triage_user())
     click.echo(f"triage import: {len(fps)} fingerprints from {baseline_file}: {counts['set']} set to {status}, "
                f"{counts['added']} not seen yet (recorded), {counts['kept']} already decided (kept)", err=True)
 
