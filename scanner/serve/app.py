@@ -60,10 +60,22 @@ def create_app(datastore: str, *, hosts: tuple[str, ...], show_secrets: bool = F
     def headers(resp: Response) -> Response:
         resp.headers["Content-Security-Policy"] = CSP
         resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with its own forms,
+        # and the Origin check could not tell them from a foreign page's
+        resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["Cache-Control"] = "no-store"
         return resp
+
+    @app.errorhandler(403)
+    def refused(_: Exception) -> tuple[str, int]:
+        return render_template("error.html", title="Refused", text="This form is not from this page of the server "
+                               "(it restarted since the page was loaded, or the form came from another site). "
+                               "Reload the page and try again."), 403
+
+    @app.errorhandler(404)
+    def missing(_: Exception) -> tuple[str, int]:
+        return render_template("error.html", title="Not found", text="No such secret or page in this datastore."), 404
 
     @app.context_processor
     def common() -> dict:
