@@ -105,10 +105,11 @@ class RuleTimeout(Exception):
 class _Budget:
     """One rule's remaining time on one chunk; every pattern call of the rule draws on it."""
 
-    __slots__ = ("deadline",)
+    __slots__ = ("deadline", "skipped")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, skipped: Warnings | None = None) -> None:
         self.deadline = time.monotonic() + seconds
+        self.skipped = skipped  # receives a "placeholder" warning for each value dropped as one
 
     def left(self) -> float:
         left = self.deadline - time.monotonic()
@@ -352,7 +353,7 @@ class Engine:
             rule = self.rules[ri]
             if rule.path_pattern is not None and (path is None or not rule.path_pattern.search(path)):
                 continue
-            budget = _Budget(self.rule_timeout)
+            budget = _Budget(self.rule_timeout, warnings if depth == 0 else None)
             try:
                 if ri in candidate_first:
                     self._candidates(ri, data, cands.get(ri, []), path, budget, found, taken)
@@ -629,9 +630,12 @@ class Engine:
         rule = self.rules[ri]
         secret = raw.decode("utf-8", "replace")
         if secret in rule.denylist:
+            self._skip(budget, rule, data, s, "a sample key its vendor publishes (the rule's denylist)")
             return None
         for check in self._filters[ri]:
             if not check(secret):
+                if check is _NOT_PLACEHOLDER:
+                    self._skip(budget, rule, data, s, "a placeholder (README's placeholder policy)")
                 return None
         if rule.context_spec is not None and not rule.context_spec.owns(data, s, e, budget.found):
             return None
@@ -657,6 +661,20 @@ class Engine:
             if checksum == "valid" and low_information(secret[construction.body_slice]):
                 tags = tags + ("test-token",)
         return Match(rule, s, e, secret, checksum, tags)
+
+
+    @staticmethod
+    def _skip(budget: _Budget, rule: Rule, data: bytes, s: int, why: str) -> None:
+        """What --list-skipped names: the rule, the place and why, never the value (a sample key is still a
+        key-shaped string)."""
+        if budget.skipped is not None:
+            line = data.count(b"\n", 0, s) + 1
+            col = s - data.rfind(b"\n", 0, s)
+            budget.skipped.append(("placeholder", f"line {line} column {col}: {rule.id} not reported: the value "
+                                                  f"is {why}"))
+
+
+_NOT_PLACEHOLDER = FILTERS["not-placeholder"]
 
 
 def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:

@@ -75,7 +75,7 @@ INCOMPLETE_KINDS = frozenset({"unreadable", "corrupt-object", "missing-object", 
                               "corrupt-archive", "archive-limit", "encrypted", "read-error", "listing"})
 # Skips by design, common enough to drown the real problems (18,780 "binary" lines on a Python install):
 # reports count them per kind and name each only with --list-skipped.
-SKIPPED_KINDS = frozenset({"binary", "symlink"})
+SKIPPED_KINDS = frozenset({"binary", "symlink", "placeholder"})
 
 
 @dataclass(frozen=True)
