@@ -351,6 +351,12 @@ _GENERIC_NAMES: dict[str, str] = {
     "wakatime": "WakaTime",
     "nvidia": "NVIDIA (build.nvidia.com / NGC)",
     "yandex": "Yandex Cloud",
+    "posthog": "PostHog",
+    "scrapfly": "Scrapfly",
+    "segment": "Segment",
+    "stackhawk": "StackHawk",
+    "zoho": "Zoho",
+    "teamwork": "Teamwork",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "
