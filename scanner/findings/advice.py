@@ -51,6 +51,12 @@ EXACT: dict[str, Advice] = {
     "stripe-test-key": _a("Stripe", "Roll the sandbox (test-mode) key: Dashboard in test mode > Developers > API keys > "
                           "the key's ... menu > Roll key (no live money is reachable, test data and webhooks are)",
                           "https://docs.stripe.com/keys-best-practices"),
+    "kerberos-roastable-hash": _a("Kerberos (Active Directory)", "Reset the account's password to a long random "
+                                  "one (a roasted hash cracks offline), give the account AES-only Kerberos and, for "
+                                  "AS-REP, turn pre-authentication back on; find who ran the roasting and why"),
+    "powershell-plaintext-securestring": _a("PowerShell", "Change the password where it is used, then read it "
+                                            "at run time (a secret store, SecretManagement, an environment "
+                                            "variable set by CI) instead of a literal in the script"),
     "cloudflare-user-api-token": _CF_TOKEN,
     "cloudflare-account-api-token": _CF_TOKEN,
     "cloudflare-api-token-legacy": _CF_TOKEN,
@@ -357,6 +363,7 @@ _GENERIC_NAMES: dict[str, str] = {
     "stackhawk": "StackHawk",
     "zoho": "Zoho",
     "teamwork": "Teamwork",
+    "ionic": "Ionic Appflow",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "

@@ -239,9 +239,17 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ('circleci', 'circleci-token', 'curl -H "Circle-Token: CCIPRJ_rX3gr7QYS80WDvtb4BSsVS_ht0ub8vm9dhkhhci7wtb1iw0yyp0oil8b89zqjob" https://circleci.com/api/v2/project/gh/acme/api/pipeline'),
     ('mapbox', 'mapbox-secret-token', "const map = new mapboxgl.Map({ accessToken: 'tk.eyJ1IjoiZGVsaXZlcnkiLCJleHAiOjE4MDAwMDAwMDAsImEiOiIBRieaQ9UI8olF1LjCp390g0QIn0.roHBf8HcTzudjrZvt668nY' });"),
     ('shippo', 'shippo-test-token', 'shippo.api_key = "shippo_test_5Ed4f0bAd1E529bB8430B6C9C1ccBAEF5A324caB"  # sandbox'),
+    ('ionic', 'ionic-personal-access-token', '- name: Build in Appflow\n  run: ionic package build android --token ion_38aIBnYYURLgfB0eKJkwreHBIgJLVHKtP3skqoO6cD'),
+    ('kerberos', 'kerberos-roastable-hash', '# GetNPUsers.py output\n$krb5asrep$23$backupsvc@ACME.LOCAL:8a0a5abcca95bf8e2f8559f823cdef7f$73edd77b6c29163d00d68df6db75d0c3f7eb9340051e467ab4a36ee0987b3544242b30e58d656ec4f3378c19cd5840f1aec544ad77bf39768915e2ed4a22437740af0dc481ee214e69886dd9078d3fe0a0887bee1afbfa45289e0082c358452358902ff3177e7e8c92637e64b6ba0865ef5aa370e2e30bdb0e7ab8d7e349effade2925fd81b34bf7e8df33809cd89bf6e31c021f6b75'),
+    ('powershell', 'powershell-plaintext-securestring', "$secure = ConvertTo-SecureString -String 'q6u15mG6SCC7USq!' -AsPlainText -Force\nNew-LocalUser -Name svc_ci -Password $secure"),
+    ('database', 'database-url-password', 'CONNECTION_URI="postgis://gis:9Kiuky@sQTv7@db.internal:5432/maps"'),
+    ('slack', 'slack-webhook-url', "requests.post('https://hooks.slack.com/services/TDfZsmU6s/BwOuNVnpS/jzkdiERmWdZ1kvbZ8q1WsnRo', json=msg)"),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
+    ('ionic', 'npm install @ionic/cli && ionic login  # a token starts with ion_'),
+    ('kerberos', 'hashcat -m 13100 roast.txt  # $krb5tgs$23$*user$realm$spn*$<checksum>$<edata>'),
+    ('powershell', '$pw = Read-Host -AsSecureString\n$pw2 = ConvertTo-SecureString $plain -AsPlainText -Force'),
     ('posthog', "posthog.init('phc_PIGUfG31uEYQnTpHWe6fHjhP1Wr0d6lWFExFzfxTQwq', { api_host: 'https://us.i.posthog.com' })"),
     ('scrapfly', 'SCRAPFLY_API_KEY=scp-live-<your key>'),
     ('segment', 'analytics.load("OKUbgjVU65uq2fZULMzdO3s6WwyWa1zl")  // a write key, not an sgp_ token'),
