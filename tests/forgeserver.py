@@ -30,6 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from cfserver import Seen  # one request as a loopback stand-in received it
+
 
 @dataclass
 class ForgeRepo:
@@ -41,13 +43,6 @@ class ForgeRepo:
     archived: bool = False
     empty: bool = False
     id: int = 0
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict
 
 
 @dataclass

@@ -109,18 +109,11 @@ def _scan_prepared(result: TargetResult, path: str, spec: AuditSpec, lookup: Loo
                    started: str) -> TargetResult:
     from scanner.pipeline.run import history_scan
 
-    target = result.target
     opts = replace(spec.opts, progress=None, verify=None, notes=[], policy=None)
     refs = _refs(path)
     state = state_key(path, refs, spec) if spec.incremental else None
-    before = spec.previous.get(target.key)
-    if state is not None and before is not None and before[0] == state and not spec.keep_secrets:
-        try:
-            _from_stored(result, before[1], spec, started, refs, state)
-            result.seconds = time.perf_counter() - t0
-            return result
-        except (ValueError, KeyError, TypeError):
-            pass  # a stored report this version cannot read: scan as usual
+    if _unchanged(result, spec, started, refs, state, t0):
+        return result
     cache = BlobCache(lookup if spec.incremental else None, need_secrets=spec.keep_secrets,
                       store_secrets=spec.store_secrets)
     outcome = None
@@ -173,14 +166,8 @@ def _scan_image(result: TargetResult, spec: AuditSpec, lookup: Lookup | None, t0
     path = where.removeprefix("oci-archive:")
     state = _state(spec, {"image": [image.kind, list(image.configs), [layer.digest for layer in image.layers]]},
                    os.path.dirname(path))
-    before = spec.previous.get(target.key)
-    if state is not None and before is not None and before[0] == state and not spec.keep_secrets:
-        try:
-            _from_stored(result, before[1], spec, started, refs, state)
-            result.seconds = time.perf_counter() - t0
-            return result
-        except (ValueError, KeyError, TypeError):
-            pass
+    if _unchanged(result, spec, started, refs, state, t0):
+        return result
     cache = BlobCache(lookup if spec.incremental else None, need_secrets=spec.keep_secrets,
                       store_secrets=spec.store_secrets)
     source = Source("scan", target.key, path, True, lambda rules: image_reading(
@@ -195,6 +182,21 @@ def _scan_image(result: TargetResult, spec: AuditSpec, lookup: Lookup | None, t0
         _record(result, report, cache, refs, state, spec, started)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _unchanged(result: TargetResult, spec: AuditSpec, started: str, refs: dict[str, str], state: str | None,
+               t0: float) -> bool:
+    """Whether the target is answered from its last complete scan's report (same state key): then it is
+    not scanned at all."""
+    before = spec.previous.get(result.target.key)
+    if state is None or before is None or before[0] != state or spec.keep_secrets:
+        return False
+    try:
+        _from_stored(result, before[1], spec, started, refs, state)
+    except (ValueError, KeyError, TypeError):
+        return False  # a stored report this version cannot read: scan as usual
+    result.seconds = time.perf_counter() - t0
+    return True
 
 
 def _record(result: TargetResult, report: Any, cache: BlobCache, refs: dict[str, str], state: str | None,
