@@ -156,8 +156,7 @@ class _DirStore:
         return full, 0, os.path.getsize(full)
 
     def read(self, name: str) -> bytes:
-        file, offset, size = self.region(name)
-        return _read_region(file, offset, size)
+        return _read_region(*self.region(name))
 
 
 class _TarStore:
@@ -185,8 +184,7 @@ class _TarStore:
         return self.path, m.offset_data, m.size
 
     def read(self, name: str) -> bytes:
-        file, offset, size = self.region(name)
-        return _read_region(file, offset, size)
+        return _read_region(*self.region(name))
 
 
 def _safe(name: str) -> str:
