@@ -30,7 +30,8 @@ from typing import Any
 import regex
 
 from scanner.engine import decoders
-from scanner.engine.prefilter import GATE, HYPERSCAN_AVAILABLE, PREFILTER, RUN, Pattern, Prefilter, RunFinder, gate_refused
+from scanner.engine.prefilter import GATE, HYPERSCAN_AVAILABLE, PREFILTER, Pattern, Prefilter, gate_refused
+from scanner.engine.runs import RunFinder, Shape, class_bytes, shape_of
 from scanner.errors import UsageError
 from scanner.rules.checksums import CHECKSUMS, FILTERS, low_information, shannon_entropy
 from scanner.rules.context import gate_error
@@ -155,21 +156,25 @@ class Engine:
         targets: list[int] = []  # per keyword literal: its rule
         self._always = [ri for ri, rule in enumerate(rules) if not rule.keywords]  # gitleaks rules without keywords
         self._kw = [tuple(dict.fromkeys(k.lower().encode("utf-8") for k in r.keywords)) for r in rules]
+        # A candidate-first rule's candidates: the runs of its class its regex may match whole, and the base64
+        # runs that may encode them (when decoding), all found by one RunFinder pass (scanner/engine/runs.py).
+        self._cand_shape = {ri: shape_of(r.pattern, *r.context_spec.run) for ri, r in enumerate(rules)
+                            if r.context_spec is not None}
+        # the same values base64-encoded under their name (a Kubernetes Secret's data)
+        b64_shape = {ri: Shape.plain(*_base64_run(r.context_spec.run)) for ri, r in enumerate(rules)
+                     if r.context_spec is not None and decode_depth > 0}
+        self.runs = RunFinder([*self._cand_shape.values(), *b64_shape.values()])
+        run_index = {shape: i for i, shape in enumerate(self.runs.shapes)}
+        self._cand_of = {ri: run_index[shape] for ri, shape in self._cand_shape.items()}
+        self._b64_of = {ri: run_index[b64_shape[ri]] if ri in b64_shape else -1 for ri in self._cand_shape}
         # Native patterns (Hyperscan only). A keyword-anchored rule whose regex Hyperscan takes (in prefilter
         # mode: a superset, never a miss) is judged only where its regex can match: its keywords are then
-        # looked for near those places, not reported at every occurrence. A candidate-first rule's
-        # candidates (runs of its class that its regex may match whole) and the base64 runs that may encode
-        # them come from the same pass. See _chains and _native_shape.
+        # looked for near those places, not reported at every occurrence. See _chains and _native_shape.
+        # A candidate-first rule's context gates are matched there too.
         patterns: list[list[Pattern]] = []
-        self._pattern_target: list[tuple[str, int]] = []  # ("rule" | "cand" | "gate" | "b64", rule index / spec index)
+        self._pattern_target: list[tuple[str, int]] = []  # ("rule" | "gate", rule index)
         self._offered: set[int] = set()
         self._pattern_of_rule: dict[int, int] = {}
-        specs = [r.context_spec.run for r in rules if r.context_spec is not None]
-        if decode_depth > 0:  # the same values base64-encoded under their name (a Kubernetes Secret's data)
-            specs += [_base64_run(r.context_spec.run) for r in rules if r.context_spec is not None]
-        self.runs = RunFinder(specs)
-        self._run_index = {spec: i for i, spec in enumerate(self.runs.specs)}
-        self._class_table = {c: bytes(1 if t == 0x61 else 0 for t in table) for c, table in self.runs.tables.items()}
         if self._use_hs:
             for ri, rule in enumerate(rules):
                 if rule.context_spec is None and rule.keywords:
@@ -180,24 +185,9 @@ class Engine:
                         self._pattern_target.append(("rule", ri))
                         self._offered.add(ri)
                 elif rule.context_spec is not None:
-                    c, lo, hi = rule.context_spec.run
-                    alternatives = [(_run_pattern(c, f"[{c}]{{{lo},{hi}}}".encode()), RUN)]
-                    shape = _native_shape(rule.pattern)
-                    if shape is not None and not _LOOKAROUND.search(rule.pattern):
-                        # the rule's own regex, where Hyperscan takes it exactly (it has no lookarounds)
-                        alternatives.insert(0, (_run_pattern(c, shape), RUN))
-                    outside = _not_all_of(rule.pattern, c, lo, hi)
-                    if outside is not None:
-                        alternatives.insert(0, (_run_pattern(c, outside), RUN))
-                    patterns.append(alternatives)
-                    self._pattern_target.append(("cand", ri))
                     for gate in rule.context_spec.gates:  # in play where a gate matches, as where a keyword occurs
                         patterns.append([(gate.encode("utf-8"), GATE)])
                         self._pattern_target.append(("gate", ri))
-            for si, (c, lo, hi) in enumerate(self.runs.specs):
-                if (c, lo, hi) not in {r.context_spec.run for r in rules if r.context_spec is not None}:
-                    patterns.append([(_run_pattern(c, f"[{c}]{{{lo},{hi}}}".encode()), RUN)])
-                    self._pattern_target.append(("b64", si))
         for ri in range(len(rules)):
             for k in self._kw[ri]:
                 literals.append((k, True))
@@ -220,13 +210,13 @@ class Engine:
                       for k in self._kw[ri]}
         presence = [(k, True) for ri, rule in enumerate(rules) if rule.context_spec is not None or ri in self._offered
                     for k in self._kw[ri]]
-        # deferred patterns are grouped per rule, but candidate-first rules share one pass with the base64 runs
-        groups = ["context" if kind != "rule" else f"rule:{t}" for kind, t in self._pattern_target]
+        # a deferred pattern (a slow rule regex) has a pass of its own, run only where its rule is in play
+        groups = [f"{kind}:{t}" for kind, t in self._pattern_target]
         self.prefilter = Prefilter(literals, accelerated, [lit for lit in presence if lit not in positional] + [*marker_of],
                                    patterns, groups)
-        # rule -> the group of its deferred native pattern (candidate-first rules' runs always are deferred)
-        self._group_of = {t: g for (kind, t), d, g in zip(self._pattern_target, self.prefilter.deferred, groups,
-                                                          strict=True) if d and kind != "b64"}
+        # rule -> the group of its deferred native pattern
+        self._group_of = {t: g for (_, t), d, g in zip(self._pattern_target, self.prefilter.deferred, groups,
+                                                       strict=True) if d}
         index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
         self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
@@ -261,9 +251,6 @@ class Engine:
         # _encoded_candidates), as translate()'s delete argument
         self._b64_heads = {ri: _b64_heads(r.context_spec.run[0]) for ri, r in enumerate(rules)
                            if r.context_spec is not None}
-        # per candidate-first rule: the index of its base64 run among self.runs.specs (when decoding)
-        self._b64_of = {ri: self._run_index.get(_base64_run(r.context_spec.run), -1) for ri, r in enumerate(rules)
-                        if r.context_spec is not None}
 
     @property
     def accelerated(self) -> bool:
@@ -335,14 +322,12 @@ class Engine:
             wanted = {self._group_of[ri] for ri in gated if ri in self._group_of}
             if wanted:  # deferred patterns serving a rule in play
                 native += self.prefilter.scan_deferred(data, sorted(wanted))
-            cands, b64 = self._native_results(data, native, gated, windows)
+            self._native_windows(data, native, gated, windows)
         else:
-            runs = self.runs.find(data) if candidate_first else []
-            cands = {ri: runs[self._run_index[self.rules[ri].context_spec.run]]  # type: ignore[union-attr]
-                     for ri in candidate_first}
-            b64 = runs
             for ri in gated - candidate_first:  # (not reached: without Hyperscan no rule is gated by keyword)
                 windows[ri] = self._keyword_windows(ri, data, 0, len(data))
+        b64 = self.runs.find(data) if candidate_first else []
+        cands = {ri: b64[self._cand_of[ri]] for ri in candidate_first}
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
         decode = depth < self.decode_depth
@@ -389,40 +374,15 @@ class Engine:
                                  f"gate ran over its {self.rule_timeout:g} s budget on {path or 'a chunk'}"))
             return True
 
-    def _native_results(self, data: bytes, native: list[tuple[int, int, int]], gated: set[int],
-                        windows: dict[int, list[tuple[int, int]]]
-                        ) -> tuple[dict[int, list[tuple[int, int]]], list[list[tuple[int, int]]]]:
-        """What the Hyperscan pass found beyond literals: the windows of keyword-anchored rules (only around
-        places their regex may match, and only when one of their keywords occurs in the chunk), the
-        candidates of candidate-first rules, and the base64 runs that may encode them."""
+    def _native_windows(self, data: bytes, native: list[tuple[int, int, int]], gated: set[int],
+                        windows: dict[int, list[tuple[int, int]]]) -> None:
+        """The windows of keyword-anchored rules in play that the Hyperscan pass found: only around places
+        their regex may match, and only when one of their keywords occurs in the chunk."""
         ends: dict[int, list[int]] = {}
-        cands: dict[int, set[tuple[int, int]]] = {}
-        b64: list[set[tuple[int, int]]] = [set() for _ in self.runs.specs]
-        rules = self.rules
         for pi, _start, end in native:
             kind, t = self._pattern_target[pi]
-            if kind == "gate":
-                continue
-            if kind == "rule":
-                if t in gated:
-                    ends.setdefault(t, []).append(end)
-                continue
-            if kind == "cand":
-                if t not in gated:
-                    continue
-                spec = rules[t].context_spec
-                assert spec is not None
-                c, lo, hi = spec.run
-            else:
-                c, lo, hi = self.runs.specs[t]
-            # the pattern is (^|[^C]) X ([^C]|$), reporting its end: the run ends before the bordering
-            # character (or at the chunk's end) and starts after the last character outside C before it
-            e = end if self._class_table[c][data[end - 1]] else end - 1
-            w = max(0, e - hi - 1)
-            s = w + data[w:e].translate(self.runs.tables[c]).rfind(b" ") + 1
-            if not lo <= e - s <= hi:
-                continue
-            (cands.setdefault(t, set()) if kind == "cand" else b64[t]).add((s, e))
+            if kind == "rule" and t in gated:
+                ends.setdefault(t, []).append(end)
         for ri, es in ends.items():
             chains = self._chains(ri, data, sorted(set(es)))
             if chains:
@@ -430,7 +390,6 @@ class Engine:
         for ri in gated:
             if ri in self._offered and self.prefilter.native[self._pattern_of_rule[ri]] < 0:
                 windows[ri] = self._keyword_windows(ri, data, 0, len(data))  # Hyperscan refused the regex
-        return {ri: sorted(v) for ri, v in cands.items()}, [sorted(v) for v in b64]
 
     def _keyword_windows(self, ri: int, data: bytes, a: int, b: int) -> list[tuple[int, int]]:
         """The windows of the rule's keyword occurrences that start in [a, b) (overlapping ones included,
@@ -685,7 +644,7 @@ def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:
 
 def _b64_heads(cls: str) -> bytes:
     """The base64 characters that open a quad whose first byte is in the class (byte >> 2 picks it)."""
-    return bytes(sorted({decoders.B64_ALPHABET[b >> 2] for b in _class_bytes(cls)}))
+    return bytes(sorted({decoders.B64_ALPHABET[b >> 2] for b in class_bytes(cls)}))
 
 
 def _component(windows: list[tuple[int, int]], e: int) -> tuple[int, int] | None:
@@ -698,7 +657,6 @@ def _component(windows: list[tuple[int, int]], e: int) -> tuple[int, int] | None
 
 _BOUND = re.compile(r"\{(\d*)(?:,(\d*))?\}")
 _UNSAFE = re.compile(r"\{,|\\[AZzG]|\(\?P?[=>&]|(?<!^)\(\?[a-zA-Z]+\)")
-_LOOKAROUND = re.compile(r"\(\?<?[=!]")
 _NAMED = re.compile(r"\(\?P?<(?![=!])\w+>")
 
 
@@ -719,53 +677,6 @@ def _native_shape(pattern: str) -> bytes | None:
     if total > 4096:
         return None
     return _NAMED.sub("(", pattern).encode("utf-8")
-
-
-_LEADING_NOT = re.compile(r"\(\?!\[([^\]\\]+)\]\{(\d+)\}\)")
-
-
-def _class_bytes(body: str) -> set[int]:
-    pat = re.compile(f"[{body}]".encode())
-    return {b for b in range(256) if pat.fullmatch(bytes([b]))}
-
-
-def _class_of(members: set[int]) -> bytes:
-    """A character class of the bytes, as ranges (Hyperscan limits a pattern's length)."""
-    out, ordered = [], sorted(members)
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        out.append(b"\\x%02x" % ordered[i] + (b"-\\x%02x" % ordered[j] if j > i else b""))
-        i = j + 1
-    return b"[" + b"".join(out) + b"]"
-
-
-def _not_all_of(pattern: str, cls: str, lo: int, hi: int) -> bytes | None:
-    """For a fixed-length run whose rule regex begins `(?![X]{n})` (not a run of X only: a legacy token
-    is not a 40-hex commit id), the runs of the class with at least one character outside X, as a regex
-    Hyperscan takes exactly: X{k} (C-X) C{n-k-1} for every k. Commit ids then never reach Python."""
-    m = _LEADING_NOT.match(pattern)
-    if m is None or not lo == hi == int(m.group(2)):
-        return None
-    c, x = _class_bytes(cls), _class_bytes(m.group(1))
-    other = c - x
-    if not other or not x <= c:
-        return None
-    cc, xc, oc = _class_of(c), _class_of(x), _class_of(other)
-    def rep(cls: bytes, k: int) -> bytes:  # Hyperscan refuses {0}
-        return cls + b"{%d}" % k if k else b""
-
-    branches = [rep(xc, k) + oc + rep(cc, lo - k - 1) for k in range(lo)]
-    return b"(?:" + b"|".join(branches) + b")"
-
-
-def _run_pattern(cls: str, inner: bytes) -> bytes:
-    """A maximal run of the class `cls` that `inner` matches whole: bordered by a character outside the
-    class or the chunk's ends; Hyperscan reports its end, the engine finds its start in C."""
-    c = cls.encode()
-    return b"(?:^|[^" + c + b"])(?:" + inner + b")(?:[^" + c + b"]|$)"
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

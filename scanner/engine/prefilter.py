@@ -6,10 +6,6 @@ Each literal says whether case matters (rule keywords: no; base64 signatures: ye
 *presence-only* (its users only need to know that it occurs, e.g. candidate-first context rules): it is
 reported once per chunk, at its first occurrence, on both paths, so a file naming `cloudflare` 90,000
 times costs no Python work per occurrence.
-
-`RunFinder` finds the candidates of candidate-first rules: maximal runs of a character class whose length
-is within bounds (40 base64url characters, 37-45 hex), in C on both paths (a Hyperscan database or the
-standard library's `re`), one report per run.
 """
 
 from __future__ import annotations
@@ -428,41 +424,3 @@ def _grams(data: bytes) -> set[int]:
         if usable > 0:
             out.update(memoryview(data[offset:offset + usable]).cast("I"))
     return out
-
-
-RunSpec = tuple[str, int, int]  # (character class body as in [..], shortest, longest)
-
-
-class RunFinder:
-    """Maximal runs of a character class with a length within bounds: the candidates of candidate-first
-    rules, as sorted (start, end) spans.
-
-    The chunk is translated once per class (class bytes to `a`, the rest to a space: a C pass at memory
-    speed), then `bytes.find` jumps from one run of at least the shortest length to the next. Python work
-    is per run of that length, never per byte or per keyword; and since nothing here depends on
-    Hyperscan, both prefilter paths get identical candidates."""
-
-    def __init__(self, specs: Iterable[RunSpec]) -> None:
-        self.specs: list[RunSpec] = list(dict.fromkeys(specs))
-        self.tables: dict[str, bytes] = {}
-        for c, _, _ in self.specs:
-            if c not in self.tables:
-                pat = re.compile(f"[{c}]".encode())
-                self.tables[c] = bytes(0x61 if pat.fullmatch(bytes([b])) else 0x20 for b in range(256))
-
-    def find(self, data: bytes) -> list[list[tuple[int, int]]]:
-        """Per spec, the sorted (start, end) of every maximal run within its bounds."""
-        runs: dict[str, list[tuple[int, int]]] = {}
-        for c, table in self.tables.items():
-            shortest = min(lo for cc, lo, _ in self.specs if cc == c)
-            text = data.translate(table)
-            needle = b"a" * shortest
-            out: list[tuple[int, int]] = []
-            i = text.find(needle)
-            while i >= 0:  # i starts a run: the search resumes after the previous run's end
-                j = text.find(b" ", i + shortest)
-                j = len(text) if j < 0 else j
-                out.append((i, j))
-                i = text.find(needle, j)
-            runs[c] = out
-        return [[(i, j) for i, j in runs[c] if lo <= j - i <= hi] for c, lo, hi in self.specs]

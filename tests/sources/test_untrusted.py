@@ -277,12 +277,13 @@ def test_the_view_is_private_and_leaves_the_repository_untouched(served, tmp_pat
 
 
 def test_only_gitbin_starts_processes():
-    """One module builds every git command line: a subprocess call anywhere else fails this test."""
+    """One module builds every git command line: a subprocess call anywhere else fails this test (but in
+    the package build's hook, which runs the C compiler at install and is left out of the wheel)."""
     root = Path(scanner.__file__).parent
     calls = {"run", "Popen", "call", "check_call", "check_output", "getoutput", "getstatusoutput"}
     offenders = []
     for path in root.rglob("*.py"):
-        if path.name == "gitbin.py":
+        if path.name == "gitbin.py" or path.relative_to(root).as_posix() == "engine/build_hook.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
