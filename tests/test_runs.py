@@ -10,12 +10,12 @@ import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tokens import legacy_key, legacy_token
 
 from scanner.engine import runs
 from scanner.engine.build_hook import compile_runs
 from scanner.engine.matcher import Engine
 from scanner.pipeline.run import load_checked_rules
-from tokens import legacy_key, legacy_token
 
 URLSAFE = "A-Za-z0-9_-"
 

@@ -176,6 +176,7 @@ class Reading:
     # on policy-filtered findings, before suppression (baseline entries may name commits): git attribution
     attribute: Callable[[list[Finding]], list[Finding]] | None = None
     notes: Callable[[], list[str]] | None = None  # said after everything else (what was enumerated, how)
+    found: Callable[[list[Finding]], None] | None = None  # each batch's findings, as the scan reports them
     sized: bool = True  # the items' sizes are real (progress can show a bar); a walk's are nominal
 
 
@@ -208,16 +209,18 @@ def run_source(source: Source, opts: ScanOptions, built: tuple[list[Rule], Engin
     reading = source.plan(rules)
     try:
         result = scan.run(engine, reading.reader, reading.items, _size, opts.jobs,
-                          opts.progress if source.progress else None, opts.in_process_bytes, reading.sized)
+                          opts.progress if source.progress else None, opts.in_process_bytes, reading.sized,
+                          reading.found)
         if reading.collect is not None:
             reading.warnings.extend(reading.collect())
+        result.warnings[:0] = reading.warnings
+        if reading.post_scan is not None:
+            result.findings = reading.post_scan(result)
+        # attribution reads what git worked out beside the scan, so helpers end after the report
+        report = to_report(source.mode, source.target, result, rules, opts, suppress, reading.attribute)
     finally:  # no helper process outlives the scan, whatever happened
         if reading.close is not None:
             reading.close()
-    result.warnings[:0] = reading.warnings
-    if reading.post_scan is not None:
-        result.findings = reading.post_scan(result)
-    report = to_report(source.mode, source.target, result, rules, opts, suppress, reading.attribute)
     if reading.notes is not None:
         report.notes.extend(reading.notes())
     if source.started is not None:
@@ -383,7 +386,8 @@ def _history_reading(repo: Any, rules: list[Rule], opts: ScanOptions, branch: st
 
     return Reading(items, reader, plan.warnings,
                    (lambda: check.collect(list(plan.tips.values()), plan.hidden, plan.warnings)) if check else None,
-                   close, post_scan, lambda found: collapse(attribute(repo, found, plan)), notes)
+                   close, post_scan, lambda found: collapse(attribute(repo, found, plan)), notes,
+                   found=lambda findings: plan.found(repo.path, findings))
 
 
 def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Report:

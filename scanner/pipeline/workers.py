@@ -137,8 +137,10 @@ def batches(items: Iterable[ItemT], size_of: Callable[[ItemT], int],
 
 def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: Callable[[ItemT], int],
         jobs: int, progress: Callable[[int, int, int, int], None] | None = None,
-        in_process_bytes: int = IN_PROCESS_BYTES, sized: bool = True) -> ScanResult:
-    """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish.
+        in_process_bytes: int = IN_PROCESS_BYTES, sized: bool = True,
+        found: Callable[[list[Finding]], None] | None = None) -> ScanResult:
+    """Scan every item; progress(items done, items, bytes done, bytes) is called as batches finish, and
+    found(findings) with each batch's findings (what the source starts beside the rest of the scan).
 
     items may be a stream (a directory walk, a git object listing): the first batches are scanned while it
     is still being listed, so no core waits for a serial listing phase. The item and byte totals given to
@@ -180,6 +182,8 @@ def run(engine: Engine, reader: Reader[ItemT], items: Iterable[ItemT], size_of: 
         done_items = done_bytes = 0
         for n, r in enumerate(results):
             total.findings.extend(r.findings)
+            if found is not None and r.findings:
+                found(r.findings)
             total.warnings.extend(r.warnings)
             total.bytes_scanned += r.bytes_scanned
             total.items_scanned += r.items_scanned

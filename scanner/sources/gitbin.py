@@ -123,8 +123,3 @@ def run_tool(argv: Sequence[str], *, timeout: float) -> subprocess.CompletedProc
     with the user's environment (its registry credentials are its own), bounded in time."""
     return subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=timeout,
                           stdin=subprocess.DEVNULL)
-
-
-def pipe_through(argv: Sequence[str], stdin: IO[Any], stdout: IO[Any]) -> subprocess.Popen[bytes]:
-    """A filter program (grep) reading a git process's output: no git, nothing of the repository's."""
-    return subprocess.Popen(list(argv), stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL)

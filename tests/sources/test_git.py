@@ -8,6 +8,7 @@ from gitrepo import ENV, Repo
 from tokens import cloudflare, legacy_token
 
 from scanner.errors import UsageError
+from scanner.findings import Finding
 from scanner.pipeline.run import ScanOptions, history_scan, staged_scan
 from scanner.sources.blobs import BlobItem
 from scanner.sources.git import StoreListing, open_repo, plan_history
@@ -76,6 +77,26 @@ def test_history_finds_every_planted_credential_with_introducing_commit(planted,
     assert got[t["branch"]].refs == ("refs/heads/feature",)
     assert got[t["tag"]].refs == ("refs/tags/v1",)
     assert "refs/heads/main" in got[t["merge"]].refs and got[t["merge"]].at_head is True
+
+
+@pytest.mark.parametrize("beside_fails", [False, True])
+def test_attribution_reads_the_walks_started_beside_the_scan(planted, monkeypatch, beside_fails):
+    """At the first blob finding, attribution's `git log --raw` and `rev-list --parents` start beside the
+    scan and are not run again after it; where they failed, attribution runs them itself, same answer."""
+    from scanner.sources import git as g
+
+    r, intro, t = planted
+    ran: list[list[str]] = []
+    real_run_git = g.run_git
+    monkeypatch.setattr(g, "run_git", lambda path, args, **kw: ran.append(list(args)) or real_run_git(path, args, **kw))
+    if beside_fails:
+        monkeypatch.setattr(g.Beside, "output", lambda self: self.close())
+    report = history_scan(str(r.path), ScanOptions(jobs=1))
+    commits = {f.secret: f.commit for f in report.findings if f.source == "blob"}
+    for name in ("deleted", "replaced", "branch", "tag", "merge"):
+        assert commits[t[name]] == intro[t[name]], name
+    assert any(a[0] == "log" for a in ran) == beside_fails
+    assert any(a[0] == "rev-list" and "--parents" in a for a in ran) == beside_fails
 
 
 def test_each_blob_is_scanned_once(planted):
@@ -150,9 +171,13 @@ def test_history_progress_has_totals_for_a_stream_and_for_a_list(planted):
 
 def test_closing_a_plan_ends_its_git_processes(planted):
     r, _, _ = planted
-    plan = plan_history(open_repo(str(r.path)), use_git=True)
+    repo = open_repo(str(r.path))
+    plan = plan_history(repo, use_git=True)
     assert isinstance(plan.blobs, StoreListing)
-    procs = [plan.blobs.proc, *(plan.missing_check.procs if plan.missing_check else [])]
+    plan.found(repo.path, [Finding("private-key", "", "critical", "x", "f" * 64, "a", 1, 1, source="blob", blob="0" * 40)])
+    assert plan.adds_log is not None and plan.parents_log is not None  # attribution's walks, beside the scan
+    procs = [plan.blobs.proc, plan.missing_check.walk.proc, plan.adds_log.proc, plan.parents_log.proc]
+    assert all(p is not None for p in procs)
     plan.close()  # before the listing was read: the scan was interrupted
     assert all(p.poll() is not None for p in procs)
 

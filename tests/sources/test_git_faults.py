@@ -158,17 +158,17 @@ def test_truncated_loose_commit_or_tree_does_not_hang(tmp_path, what, use_git, b
     assert late in out["secrets"]
 
 
-def test_missing_object_is_named_without_grep(tmp_path, monkeypatch):
-    """The background check pipes rev-list through grep; without grep it walks in the foreground."""
-    import shutil
-
+def test_a_walk_beside_the_scan_that_fails_is_done_by_pygit2(tmp_path, monkeypatch):
+    """The missing-object check runs rev-list beside the scan; when it fails, pygit2's walk names what it
+    could not read instead, and the scan's findings stand."""
     import scanner.sources.git as gitsrc
 
-    real = shutil.which
-    monkeypatch.setattr(gitsrc.shutil, "which", lambda name: None if name == "grep" else real(name))
-    r = Repo(tmp_path / "nogrep")
-    r.commit("one", **{"lost.txt": "gone\n", "ok.txt": "fine\n"})
+    monkeypatch.setattr(gitsrc.Beside, "output", lambda self: self.close())
+    r = Repo(tmp_path / "nowalk")
+    tok = cloudflare("cfk_", 34)
+    r.commit("one", **{"lost.txt": "gone\n", "s.env": f"K={tok}\n"})
     lost = r.git("rev-parse", "HEAD:lost.txt")
     _loose_path(r, lost).unlink()
     rep = history_scan(str(r.path), ScanOptions(jobs=1))
-    assert [(w.kind, w.path) for w in rep.warnings if lost in w.message] == [("missing-object", "lost.txt")]
+    assert [w.kind for w in rep.warnings if lost in w.message] == ["missing-object"]
+    assert [(f.secret, f.path) for f in rep.findings] == [(tok, "s.env")]
