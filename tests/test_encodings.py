@@ -180,3 +180,27 @@ def test_keyword_dense_wrapped_base64_is_bounded(engine):
     t = time.perf_counter()
     assert [m for m in engine.scan(data) if m.checksum != "invalid"] == []
     assert time.perf_counter() - t < 20
+
+
+@pytest.mark.parametrize("label", ["CERTIFICATE", "PUBLIC KEY", "X509 CRL"])
+def test_public_armour_is_not_decoded_but_a_token_pasted_in_it_is_found(engine, label):
+    """A CA bundle is megabytes of certificate base64 that decodes to DER: public by construction, so it
+    is neither decoded nor searched for unprefixed candidates. The same wrapped block in other armour is
+    decoded; a prefixed token written into a certificate is still found on the raw text."""
+    tok = cloudflare("cfut_", 77)
+    body = _wrap(f"CF_API_TOKEN={tok}\n".encode() + bytes(range(256)), 64)
+    public = f"-----BEGIN {label}-----\n{body}-----END {label}-----\n"
+    other = f"-----BEGIN SECRET BLOB-----\n{body}-----END SECRET BLOB-----\n"
+    assert _found(engine, (public * 3).encode(), tok) == []
+    assert [m.encoding for m in _found(engine, (public + other).encode(), tok)] == ["base64"]
+    pasted = f"-----BEGIN {label}-----\n{body[:64]}\n{tok}\n{body[64:]}-----END {label}-----\n"
+    assert [m.encoding for m in _found(engine, pasted.encode(), tok)] == ["plain"]
+
+
+def test_no_legacy_candidate_inside_a_certificate(engine):
+    from tokens import legacy_token
+
+    tok = legacy_token(5)
+    line = f"cf_api_token: {tok}\n"
+    cert = f"-----BEGIN CERTIFICATE-----\n{line}-----END CERTIFICATE-----\n"
+    assert [m.secret for m in engine.scan((line + cert).encode())] == [tok]

@@ -275,6 +275,7 @@ class Engine:
         opened: dict[tuple[str, int, int], list[decoders.View]] = {}  # offered regions decoded whole
         inside = ("", -1, -1)  # the region last decoded whole, and its decoder: its signature hits add nothing
         signature_only = self._signature_only
+        public: list[tuple[int, int]] | None = None  # armour around public material (see _public_armour)
         for kid, pos in hits:
             if inside[1] <= pos < inside[2] and signature_only[kid] == inside[0]:
                 continue
@@ -286,25 +287,28 @@ class Engine:
                     marked[marker] = decoders.DECODERS[marker].marked_regions(data)  # type: ignore[attr-defined]
                 continue
             if kind is not None and depth < self.decode_depth:
-                decoder = decoders.DECODERS[kind]
-                last = last_run.get(kind, (0, 0))
-                # a hit well inside the run last decoded (a wrapped base64 block is one run), or inside a
-                # region a marker offered that decodes whole to text, adds nothing; such a region is decoded
-                # at its first signature hit (one with none costs nothing)
-                whole = _span_at(marked.get(kind), pos)
-                key = (kind, *whole) if whole is not None else None
-                if key is not None and key not in opened:
-                    opened[key] = self._open(decoder, data, whole)  # type: ignore[arg-type]
-                    if opened[key]:
-                        inside = key  # type: ignore[assignment]
-                if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER) and \
-                        not (key is not None and opened[key]):
-                    # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
-                    line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + len(kws[kid]),
-                                                                             WINDOW_BEFORE, WINDOW_AFTER)
-                    region = decoder.region(data, pos, line)
-                    last_run[kind] = region
-                    regions.setdefault(kind, set()).add(region)
+                if public is None:  # at the first signature hit: most chunks have none
+                    public = _public_armour(data)
+                if not _within(public, pos, pos):  # a certificate's base64 is not decoded
+                    decoder = decoders.DECODERS[kind]
+                    last = last_run.get(kind, (0, 0))
+                    # a hit well inside the run last decoded (a wrapped base64 block is one run), or inside a
+                    # region a marker offered that decodes whole to text, adds nothing; such a region is decoded
+                    # at its first signature hit (one with none costs nothing)
+                    whole = _span_at(marked.get(kind), pos)
+                    key = (kind, *whole) if whole is not None else None
+                    if key is not None and key not in opened:
+                        opened[key] = self._open(decoder, data, whole)  # type: ignore[arg-type]
+                        if opened[key]:
+                            inside = key  # type: ignore[assignment]
+                    if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER) and \
+                            not (key is not None and opened[key]):
+                        # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
+                        line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + len(kws[kid]),
+                                                                                 WINDOW_BEFORE, WINDOW_AFTER)
+                        region = decoder.region(data, pos, line)
+                        last_run[kind] = region
+                        regions.setdefault(kind, set()).add(region)
             span: tuple[int, int] | None = None  # the hit's line: one search for every rule of the keyword
             for ri in self._rules_of[kid]:
                 extra = self.rules[ri].lines_after
@@ -327,6 +331,10 @@ class Engine:
             for ri in gated - candidate_first:  # (not reached: without Hyperscan no rule is gated by keyword)
                 windows[ri] = self._keyword_windows(ri, data, 0, len(data))
         b64 = self.runs.find(data) if candidate_first else []
+        if public is None and any(b64):
+            public = _public_armour(data)
+        if public:  # a certificate's or public key's base64 holds no secret: no candidate there
+            b64 = [[(s, e) for s, e in spans if not _within(public, s, e)] for spans in b64]
         cands = {ri: b64[self._cand_of[ri]] for ri in candidate_first}
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
@@ -634,6 +642,31 @@ class Engine:
 
 
 _NOT_PLACEHOLDER = FILTERS["not-placeholder"]
+
+
+_ARMOUR = re.compile(rb"-----BEGIN ((?:TRUSTED )?CERTIFICATE|X509 CRL|(?:NEW )?CERTIFICATE REQUEST|"
+                     rb"(?:RSA |EC )?PUBLIC KEY|PGP PUBLIC KEY BLOCK|SSH2 PUBLIC KEY)-----")
+
+
+def _public_armour(data: bytes) -> list[tuple[int, int]]:
+    """The spans of PEM (and PGP, SSH2) armour around public material: certificates, CRLs, requests,
+    public keys. Their base64 is public by construction (a CA bundle is megabytes of it, and decoding its
+    DER cost pip's history a tenth of its scan), while a prefixed token pasted inside is still found by its
+    keyword rule on the raw text."""
+    if b"-----BEGIN " not in data:
+        return []
+    out = []
+    for m in _ARMOUR.finditer(data):
+        end = data.find(b"-----END " + m.group(1) + b"-----", m.end())
+        if end >= 0:
+            out.append((m.start(), end + len(m.group(1)) + 14))
+    return out
+
+
+def _within(blocks: list[tuple[int, int]], s: int, e: int) -> bool:
+    """Whether [s, e) lies inside one of the sorted, disjoint blocks."""
+    i = bisect.bisect_right(blocks, (s + 1,)) - 1  # the last block starting at or before s
+    return i >= 0 and blocks[i][0] <= s and e <= blocks[i][1]
 
 
 def _base64_run(run: tuple[str, int, int]) -> tuple[str, int, int]:
