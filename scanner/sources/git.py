@@ -48,7 +48,7 @@ class HistoryPlan:
     """What a history scan will read, and what it learned on the way."""
 
     blobs: list[BlobItem] | StoreListing  # the whole store's listing is a stream
-    messages: list[MessageItem]
+    messages: list[MessageItem] | CommitListing
     tips: dict[str, str]  # ref name -> commit id
     hidden: list[str] = field(default_factory=list)  # commits excluded by --since
     loose: list[str] = field(default_factory=list)  # trees and blobs that tags point at directly
@@ -57,7 +57,7 @@ class HistoryPlan:
     notes: list[str] = field(default_factory=list)  # what the scan did to the repository (fetches)
     missing_check: MissingCheck | None = None  # objects no tree walk could reach, collected after the scan
     adds_log: Beside | None = None  # attribution's `git log --raw`, started at the scan's first blob finding
-    parents_log: Beside | None = None  # and its `git rev-list --parents` (containment), started with it
+    parents_log: Beside | None = None  # its `git rev-list --parents` (containment): with it, or at the start
 
     def summary(self) -> str:
         """What was enumerated, and how: said in the report once the scan has read the listing."""
@@ -81,7 +81,8 @@ class HistoryPlan:
         commit's diff starts beside the rest of the scan, rather than after it (2.4 s of a provider's 7.8)."""
         if self.adds_log is None and self.tips and any(f.source == "blob" and f.blob for f in findings):
             self.adds_log = Beside(repo_path, [*RAW_LOG, *self.tips.values(), *(f"^{h}" for h in self.hidden)])
-            self.parents_log = Beside(repo_path, _parents_args(self.tips, self.hidden))
+            if self.parents_log is None:
+                self.parents_log = Beside(repo_path, _parents_args(self.tips, self.hidden))
 
 
 class ScannedRepository(pygit2.Repository):  # type: ignore[misc]
@@ -432,6 +433,7 @@ class StoreListing:
         self.warnings = warnings
         self.rest = rest
         self.count = 0
+        self.commit_sizes: dict[str, int] = {}  # commit id -> object size (CommitListing's batch sizes)
 
     @classmethod
     def start(cls, repo: pygit2.Repository, warnings: list[Warning],
@@ -461,6 +463,9 @@ class StoreListing:
                         seen.add(blob := oid.decode("ascii", "replace"))
                         self.count += 1
                         yield BlobItem(blob, "", int(size))
+                elif line.startswith(b"commit "):
+                    oid, _, size = line[7:].partition(b" ")
+                    self.commit_sizes[oid.decode("ascii", "replace")] = int(size) if size.isdigit() else 0
                 elif line.endswith(b" missing"):
                     damaged.append(line[:-8].decode("ascii", "replace"))
         code = self.proc.wait()
@@ -629,6 +634,7 @@ class Beside:
     def __init__(self, repo_path: str, args: list[str]) -> None:
         self.out = tempfile.TemporaryFile()  # noqa: SIM115 - lives until output() or close()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.data: bytes | None = None
         if git_binary() is None:
             return
         try:
@@ -637,15 +643,14 @@ class Beside:
             self.proc = None
 
     def output(self) -> bytes | None:
-        """Its output once it has ended, or None when git could not run it or it failed."""
+        """Its output once it has ended (the same bytes on every call), or None when git could not run it
+        or it failed."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.wait() != 0:
-            self.close()
-            return None
-        self.out.seek(0)
-        data = self.out.read()
+        if proc is not None and proc.wait() == 0:
+            self.out.seek(0)
+            self.data = self.out.read()
         self.close()
-        return data
+        return self.data
 
     def close(self) -> None:
         proc, self.proc = self.proc, None
@@ -654,6 +659,36 @@ class Beside:
                 proc.kill()
             proc.wait()
         self.out.close()
+
+
+class CommitListing:
+    """The commits whose messages a whole-history scan reads: listed by `git rev-list --parents` beside
+    the scan (the same output tells attribution which refs contain a commit) instead of a pygit2 walk
+    before it, which held up pip's scan 0.2 s with no worker busy. Sizes come from the store's listing,
+    read by then (messages follow the blobs). Should git fail, pygit2's walk lists them, naming what it
+    cannot read."""
+
+    def __init__(self, repo: pygit2.Repository, tips: list[str], log: Beside, sizes: dict[str, int],
+                 warnings: list[Warning]) -> None:
+        self.repo, self.tips, self.log, self.sizes, self.warnings = repo, tips, log, sizes, warnings
+        self._items: list[MessageItem] | None = None
+
+    def items(self) -> list[MessageItem]:
+        if self._items is None:
+            out = self.log.output()
+            if out is not None:
+                ids = [line.split(b" ", 1)[0].decode("ascii", "replace") for line in out.split(b"\n") if line]
+                self._items = [MessageItem(c, self.sizes.get(c, 0)) for c in ids]
+            else:
+                self._items = [MessageItem(str(c.id), len(c.raw_message))
+                               for c in _walk_commits(self.repo, self.tips, [], None, self.warnings)]
+        return self._items
+
+    def __iter__(self) -> Iterator[MessageItem]:
+        return iter(self.items())
+
+    def __len__(self) -> int:
+        return len(self.items())
 
 
 RAW_LOG = ["log", "--raw", "--no-abbrev", "--no-renames", "--root", "--no-ext-diff", "--no-textconv",
@@ -728,10 +763,13 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
     revs = _rev_args(list(tips.values()), hidden, loose, max_commits)
     if (remotes or refused_note(repo)) and use_git and tips:
         fetch_promised(repo, revs, remotes, notes)
-    commits = _walk_commits(repo, list(tips.values()), hidden, max_commits, warnings)
-    if repo.is_shallow and _cut_by_shallow(repo, commits, hidden):
-        warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
-    messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits]
+    whole = not (branch or since or max_commits or paths_needed)
+    walk: list[list[pygit2.Commit]] = []  # the pygit2 walk, made once where needed
+
+    def commits() -> list[pygit2.Commit]:
+        if not walk:
+            walk.append(_walk_commits(repo, list(tips.values()), hidden, max_commits, warnings))
+        return walk[0]
 
     def walked() -> tuple[list[BlobItem], str]:
         """The blobs of the trees the commits reach, with a path each: `git rev-list --objects`, else pygit2."""
@@ -742,7 +780,7 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
             if order:  # reading in pack order keeps delta bases in libgit2's cache: ~15% less inflating
                 blobs.sort(key=lambda b: order.get(b.oid, len(order)))
             return blobs, "git"
-        found, _ = _enumerate_pygit2(repo, commits, hidden, loose, warnings)
+        found, _ = _enumerate_pygit2(repo, commits(), hidden, loose, warnings)
         blobs = []
         for oid, path in found.items():
             try:
@@ -752,26 +790,41 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
             blobs.append(BlobItem(oid, path, size))
         return blobs, "pygit2"
 
-    whole = not (branch or since or max_commits or paths_needed)
     listing = StoreListing.start(repo, warnings, walked) if use_git and whole else None
-    check = None
+    check = parents = newest = None
     blobs: list[BlobItem] | StoreListing
+    messages: list[MessageItem] | CommitListing = []
     if listing is not None:
         blobs, enumerator = listing, listing.enumerator
-        check = MissingCheck(repo, revs) if tips else None
+        if tips:
+            check = MissingCheck(repo, revs)
+            parents = Beside(repo.path, _parents_args(tips, hidden))
+            messages = CommitListing(repo, list(tips.values()), parents, listing.commit_sizes, warnings)
+            newest = _commit_or_none(repo, next(iter(tips.values())))
     else:
+        messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits()]
         blobs, enumerator = walked()
-    if _has_submodules(repo, commits[:1]):
+        newest = commits()[0] if commits() else None
+    # a whole history in a shallow clone is always cut (a range only where a boundary commit is in it)
+    if repo.is_shallow and (not hidden or _cut_by_shallow(repo, commits())):
+        warnings.append(Warning("shallow", "shallow clone: history is cut, older commits were not scanned"))
+    if newest is not None and _has_submodules(repo, [newest]):
         warnings.append(Warning("submodule", "submodules were skipped (scan each submodule's repository itself)"))
-    return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator, notes, check)
+    return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator, notes, check, parents_log=parents)
 
 
-def _cut_by_shallow(repo: pygit2.Repository, commits: list[pygit2.Commit], hidden: list[str]) -> bool:
-    """Whether the shallow boundary cuts what is scanned. A whole history in a shallow clone always is; a
-    range (`--since`, `ci`) only when one of its commits is a boundary commit (its parents are not there),
+def _commit_or_none(repo: pygit2.Repository, oid: str) -> pygit2.Commit | None:
+    try:
+        obj = repo[oid]
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    return obj if isinstance(obj, pygit2.Commit) else None
+
+
+def _cut_by_shallow(repo: pygit2.Repository, commits: list[pygit2.Commit]) -> bool:
+    """Whether the shallow boundary cuts a range (`--since`, `ci`; a whole history in a shallow clone
+    always is): only when one of its commits is a boundary commit (its parents are not there),
     so a CI checkout deepened until the range is whole scans it completely and says so."""
-    if not hidden:
-        return True
     try:
         with open(os.path.join(repo.path, "shallow"), "rb") as fh:  # the view's copy: object ids only
             boundary = set(fh.read().decode("ascii", "replace").split())
