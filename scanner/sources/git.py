@@ -975,21 +975,32 @@ def _introductions_git(repo: pygit2.Repository, tips: list[str], hidden: list[st
     return found
 
 
-def _introductions_pygit2(repo: pygit2.Repository, plan: HistoryPlan, wanted: set[tuple[str, str]]
-                          ) -> dict[str, dict[str, str]]:
-    """Fallback without git: tree lookups of the known (blob, path) pairs, oldest commit first."""
+def _introductions_pygit2(repo: pygit2.Repository, plan: HistoryPlan, wanted: set[tuple[str, str]],
+                          merges_only: bool = False) -> dict[str, dict[str, str]]:
+    """Tree lookups of the known (blob, path) pairs, oldest commit first: without git, or for what git's log
+    showed no commit adding. merges_only: the log was read, so only a merge can have introduced them (a
+    resolution: the log shows no diff for merges), and only merges' trees are looked in, taken from the
+    `rev-list --parents` listing when it ran (a provider's 32,000 commits cost 0.27 s for one blob)."""
     found: dict[str, dict[str, str]] = {}
     if not wanted:
         return found
     paths = {p for _, p in wanted}
     pending = set(wanted)
+    listed = plan.parents_log.output() if merges_only and plan.parents_log is not None else None
     try:
-        walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-        for t in plan.tips.values():
-            walker.push(pygit2.Oid(hex=t))
-        for h in plan.hidden:
-            walker.hide(pygit2.Oid(hex=h))
-        for commit in walker:
+        commits: Iterable[pygit2.Commit]
+        if listed is not None:
+            commits = _merges_oldest_first(repo, listed)
+        else:
+            walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+            for t in plan.tips.values():
+                walker.push(pygit2.Oid(hex=t))
+            for h in plan.hidden:
+                walker.hide(pygit2.Oid(hex=h))
+            commits = walker
+        for commit in commits:
+            if merges_only and len(commit.parent_ids) < 2:
+                continue
             try:
                 here = {p: _entry_id(commit.tree, p) for p in paths}
             except (KeyError, ValueError, pygit2.GitError):
@@ -1011,6 +1022,16 @@ def _introductions_pygit2(repo: pygit2.Repository, plan: HistoryPlan, wanted: se
 
 def _parents_args(tips: dict[str, str], hidden: list[str]) -> list[str]:
     return ["rev-list", "--topo-order", "--parents", *dict.fromkeys(tips.values()), *(f"^{h}" for h in hidden)]
+
+
+def _merges_oldest_first(repo: pygit2.Repository, listed: bytes) -> Iterator[pygit2.Commit]:
+    """The merges of a `rev-list --topo-order --parents` listing (lines naming two parents or more),
+    parents before children."""
+    for line in reversed(listed.split(b"\n")):
+        if line.count(b" ") >= 2:
+            obj = repo[line.split(b" ", 1)[0].decode()]
+            if isinstance(obj, pygit2.Commit):
+                yield obj
 
 
 def containment(repo: pygit2.Repository, tips: dict[str, str], hidden: list[str], log: Beside | None = None
@@ -1134,7 +1155,7 @@ def attribute(repo: pygit2.Repository, findings: list[Finding], plan: HistoryPla
     if missing:  # no diff adds them: introduced by a merge's own resolution, only tagged, or unreachable
         reachable = _reachable_paths(repo, plan, set(missing)) if not all(missing.values()) else {}
         wanted = {(b, p or reachable[b]) for b, p in missing.items() if p or b in reachable}
-        intro.update({b: dict(p) for b, p in _introductions_pygit2(repo, plan, wanted).items()})
+        intro.update({b: dict(p) for b, p in _introductions_pygit2(repo, plan, wanted, found is not None).items()})
         for b, path in wanted:
             intro.setdefault(b, {path: None})  # reachable, but no single introducing commit was found
     placed: list[Finding] = [f for f in findings if not (f.source == "blob" and f.blob)]
