@@ -403,7 +403,26 @@ def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Repo
                        post_scan=lambda result: [replace(f, source="staged", blob=None) for f in result.findings
                                                  if f.line in added.get(f.path, ())])
 
+    if opts.accelerated is None and _staged_bytes(staged.root, [f.item.path for f in staged.files]) < SMALL_INPUT:
+        opts = replace(opts, accelerated=False)
     return run_source(Source("staged", repo_path, staged.root, False, plan, progress=False), opts)
+
+
+# Staged files smaller than this in all are matched by the pure-regex prefilter (identical findings): a
+# commit's few kilobytes are scanned before Hyperscan's databases would have been loaded from the cache.
+SMALL_INPUT = 1 << 20
+
+
+def _staged_bytes(root: str, paths: list[str]) -> int:
+    """About how much a staged scan reads: the work tree's copies (the index's blobs are not sized by the
+    diff); a file not there counts as large, so the scan keeps Hyperscan."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(os.path.join(root, path)).st_size
+        except (OSError, ValueError):
+            return SMALL_INPUT
+    return total
 
 
 # Shapes of credentials given directly to `tokenscan verify` that no prefixed rule claims.

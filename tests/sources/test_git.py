@@ -272,6 +272,27 @@ def test_staged_reports_only_added_lines_with_staged_line_numbers(tmp_path, use_
         (new, "a.env", 4, "staged"), (cloudflare("cfut_", 4), "dir with space/x.env", 1, "staged")]
 
 
+def test_a_small_staged_change_is_matched_without_hyperscan_and_a_large_one_with_it(tmp_path, monkeypatch):
+    """A commit's few kilobytes need no Hyperscan database loaded; a large staged file keeps it. The
+    findings are the same either way."""
+    import scanner.pipeline.run as run
+
+    built: list[bool | None] = []
+    real = run.Engine
+    monkeypatch.setattr(run, "Engine", lambda rules, accelerated=None, *a: built.append(accelerated) or real(rules, accelerated, *a))
+    r = Repo(tmp_path / "sized")
+    r.commit("init", README="x\n")
+    tok = cloudflare("cfut_", 91)
+    r.write("small.env", f"CF={tok}\n")
+    r.git("add", "small.env")
+    small = staged_scan(str(r.path), ScanOptions())
+    r.write("big.txt", "filler line\n" * (run.SMALL_INPUT // 12 + 1))
+    r.git("add", "big.txt")
+    large = staged_scan(str(r.path), ScanOptions())
+    assert built == [False, None]
+    assert [(f.secret, f.path) for f in small.findings] == [(f.secret, f.path) for f in large.findings] == [(tok, "small.env")]
+
+
 def test_staged_in_repo_without_commits_and_clean_is_quiet(tmp_path):
     r = Repo(tmp_path / "n")
     tok = legacy_token(3)
