@@ -57,14 +57,6 @@ class Outcome:
     covered_before: int = 0  # commits of this history already covered (not walked again)
 
 
-def _commit(repo: pygit2.Repository, oid: str) -> pygit2.Commit | None:
-    try:
-        obj = repo[oid]
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
-    return obj if isinstance(obj, pygit2.Commit) else None
-
-
 def _git(repo: pygit2.Repository, args: list[str]) -> bytes | None:
     if git_binary() is None:
         return None
@@ -158,7 +150,7 @@ def checkpoints(repo: pygit2.Repository, tips: Sequence[str], stop: set[str] | N
     seen: set[str] = set(stop or ())
     for tip in dict.fromkeys(tips):
         out[tip] = None
-        c, d, nxt = _commit(repo, tip), 0, 1
+        c, d, nxt = g.commit_or_none(repo, tip), 0, 1
         while c is not None and c.parent_ids:
             oid = str(c.parent_ids[0])
             d += 1
@@ -168,7 +160,7 @@ def checkpoints(repo: pygit2.Repository, tips: Sequence[str], stop: set[str] | N
             if d == nxt:
                 out[oid] = None
                 nxt *= 2
-            c = _commit(repo, oid)
+            c = g.commit_or_none(repo, oid)
     return list(out)
 
 
@@ -213,7 +205,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
         new_commits = [c for c in w.order if c not in old]
         messages = []
         for c in new_commits:
-            commit = _commit(repo, c)
+            commit = g.commit_or_none(repo, c)
             if commit is None:
                 return None  # a damaged history: history_scan names what it cannot read
             messages.append(MessageItem(c, len(commit.raw_message)))
@@ -224,7 +216,7 @@ def audit_history(path: str, opts: Any, include_binary: bool, cache: Any, known:
         if enumerated is None:
             return None
         blobs = [BlobItem(oid, p, size) for oid, (p, size) in enumerated.items()]
-        first = _commit(repo, w.order[0]) if w.order else None
+        first = g.commit_or_none(repo, w.order[0]) if w.order else None
         if first is not None and g._has_submodules(repo, [first]):
             warnings.append(Warning("submodule", "submodules were skipped (scan each submodule's repository itself)"))
         plan = g.HistoryPlan(blobs, messages, tips, [], loose, warnings, "git, new since covered commits", notes)

@@ -800,7 +800,7 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
             check = MissingCheck(repo, revs)
             parents = Beside(repo.path, _parents_args(tips, hidden))
             messages = CommitListing(repo, list(tips.values()), parents, listing.commit_sizes, warnings)
-            newest = _commit_or_none(repo, next(iter(tips.values())))
+            newest = commit_or_none(repo, next(iter(tips.values())))
     else:
         messages = [MessageItem(str(c.id), len(c.raw_message)) for c in commits()]
         blobs, enumerator = walked()
@@ -813,7 +813,8 @@ def plan_history(repo: pygit2.Repository, branch: str | None = None, since: str 
     return HistoryPlan(blobs, messages, tips, hidden, loose, warnings, enumerator, notes, check, parents_log=parents)
 
 
-def _commit_or_none(repo: pygit2.Repository, oid: str) -> pygit2.Commit | None:
+def commit_or_none(repo: pygit2.Repository, oid: str) -> pygit2.Commit | None:
+    """The commit with that id, or None (absent, unreadable, or another kind of object)."""
     try:
         obj = repo[oid]
     except (KeyError, ValueError, pygit2.GitError):
