@@ -16,8 +16,8 @@ from scanner.rules.loader import load_rules
 
 
 def shipped_patterns() -> list[list[Pattern]]:
-    """Every native pattern the shipped rules build (with decoding, which adds the base64 runs, and
-    without), once each: what pattern_classes.json must list."""
+    """Every native pattern the shipped rules build (with decoding and without), once each: what
+    pattern_classes.json must list."""
     rules = load_rules()
     seen: dict[str, list[Pattern]] = {}
     for depth in (DEFAULT_DECODE_DEPTH, 0):
