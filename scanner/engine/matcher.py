@@ -645,11 +645,11 @@ _NOT_PLACEHOLDER = FILTERS["not-placeholder"]
 
 
 _ARMOUR = re.compile(rb"-----BEGIN ((?:TRUSTED )?CERTIFICATE|X509 CRL|(?:NEW )?CERTIFICATE REQUEST|"
-                     rb"(?:RSA |EC )?PUBLIC KEY|PGP PUBLIC KEY BLOCK|SSH2 PUBLIC KEY)-----")
+                     rb"(?:RSA |EC )?PUBLIC KEY|PGP PUBLIC KEY BLOCK)-----")
 
 
 def _public_armour(data: bytes) -> list[tuple[int, int]]:
-    """The spans of PEM (and PGP, SSH2) armour around public material: certificates, CRLs, requests,
+    """The spans of PEM (and PGP) armour around public material: certificates, CRLs, requests,
     public keys. Their base64 is public by construction (a CA bundle is megabytes of it, and decoding its
     DER cost pip's history a tenth of its scan), while a prefixed token pasted inside is still found by its
     keyword rule on the raw text."""

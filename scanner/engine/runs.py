@@ -16,6 +16,7 @@ speed of its literal pass, where the C loop skips ahead by the shortest length.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -149,6 +150,14 @@ def _bits(bit: dict[str, int], features: tuple[str, ...]) -> int:
     return mask
 
 
+@functools.lru_cache(maxsize=64)
+def _python_tables(table: bytes) -> tuple[bytes, list[bytes]]:
+    """For _find_python, once per class table: the translation of the class to `a` (the rest to a space),
+    and per feature bit the bytes that have it (translate()'s delete argument)."""
+    return (bytes(0x61 if t & 1 else 0x20 for t in table),
+            [bytes(b for b in range(256) if table[b] & (1 << bit)) for bit in range(8)])
+
+
 def _find_python(data: bytes, table: bytes, shapes: list[tuple[bytes, int, int, int]]) -> list[list[tuple[int, int]]]:
     """What _runs.find returns, in Python: the chunk translated once (class bytes to `a`, the rest to a
     space: a C pass at memory speed), then `bytes.find` jumps from one run of the shortest length to the
@@ -158,8 +167,8 @@ def _find_python(data: bytes, table: bytes, shapes: list[tuple[bytes, int, int, 
     if not kept:
         return out
     lo, hi = min(kept), max(kept)
-    text = data.translate(bytes(0x61 if t & 1 else 0x20 for t in table))
-    keep = [bytes(b for b in range(256) if table[b] & (1 << bit)) for bit in range(8)]
+    to_text, keep = _python_tables(table)
+    text = data.translate(to_text)
     masks = any(a | y | z for _, a, y, z in shapes)
     needle = b"a" * lo
     i = text.find(needle)
