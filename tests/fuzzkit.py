@@ -18,7 +18,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from tokens import cloudflare
 
-from scanner.cli.main import cli
+from scanner.cli.group import cli
 
 LIMIT = 30.0  # seconds: far above any real example here
 PLANTED = cloudflare("cfut_", 2801)  # a valid-checksum synthetic token
@@ -33,7 +33,7 @@ class Run:
 
 
 def run(args: Sequence[str], stdin: bytes | None = None, cwd: str | None = None) -> Run:
-    """The CLI in-process (its own error handling included: scanner.cli.main._Group), checked for the
+    """The CLI in-process (its own error handling included: scanner.cli.group._Group), checked for the
     properties every input must keep."""
     old = os.getcwd()
     if cwd:

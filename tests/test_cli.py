@@ -8,7 +8,7 @@ from clirun import tokenscan as run
 from plant import plant_tree
 from tokens import cloudflare
 
-from scanner.cli.main import cli
+from scanner.cli.group import cli
 
 
 @pytest.fixture(scope="module")

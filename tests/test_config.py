@@ -105,3 +105,15 @@ def test_a_rule_named_by_a_config_file_never_decides_where_a_secret_is_sent(tmp_
     assert found[0]["verification"]["status"] == "not-checked"
     res = cli("scan", str(tmp_path / "a.env"), "--verify", "--rules", str(tmp_path / "steal.toml"), env=env)
     assert len(cf.requests) >= 1, res.stdout + res.stderr
+
+
+def test_pyproject_is_parsed_only_when_it_can_hold_a_tokenscan_table(tmp_path):
+    """A pyproject.toml that never spells `tokenscan` holds no [tool.tokenscan] (it is not even parsed: a
+    broken one is its owner's business); every spelling of the table, quoted or escaped, is read."""
+    (tmp_path / "a.env").write_text(cloudflare("cfut_", 4))
+    (tmp_path / "pyproject.toml").write_text('[project\nname = "x"\n')  # broken, and no table of ours
+    assert cli("scan", str(tmp_path)).returncode == 1
+    for spelt in ('[tool.tokenscan]', '[tool."tokenscan"]', '[tool."\\u0074okenscan"]'):
+        (tmp_path / "pyproject.toml").write_text(f'{spelt}\nformat = "json"\n')
+        res = cli("scan", str(tmp_path))
+        assert res.returncode == 1 and json.loads(res.stdout)["findings"], spelt

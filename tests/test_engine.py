@@ -21,6 +21,27 @@ def test_prefilter_finds_overlapping_caseless_hits(accelerated):
     assert [(kws[k], p) for k, p in hits] == [(b"cloudflare", 2), (b"flare", 7), (b"cf_", 13), (b"Y2Z1", 22)]
 
 
+def test_the_fallback_reports_every_occurrence_literal_by_literal():
+    """The fallback picks the literals to search by the chunk's 4-byte grams: what it reports is what
+    searching every literal everywhere reports (short ones, caseless ones, presence-only at their first)."""
+    import random
+
+    rng = random.Random(7)
+    alphabet = b"abAB_-01"
+    literals = list(dict.fromkeys((bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 6))), rng.random() < 0.5)
+                                  for _ in range(300)))
+    presence = literals[::7]
+    pf = Prefilter(literals, False, presence)
+    for _ in range(50):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        expected = []
+        for kid, (k, ci) in enumerate(pf.literals):
+            hay = data.lower() if ci else data
+            at = [i for i in range(len(hay)) if hay.startswith(k, i)]
+            expected.extend((kid, i) for i in (at[:1] if kid in pf.presence else at))
+        assert pf.hits(data) == expected
+
+
 @pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")
 def test_accelerated_and_fallback_give_identical_matches(rules, tmp_path):
     from plant import plant_tree

@@ -91,7 +91,7 @@ def test_output_trouble_is_a_clear_error(tree, tmp_path):
 
 
 def test_jobs_are_capped_at_the_core_count(tree):
-    from scanner.cli.options import scan_options_from as _scan_options
+    from scanner.cli.shared import scan_options_from as _scan_options
     from scanner.pipeline.run import ScanOptions  # noqa: F401  (the CLI builds one)
     from scanner.pipeline.workers import default_jobs
 

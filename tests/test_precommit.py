@@ -31,3 +31,82 @@ def test_pre_commit_try_repo_blocks_a_staged_credential(tmp_path):
     r.git("add", "c.txt")
     res = subprocess.run(cmd, cwd=r.path, capture_output=True, text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+# --- the hook's lean path (scanner/cli/precommit.py): the command lines a hook runs, read without click ---
+
+from scanner.cli import precommit  # noqa: E402
+
+
+@pytest.mark.parametrize(("argv", "params"), [
+    (["staged"], {}),
+    (["staged", "--no-color", "/r"], {"no_color": True, "repo": "/r"}),
+    (["staged", "-q", "."], {"quiet": True, "repo": "."}),
+    (["staged", "--quiet"], {"quiet": True}),
+])
+def test_the_hooks_command_lines_take_the_lean_path(argv, params):
+    assert precommit.parse(argv) == params
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["scan"], ["staged", "--format", "json"], ["staged", "--help"], ["staged", "a", "b"], ["staged", "-"],
+    ["staged", ""], ["staged", "--no-color=1"], ["history", "staged"],
+])
+def test_any_other_command_line_is_clicks(argv):
+    assert precommit.parse(argv) is None
+
+
+def _both_paths(repo: Repo, *args: str, env: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
+    """The lean path (`staged ARGS`) and click's (the same with `--format text`, which the lean path does
+    not take): returncode, stdout, stderr of each."""
+    out = []
+    for extra in ((), ("--format", "text")):
+        res = subprocess.run([sys.executable, "-m", "scanner", "staged", *args, *extra], cwd=repo.path,
+                             capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+        out.append((res.returncode, res.stdout.replace(" --format text", ""), res.stderr))
+    return out
+
+
+def _timing_free(run: tuple[int, str, str]) -> tuple[int, str, str]:
+    import re
+
+    code, out, err = run
+    return code, re.sub(r"\d+\.\d\d s", "T s", out), err
+
+
+def test_the_lean_path_and_clicks_say_the_same(tmp_path):
+    r = Repo(tmp_path / "same")
+    r.commit("init", a="1\n")
+    tok = cloudflare("cfut_", 93)
+    r.write("b.env", f"T={tok}\nU=1\n")
+    r.git("add", "b.env")
+    lean, full = _both_paths(r, "--no-color")
+    assert lean[0] == 1 and "b.env:1" in lean[1] and tok not in lean[1] + lean[2] and "stopped" in lean[2]
+    assert _timing_free(lean) == _timing_free(full)
+    # the project's config applies on both paths alike
+    (r.path / ".tokenscan.toml").write_text('fail-on = "bogus"\n')
+    lean, full = _both_paths(r)
+    assert lean[0] == 2 and ".tokenscan.toml" in lean[2] and lean == full
+    (r.path / ".tokenscan.toml").unlink()
+    r.git("rm", "-q", "--cached", "b.env")
+    lean, full = _both_paths(r, "-q")
+    assert lean == full == (0, "", "")
+    # bad input: one line and exit 2, the same words
+    lean, full = _both_paths(r, str(tmp_path / "nowhere"))
+    assert lean[0] == full[0] == 2 and lean[2] == full[2] and "Traceback" not in lean[2]
+
+
+def test_the_lean_path_loads_neither_click_nor_hyperscan(tmp_path):
+    r = Repo(tmp_path / "lean")
+    r.commit("init", a="1\n")
+    r.write("a", "1\n2\n")
+    r.git("add", "a")
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print(sorted(m for m in ('click', 'hyperscan', 'multiprocessing', 'tomllib')"
+             " if m in sys.modules), file=sys.stderr))\n"
+             "sys.argv = ['tokenscan', 'staged', '.']\n"
+             "from scanner.cli.main import main\n"
+             "main()\n")
+    res = subprocess.run([sys.executable, "-c", probe], cwd=r.path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines()[-1] == "[]"

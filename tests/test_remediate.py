@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from gitrepo import ENV, Repo
 from tokens import cloudflare, github
 
-from scanner.cli.main import cli
+from scanner.cli.group import cli
 from scanner.remediate.plan import Leak, public_url, replacement_lines
 
 

@@ -10,7 +10,7 @@ import click
 import pytest
 from clirun import ROOT
 
-from scanner.cli.main import cli
+from scanner.cli.group import cli
 from scanner.errors import UsageError
 from scanner.pipeline.config import (
     BaselineSettings,

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from scanner.audit.cache import (
@@ -269,7 +270,7 @@ def _shipped_digest() -> str:
     from scanner.rules.loader import builtin_rule_files, shipped_dir
 
     first = builtin_rule_files()
-    root = shipped_dir()
+    root = Path(shipped_dir())
     h = hashlib.sha256(json.dumps(first).encode())
     if root.is_dir():
         for p in sorted(root.iterdir()):

@@ -27,8 +27,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import regex
-
 from scanner.engine import decoders
 from scanner.engine.prefilter import GATE, HYPERSCAN_AVAILABLE, PREFILTER, Pattern, Prefilter, gate_refused
 from scanner.engine.runs import RunFinder, Shape, class_bytes, shape_of
@@ -500,6 +498,8 @@ class Engine:
             return
         anchored = self._anchored.get(ri)
         if anchored is None:
+            import regex
+
             anchored = self._anchored[ri] = regex.compile(b"(?m)^(?:" + rule.pattern.encode("utf-8") + b")$")
         joined = b"\n".join(data[s:e] for s, e in spans)
         starts: list[int] = []

@@ -11,6 +11,7 @@ times costs no Python work per occurrence.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -19,22 +20,27 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import regex
-
 from scanner.cache import cache_dir, cache_used, store
 
-try:  # optional accelerator
-    import hyperscan as _hs
-except ImportError:  # pragma: no cover - depends on platform wheels
-    _hs = None  # type: ignore[assignment]
+# The optional accelerator, imported when first used: a run matched without it (a small staged change)
+# does not pay for loading it.
+HYPERSCAN_AVAILABLE = importlib.util.find_spec("hyperscan") is not None
+_HS: list[Any] = []
 
-HYPERSCAN_AVAILABLE = _hs is not None
+
+def _hs() -> Any:
+    if not _HS:
+        import hyperscan
+
+        _HS.append(hyperscan)
+    return _HS[0]
 
 Hit = tuple[int, int]  # (keyword index, start offset)
 
 
 def _compile_database(exprs: list[bytes], flags: list[int]) -> Any:
-    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+    hs = _hs()
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=flags)
     return db
 
@@ -51,9 +57,9 @@ Pattern = tuple[bytes, str]  # (expression, mode)
 
 def _pattern_flags(mode: str) -> int:
     if mode == PREFILTER:
-        return int(_hs.HS_FLAG_PREFILTER | _hs.HS_FLAG_MULTILINE)
+        return int(_hs().HS_FLAG_PREFILTER | _hs().HS_FLAG_MULTILINE)
     if mode == GATE:
-        return int(_hs.HS_FLAG_SINGLEMATCH)
+        return int(_hs().HS_FLAG_SINGLEMATCH)
     return 0
 
 
@@ -96,7 +102,8 @@ Databases = tuple[Any, dict[str, Any], list[int], list[bool]]  # main, deferred 
 
 def _literal_database(literals: list[tuple[bytes, bool]], presence: frozenset[int] = frozenset(),
                       patterns: list[list[Pattern]] | None = None, groups: list[str] | None = None) -> Databases:
-    flags = [(_hs.HS_FLAG_CASELESS if ci else 0) | (_hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
+    hs = _hs()
+    flags = [(hs.HS_FLAG_CASELESS if ci else 0) | (hs.HS_FLAG_SINGLEMATCH if i in presence else 0)
              for i, (_, ci) in enumerate(literals)]
     patterns = patterns or []
     return _cached_database([k for k, _ in literals], flags, patterns, groups or [str(i) for i in range(len(patterns))])
@@ -151,7 +158,7 @@ def shipped_classes() -> dict[str, Any]:
 def _learned_path() -> str:
     # acceptance depends on the Hyperscan version: one file per version (not named prefilter-*: never pruned
     # with the databases, it is what makes rebuilding one of them cheap)
-    version = re.sub(r"[^A-Za-z0-9.]", "_", str(getattr(_hs, "__version__", "")))
+    version = re.sub(r"[^A-Za-z0-9.]", "_", str(getattr(_hs(), "__version__", "")))
     return os.path.join(cache_dir(), f"classes-v1-{version}.json")
 
 
@@ -218,6 +225,8 @@ def _classify(patterns: list[list[Pattern]], trust_stored: bool = True) -> list[
 
 def _build(literals: list[bytes], flags: list[int], patterns: list[list[Pattern]], groups: list[str],
            classes: list[Class]) -> dict[str, Any]:
+    import regex
+
     parts: dict[str, tuple[list[bytes], list[int]]] = {"": ([regex.escape(k, special_only=True, literal_spaces=True)
                                                             for k in literals], list(flags))}
     for alternatives, (c, slow), group in zip(patterns, classes, groups, strict=True):
@@ -248,9 +257,10 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
     the shipped rules, else from the cache folder, else is measured once per pattern (see _classify); a
     wrong guess costs speed, never a finding. If a stored classification picked an alternative this
     Hyperscan rejects (another version), every pattern is measured and the databases compiled again."""
-    key = hashlib.sha256(repr((getattr(_hs, "__version__", ""), "escaped-v5", literals, flags, patterns, groups)).encode()
+    key = hashlib.sha256(repr((getattr(_hs(), "__version__", ""), "escaped-v5", literals, flags, patterns, groups)).encode()
                          ).hexdigest()[:32]
     path = os.path.join(cache_dir(), f"prefilter-{key}.hsdb")
+    hs = _hs()
     try:
         with open(path, "rb") as fh:
             blob = fh.read()
@@ -262,8 +272,8 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
         loaded: dict[str, Any] = {}
         at = 4 + n
         for name, size in header["sizes"]:
-            part = _hs.loadb(blob[at:at + size], mode=_hs.HS_MODE_BLOCK)
-            part.scratch = _hs.Scratch(part)
+            part = hs.loadb(blob[at:at + size], mode=hs.HS_MODE_BLOCK)
+            part.scratch = hs.Scratch(part)
             loaded[name] = part
             at += size
         main = loaded.pop("")
@@ -278,7 +288,7 @@ def _cached_database(literals: list[bytes], flags: list[int], patterns: list[lis
         classes = _classify(patterns, trust_stored=False)
         dbs = _build(literals, flags, patterns, groups, classes)
     chosen, deferred = [c for c, _ in classes], [slow for _, slow in classes]
-    dumped = {name: _hs.dumpb(db) for name, db in dbs.items()}
+    dumped = {name: _hs().dumpb(db) for name, db in dbs.items()}
     header = json.dumps({"chosen": chosen, "deferred": deferred,
                          "sizes": [[name, len(b)] for name, b in dumped.items()]}).encode()
     store(path, len(header).to_bytes(4, "little") + header + b"".join(dumped.values()), prune="prefilter")
@@ -315,6 +325,8 @@ class Prefilter:
         self._compile()
 
     def _compile(self) -> None:
+        if not self.accelerated and not hasattr(self, "_by_gram"):
+            self._index_grams()
         if self.accelerated:
             self._db, self._later, self.native, self.deferred = _literal_database(
                 self.literals, self.presence, self.patterns, self.groups)
@@ -325,11 +337,25 @@ class Prefilter:
                 if c >= 0 and self.deferred[i]:
                     self._deferred_of.setdefault(self.groups[i], []).append(i)
 
+    def _index_grams(self) -> None:
+        """For the fallback: the literals by their first four bytes (as _grams gives them), caseless and
+        not, and those shorter than four, which are always searched."""
+        self._short = [kid for kid, (k, _) in enumerate(self.literals) if len(k) < 4]
+        self._by_gram: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
+        for kid, (k, ci) in enumerate(self.literals):
+            if len(k) >= 4:
+                self._by_gram[ci].setdefault(int.from_bytes(k[:4], sys.byteorder), []).append(kid)
+
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
-        return {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence,
-                "patterns": self.patterns, "groups": self.groups}
+        state = {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence,
+                 "patterns": self.patterns, "groups": self.groups}
+        if not self.accelerated:
+            state["grams"] = (self._short, self._by_gram)
+        return state
 
     def __setstate__(self, state: dict) -> None:
+        if "grams" in state:
+            self._short, self._by_gram = state["grams"]
         self.literals = state["literals"]
         self.presence = state["presence"]
         self.patterns = state["patterns"]
@@ -390,15 +416,20 @@ class Prefilter:
         # ones: with thousands of literals (keywords and their encoded forms) this is ~35x faster than one
         # alternation regex, which tries every branch at every position. Every occurrence is reported,
         # overlapping ones included, as Hyperscan does; presence-only literals at their first only.
-        # Before searching a literal of 4+ bytes, its first four are looked up in the set of the chunk's
-        # 4-byte grams (one pass, ~10x cheaper than thousands of finds): most literals are absent.
+        # A literal of 4+ bytes is searched only when its first four are among the chunk's 4-byte grams:
+        # one set intersection (in C) with the literals' own first grams picks them, so a small chunk
+        # costs what its grams do, not what the ~18,000 literals do. Hits come literal by literal.
         found: list[Hit] = []
         lowered = data.lower()
-        grams = {False: _grams(data), True: _grams(lowered)}
+        kids = list(self._short)
+        for index, hay in zip(self._by_gram, (data, lowered), strict=True):
+            for gram in _grams(hay) & index.keys():
+                kids.extend(index[gram])
+        kids.sort()
         presence = self.presence
-        for kid, (k, ci) in enumerate(self.literals):
-            if len(k) >= 4 and int.from_bytes(k[:4], sys.byteorder) not in grams[ci]:
-                continue
+        literals = self.literals
+        for kid in kids:
+            k, ci = literals[kid]
             hay = lowered if ci else data
             i = hay.find(k)
             while i >= 0:

@@ -184,7 +184,8 @@ def _shipped_known_keys() -> frozenset[str]:
     from scanner.rules.loader import shipped_dir
 
     try:
-        return load_known_public_keys((shipped_dir() / KNOWN_PUBLIC_KEYS).read_text(encoding="utf-8"))
+        with open(os.path.join(shipped_dir(), KNOWN_PUBLIC_KEYS), encoding="utf-8") as fh:
+            return load_known_public_keys(fh.read())
     except OSError:  # a trimmed install: nothing is known-public, everything is reported
         return frozenset()
 

@@ -20,15 +20,10 @@ from scanner.errors import UsageError
 from scanner.pipeline.policy import PolicyFiles
 from scanner.report.formats import FORMATS
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 FAIL_ON = ("any", "live", "none")
 
 
-@dataclass
+@dataclass(eq=False)
 class CommonSettings:
     """Options every scanning command shares (rules, output, gate, suppression, verification)."""
 
@@ -76,8 +71,10 @@ class CommonSettings:
         return name != "given" and name in {f.name for f in fields(self)}
 
 
-@dataclass
+@dataclass(eq=False)
 class ScanSettings(CommonSettings):
+    """`scan`: files on disk."""
+
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     no_gitignore: bool = False
@@ -85,8 +82,10 @@ class ScanSettings(CommonSettings):
     max_file_size: int = 10 << 20
 
 
-@dataclass
+@dataclass(eq=False)
 class HistorySettings(CommonSettings):
+    """`history`: a repository's commits."""
+
     repo: str = "."
     branch: str | None = None
     since: str | None = None
@@ -94,8 +93,10 @@ class HistorySettings(CommonSettings):
     include_binary: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class CiSettings(CommonSettings):
+    """`ci`: the commits a change adds."""
+
     repo: str = "."
     base: str | None = None
     head: str | None = None
@@ -106,18 +107,24 @@ class CiSettings(CommonSettings):
     include_binary: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class StagedSettings(CommonSettings):
+    """`staged`: what `git commit` would add."""
+
     repo: str = "."
 
 
-@dataclass
+@dataclass(eq=False)
 class VerifySettings(CommonSettings):
+    """`verify`: credentials given directly."""
+
     tokens: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(eq=False)
 class BaselineSettings(CommonSettings):
+    """`baseline create`: what is there today."""
+
     target: str = "."
     use_history: bool = False
     exclude: tuple[str, ...] = ()
@@ -212,6 +219,10 @@ NETWORK_KEYS = {"verify"}
 
 
 def _parse_toml(data: bytes, where: str) -> dict:
+    if sys.version_info >= (3, 11):  # imported here: most runs read no config at all
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -247,6 +258,8 @@ def find_config(explicit: str | None, root: str, policy: PolicyFiles | None = No
             raw = None
         if raw is None:
             continue
+        if name == "pyproject.toml" and not any(spelt in raw for spelt in (b"tokenscan", b"\\u", b"\\U")):
+            continue  # a [tool.tokenscan] table spells its name, unless through an escape in a quoted key
         data = _parse_toml(raw, policy.describe(path))
         if name == ".tokenscan.toml":
             return data, path, []

@@ -53,6 +53,10 @@ def load_checked_rules(rule_files: tuple[str, ...] | list[str] = (), extra: tupl
 
 
 def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
+    if not (opts.rule_files or opts.extra_rules):  # the shipped rules alone: their engine comes built
+        from scanner.engine.saved import shipped_engine
+
+        return shipped_engine(opts.accelerated, opts.decode_depth)
     rules = load_checked_rules(opts.rule_files, extra=opts.extra_rules)
     if opts.unverified_rule_files:  # the scanned content never decides where a secret is sent
         rules = [replace(r, verify=None) if r.verify and r.source in opts.unverified_rule_files else r for r in rules]

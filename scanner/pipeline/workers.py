@@ -18,7 +18,6 @@ from scanner.engine.matcher import Engine
 from scanner.findings import Finding, Warning, from_match
 from scanner.findings.suppress import INLINE_MARKERS
 from scanner.sources import Chunk
-from scanner.verify import hints
 
 BATCH_BYTES = 4 << 20
 BATCH_ITEMS = 512
@@ -61,6 +60,8 @@ def scan_chunk(engine: Engine, chunk: Chunk, warnings: list[Warning] | None = No
     matches = engine.scan(chunk.data, path=chunk.path, warnings=raised, binary=binary)
     if raised and warnings is not None:
         warnings.extend(Warning(kind, message, chunk.path) for kind, message in dict.fromkeys(raised))
+    if matches:
+        from scanner.verify import hints  # here: a clean chunk (most of them) needs no verifier's code
     for m in matches:
         lo = chunk.data.rfind(b"\n", 0, m.start) + 1
         hi = chunk.data.find(b"\n", m.end)

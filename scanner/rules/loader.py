@@ -7,20 +7,12 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import regex
 
 from scanner.cache import cache_dir, cache_used, store
 from scanner.errors import UsageError
 from scanner.rules.checksums import CHECKSUMS, FILTERS
 from scanner.rules.context import ContextSpec, build_spec
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -101,6 +93,8 @@ def _fail(where: str, rule_id: str | None, msg: str) -> UsageError:
 def _compile(where: str, rid: str, pattern: str, what: str, lazy: bool = False) -> Any:
     if lazy:
         return LazyPattern(pattern.encode("utf-8"))
+    import regex
+
     try:
         return regex.compile(pattern.encode("utf-8"))
     except regex.error as exc:
@@ -121,6 +115,8 @@ class LazyPattern:
 
     def __getattr__(self, name: str) -> Any:
         if self._compiled is None:
+            import regex  # here: a run in which no rule is in play never loads it
+
             self._compiled = regex.compile(self._pattern)
         return getattr(self._compiled, name)
 
@@ -209,6 +205,10 @@ def build_rule(raw: dict, where: str, shipped: bool = False) -> Rule:
 
 
 def _parse(where: str, text: str) -> dict:
+    if sys.version_info >= (3, 11):  # here: the shipped rules are read from a cache, parsed once
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -225,11 +225,12 @@ def _tables(where: str, data: dict) -> list:
     return tables
 
 
-def load_rule_file(path: Path | str, text: str | None = None, shipped: bool = False) -> list[Rule]:
+def load_rule_file(path: str | os.PathLike[str], text: str | None = None, shipped: bool = False) -> list[Rule]:
     where = str(path)
     try:
         if text is None:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
     except FileNotFoundError:
         raise UsageError(f"{where}: rule file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -260,18 +261,23 @@ def _parsed_builtin(files: list[tuple[str, str]]) -> list[tuple[str, dict]]:
     return parsed
 
 
-def shipped_dir() -> Path:
+def shipped_dir() -> str:
     """The shipped rules/ folder: package data (scanner/rules/data) in a wheel, the checkout's top-level
     rules/ in a source checkout or editable install."""
-    here = Path(__file__).resolve().parent
-    data = here / "data"
-    return data if data.is_dir() else here.parent.parent / "rules"
+    here = os.path.dirname(os.path.realpath(__file__))
+    data = os.path.join(here, "data")
+    return data if os.path.isdir(data) else os.path.join(os.path.dirname(os.path.dirname(here)), "rules")
 
 
 def builtin_rule_files() -> list[tuple[str, str]]:
     """(name, text) of the rule files shipped inside the package (rules/ is installed as package data)."""
-    return sorted((f"rules/{p.name}", p.read_text(encoding="utf-8")) for p in shipped_dir().iterdir()
-                  if p.name.endswith(".toml"))
+    root = shipped_dir()
+    out = []
+    for name in sorted(os.listdir(root)):
+        if name.endswith(".toml"):
+            with open(os.path.join(root, name), encoding="utf-8") as fh:
+                out.append((f"rules/{name}", fh.read()))
+    return out
 
 
 def load_rules(extra_files: tuple[str, ...] | list[str] = (), builtin: bool = True, extra: tuple[Rule, ...] = ()

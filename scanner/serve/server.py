@@ -47,7 +47,7 @@ def run(app_factory: Any, host: str, port: int) -> None:
     server.app = app
     shown = f"[{host}]" if ":" in host else host
     print(f"tokenscan serve: http://{shown}:{bound}/  (Ctrl-C stops it)", flush=True)
-    try:  # Ctrl-C and SIGTERM unwind through here (scanner.cli.main turns SIGTERM into an exception)
+    try:  # Ctrl-C and SIGTERM unwind through here (scanner.cli.guard turns SIGTERM into an exception)
         server.serve_forever()
     finally:
         server.server_close()

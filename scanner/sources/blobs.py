@@ -15,6 +15,7 @@ import hashlib
 import mmap
 import os
 import subprocess
+import sys
 import zlib
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,6 @@ from scanner.engine.decoders import kind_of as archive_kind
 from scanner.engine.decoders import utf16_text
 from scanner.findings import Warning
 from scanner.sources import Chunk, Origin, is_binary
-from scanner.sources.archives import archive_chunks
 from scanner.sources.gitbin import git_binary, popen_git
 
 
@@ -375,6 +375,9 @@ def _register_worker_cleanup() -> None:
     worker's normal exit, where atexit handlers do not run."""
     if _FINALIZER and _FINALIZER[0] == os.getpid():
         return
+    if "multiprocessing" not in sys.modules:  # no pool was ever started: not a worker (and no import to pay)
+        _FINALIZER[:] = [os.getpid()]
+        return
     import multiprocessing
     import multiprocessing.util
 
@@ -467,6 +470,8 @@ class GitReader:
         if data is None:
             return
         if self.archive_depth and archive_kind(data) is not None:  # a jar, a wheel, a docx committed
+            from scanner.sources.archives import archive_chunks  # here: most histories commit no archive
+
             yield from archive_chunks(data, item.path, warnings, self.include_binary, "blob", Origin(blob=item.oid),
                                       self.archive_depth)
             return

@@ -278,8 +278,8 @@ def test_a_small_staged_change_is_matched_without_hyperscan_and_a_large_one_with
     import scanner.pipeline.run as run
 
     built: list[bool | None] = []
-    real = run.Engine
-    monkeypatch.setattr(run, "Engine", lambda rules, accelerated=None, *a: built.append(accelerated) or real(rules, accelerated, *a))
+    real = run.build_engine
+    monkeypatch.setattr(run, "build_engine", lambda opts: built.append(opts.accelerated) or real(opts))
     r = Repo(tmp_path / "sized")
     r.commit("init", README="x\n")
     tok = cloudflare("cfut_", 91)

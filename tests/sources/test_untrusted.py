@@ -26,7 +26,7 @@ from gitrepo import ENV, Repo
 from tokens import cloudflare
 
 import scanner
-from scanner.cli.main import cli
+from scanner.cli.group import cli
 
 SECRET = cloudflare("cfut_", 2101)  # at HEAD: its blob is local in a blobless clone with a checkout
 OLD = cloudflare("cfat_", 2102)  # deleted in history: its blob is only promised

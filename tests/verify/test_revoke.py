@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from revokeserver import CloudflareRevoke, GitHubRevoke
 from tokens import cloudflare, github
 
-from scanner.cli.main import cli
+from scanner.cli.group import cli
 
 GH, GH2, GHS = github("ghp_", 1), github("github_pat_", 2), github("ghs_", 3)
 CF, CF_NOPERM = cloudflare("cfut_", 1), cloudflare("cfut_", 2)

@@ -1,1 +1,1 @@
-"""One module per command or command group; each registered by one line in scanner/cli/main.py."""
+"""One module per command or command group; each registered by one line in scanner/cli/group.py."""

@@ -1,6 +1,6 @@
 """`tokenscan audit` and `tokenscan triage`: organisation-scale audits over a datastore (scanner/audit/).
 
-Registered on the main group by scanner/cli/main.py; everything heavy is imported
+Registered on the main group by scanner/cli/group.py; everything heavy is imported
 inside the commands, so `tokenscan staged` (pre-commit) pays nothing for them.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from scanner.audit.datastore import SHOWN_STATUSES, STATUSES, triage_user
-from scanner.cli.options import check_output, report_options, scan_options_from, write_output
+from scanner.cli.options import report_options
+from scanner.cli.shared import check_output, scan_options_from, write_output
 from scanner.errors import UsageError
 
 

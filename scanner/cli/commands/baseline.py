@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from scanner.cli.options import configure, repo_root, report_options, run_closing, settings_of, write_output
+from scanner.cli.options import report_options, settings_of
+from scanner.cli.shared import configure, repo_root, run_closing, write_output
 from scanner.errors import UsageError
 from scanner.pipeline.config import BaselineSettings
 

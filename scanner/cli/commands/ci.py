@@ -12,16 +12,8 @@ from typing import Any
 
 import click
 
-from scanner.cli.options import (
-    check_output,
-    configure,
-    emit,
-    repo_root,
-    report_options,
-    run_closing,
-    settings_of,
-    write_output,
-)
+from scanner.cli.options import report_options, settings_of
+from scanner.cli.shared import check_output, configure, emit, repo_root, run_closing, write_output
 from scanner.errors import UsageError
 from scanner.pipeline.config import CiSettings
 from scanner.report.formats import FORMATS

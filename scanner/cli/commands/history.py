@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from scanner.cli.options import configure, emit, repo_root, report_options, run_closing, settings_of
+from scanner.cli.options import report_options, settings_of
+from scanner.cli.shared import configure, emit, repo_root, run_closing
 from scanner.pipeline.config import HistorySettings
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from scanner.cli.options import configure, emit, parse_size, report_options, run_closing, settings_of
+from scanner.cli.options import parse_size, report_options, settings_of
+from scanner.cli.shared import configure, emit, run_closing
 from scanner.pipeline.config import ScanSettings
 
 

@@ -1,4 +1,5 @@
-"""`tokenscan staged`: what `git commit` would add, for pre-commit hooks."""
+"""`tokenscan staged`: what `git commit` would add, for pre-commit hooks. The body is shared with the
+hook's lean path (scanner/cli/precommit.py), which runs it without click."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import click
 
-from scanner.cli.options import configure, emit, repo_root, report_options, settings_of
+from scanner.cli.options import report_options, settings_of
 from scanner.pipeline.config import StagedSettings
 
 
@@ -15,14 +16,6 @@ from scanner.pipeline.config import StagedSettings
 @report_options
 def staged(**params: Any) -> None:
     """Scan what `git commit` would add (index against HEAD); for pre-commit hooks."""
-    from scanner.pipeline.run import staged_scan
+    from scanner.cli.precommit import run
 
-    s = settings_of(StagedSettings, params)
-    report = staged_scan(s.repo, configure(s, repo_root(s.repo)))
-    if report.findings and s.fmt == "text" and s.output is None:
-        click.echo("tokenscan: credentials in staged changes; the commit was stopped.", err=True)
-        click.echo("  Remove them (and rotate any real credential), or, for a false alarm, add the finding's\n"
-                   "  fingerprint to .tokenscanignore or put `tokenscan:allow` in a comment on that line.",
-                   err=True)
-    s.quiet = s.quiet or not report.findings
-    emit(report, s)
+    run(settings_of(StagedSettings, params))

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from scanner.cli.options import configure, emit, report_options, settings_of
+from scanner.cli.options import report_options, settings_of
+from scanner.cli.shared import configure, emit
 from scanner.errors import UsageError
 from scanner.pipeline.config import VerifySettings
 
