@@ -3,7 +3,7 @@ from tokens import cloudflare, legacy_token
 
 from scanner.engine.matcher import Engine
 from scanner.engine.prefilter import HYPERSCAN_AVAILABLE, Prefilter
-from scanner.rules.loader import load_rules
+from scanner.rules.loader import load_rule_file, load_rules
 
 PATHS = [False] + ([True] if HYPERSCAN_AVAILABLE else [])
 
@@ -275,3 +275,42 @@ def test_a_run_of_a_repeated_keyword_is_one_window(rules):
     token = "AAAAAAAAAAAAAAAAAAAAA1XPOIcbUZ5nX4blrwXAEEBXsYp%3D7Y8W35VoRaKaQD1OYxIxzhEKyTbFukVmBrvA1mw95d5tUeLbFT"
     hay = b"pad = '" + b"A" * 5000 + b"'\nTWITTER_BEARER_TOKEN=" + token.encode() + b"\n"
     assert [m.secret for m in engine.scan(hay) if m.rule.id == "twitter-bearer-token"] == [token]
+
+
+def _lead_rule(tmp_path):
+    f = tmp_path / "lead.toml"
+    f.write_text("[[rules]]\nid = 'lead'\ndescription = 'x'\nseverity = 'high'\nkeywords = ['tok_']\n"
+                 "regex = '''(?<![A-Za-z0-9_])(tok_[a-z]{8})(?![a-z])'''\n")
+    return load_rule_file(f)
+
+
+def test_a_leading_literal_and_its_lookbehind_are_read_from_the_pattern():
+    from scanner.engine.matcher import _lead_of
+
+    lead, refused = _lead_of(r"(?<![A-Za-z0-9_])(ion_[A-Za-z0-9]{42})")
+    assert lead == b"ion_" and set(refused) == set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+    assert _lead_of(r"(?<![A-Za-z0-9_-])(sk\-ant\-[a-z]+)")[0] == b"sk-ant-"
+    assert _lead_of(r"(?<![a-z])(abc?d)")[0] == b"ab"  # the quantified c is not part of it
+    assert _lead_of(r"(tok_[a-z]{8})") is None and _lead_of(r"(?<![a-z])(?:ab|cd)") is None
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_keyword_glued_where_the_lookbehind_refuses_costs_its_rule_nothing(tmp_path, accelerated, monkeypatch):
+    import random
+
+    engine = Engine(_lead_rule(tmp_path), accelerated)
+    searched: list[list[tuple[int, int]]] = []
+    real = engine._windows
+    monkeypatch.setattr(engine, "_windows", lambda ri, data, windows, *a: searched.append(windows) or real(ri, data, windows, *a))
+    assert engine.scan(b"version = 1\nxtok_abcdefgh\n") == []
+    (m,) = engine.scan(b"xtok_abcdefgh\ntok_abcdefgh\n")
+    assert m.secret == "tok_abcdefgh"
+    if not accelerated:  # (with Hyperscan the rule's own regex, in prefilter mode, places its windows)
+        assert len(searched) == 1 and searched[0] == [(14, 26)]  # the second line alone
+    # what is found is what searching at every hit finds
+    rng = random.Random(3)
+    every = Engine(_lead_rule(tmp_path), accelerated)
+    every._refused_before = [{} for _ in every._refused_before]
+    for _ in range(300):
+        data = "".join(rng.choice(["tok_", "xtok_", "_tok_", "abcdefgh", "q", " ", "\n", "-"]) for _ in range(12)).encode()
+        assert [(x.start, x.secret) for x in engine.scan(data)] == [(x.start, x.secret) for x in every.scan(data)]

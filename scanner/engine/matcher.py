@@ -216,8 +216,8 @@ class Engine:
         self._group_of = {t: g for (_, t), d, g in zip(self._pattern_target, self.prefilter.deferred, groups,
                                                        strict=True) if d}
         index = {lit: i for i, lit in enumerate(self.prefilter.literals)}
-        self._rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
-        self._context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
+        rules_of: list[list[int]] = [[] for _ in self.prefilter.literals]
+        context_of: list[list[int]] = [[] for _ in self.prefilter.literals]
         self._decoder_of: list[str | None] = [None] * len(self.prefilter.literals)
         for sig, kind in decoder_of.items():
             self._decoder_of[index[sig]] = kind
@@ -232,9 +232,20 @@ class Engine:
             i = index[(lit.lower() if ci else lit, ci)]
             self._signature_only[i] = None
             gated = rules[target].context_spec is not None or target in self._offered
-            into = self._context_of if gated else self._rules_of
+            into = context_of if gated else rules_of
             if target not in into[i]:
                 into[i].append(target)
+        # per literal, the rules it serves: most literals (encoded forms) serve none, and share one empty
+        # tuple, which keeps the engine small to load from the cache (scanner/engine/saved.py)
+        self._rules_of: list[tuple[int, ...]] = [tuple(x) if x else () for x in rules_of]
+        self._context_of: list[tuple[int, ...]] = [tuple(x) if x else () for x in context_of]
+        # per literal, the rules whose every match starts with it after a lookbehind: a hit of it glued to
+        # a byte that lookbehind refuses (`ion_` in `version_`) cannot start a match, and costs that rule
+        # nothing (a match elsewhere starts at a hit of its own)
+        leads = {ri: lead for ri, r in enumerate(rules) if (lead := _lead_of(r.pattern)) is not None}
+        self._refused_before: list[dict[int, frozenset[int]]] = [
+            {ri: leads[ri][1] for ri in serves if ri in leads and leads[ri][0].startswith(lit)} or _NONE
+            for (lit, ci), serves in zip(self.prefilter.literals, self._rules_of, strict=True)]
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
@@ -308,7 +319,10 @@ class Engine:
                         last_run[kind] = region
                         regions.setdefault(kind, set()).add(region)
             span: tuple[int, int] | None = None  # the hit's line: one search for every rule of the keyword
+            refused = self._refused_before[kid]
             for ri in self._rules_of[kid]:
+                if refused and pos and ri in refused and data[pos - 1] in refused[ri]:
+                    continue
                 extra = self.rules[ri].lines_after
                 if extra:
                     window = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra)
@@ -316,9 +330,9 @@ class Engine:
                     window = span = span or _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
                 windows.setdefault(ri, []).append(window)
         gated.update(gates)
-        for ri, gate_patterns in self._gate_regex.items():  # without Hyperscan: `regex`, under the rule's budget
-            if ri not in gated and self._gate_matches(ri, gate_patterns, data, path, warnings):
-                gated.add(ri)
+        # gates searched with `regex` (without Hyperscan, or one it refused): only for a rule with a candidate
+        # in the chunk, found first (most chunks have none: then no gate is compiled, nor `regex` loaded)
+        pending = [ri for ri in self._gate_regex if ri not in gated]
         candidate_first = {ri for ri in gated if self.rules[ri].context_spec is not None}
         if self._use_hs:
             wanted = {self._group_of[ri] for ri in gated if ri in self._group_of}
@@ -328,15 +342,19 @@ class Engine:
         else:
             for ri in gated - candidate_first:  # (not reached: without Hyperscan no rule is gated by keyword)
                 windows[ri] = self._keyword_windows(ri, data, 0, len(data))
-        b64 = self.runs.find(data) if candidate_first else []
+        b64 = self.runs.find(data) if candidate_first or pending else []
         if public is None and any(b64):
             public = _public_armour(data)
         if public:  # a certificate's or public key's base64 holds no secret: no candidate there
             b64 = [[(s, e) for s, e in spans if not _within(public, s, e)] for spans in b64]
+        decode = depth < self.decode_depth
+        for ri in pending:  # under the rule's budget
+            if (b64[self._cand_of[ri]] or (decode and b64[self._b64_of[ri]])) and \
+                    self._gate_matches(ri, self._gate_regex[ri], data, path, warnings):
+                candidate_first.add(ri)
         cands = {ri: b64[self._cand_of[ri]] for ri in candidate_first}
         found: dict[tuple[int, int, str], Match] = {}
         taken: set[tuple[int, int]] = set()  # a span claimed by an earlier rule is not reported twice
-        decode = depth < self.decode_depth
         # a candidate-first rule in play with no candidate, plain or encoded, costs nothing more (most chunks
         # that name Cloudflare hold none)
         in_play = windows.keys() | {ri for ri in candidate_first if cands.get(ri) or (decode and b64[self._b64_of[ri]])}
@@ -686,6 +704,29 @@ def _component(windows: list[tuple[int, int]], e: int) -> tuple[int, int] | None
         if lo < e <= hi:
             return lo, hi
     return None
+
+
+_NONE: dict[int, frozenset[int]] = {}
+_LEAD = re.compile(r"\(\?<!\[((?:[^\]\\]|\\.)+)\]\)\((?:\?:|\?P<\w+>)?((?:[A-Za-z0-9_]|\\[-.~$/])+)(.?)")
+
+
+def _lead_of(pattern: str) -> tuple[bytes, frozenset[int]] | None:
+    """(literal every match starts with, lowercased; the bytes the lookbehind before it refuses) for a
+    pattern of the form `(?<![class])(literal...`, else None. A literal's last character followed by a
+    quantifier is not part of it."""
+    m = _LEAD.match(pattern)
+    if m is None or "|" in pattern:  # (an alternative may start otherwise)
+        return None
+    literal = re.sub(r"\\(.)", r"\1", m.group(2))
+    if m.group(3) in ("?", "*", "{"):
+        literal = literal[:-1]
+    if not literal:
+        return None
+    try:
+        cls = re.compile(f"[{m.group(1)}]".encode())
+    except re.error:
+        return None
+    return literal.lower().encode(), frozenset(b for b in range(256) if cls.fullmatch(bytes([b])))
 
 
 _BOUND = re.compile(r"\{(\d*)(?:,(\d*))?\}")

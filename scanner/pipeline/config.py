@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable
 
 from scanner.errors import UsageError
@@ -23,7 +23,7 @@ from scanner.report.formats import FORMATS
 FAIL_ON = ("any", "live", "none")
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class CommonSettings:
     """Options every scanning command shares (rules, output, gate, suppression, verification)."""
 
@@ -60,6 +60,22 @@ class CommonSettings:
     # options the command line was given: a config file's value never replaces them
     given: frozenset[str] = field(default_factory=frozenset)
 
+    # __init__ and __repr__ are written once here, not generated for each settings class: dataclasses would
+    # compile a ~35-argument __init__ for each of the seven, ~6 ms of every start (a pre-commit hook's too)
+    def __init__(self, **values: Any) -> None:
+        for f in fields(self):
+            if f.name in values:
+                setattr(self, f.name, values.pop(f.name))
+            elif f.default_factory is not MISSING:
+                setattr(self, f.name, f.default_factory())
+            else:
+                setattr(self, f.name, f.default)
+        if values:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(sorted(values))}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{f.name}={getattr(self, f.name)!r}' for f in fields(self))})"
+
     @classmethod
     def of(cls, values: dict[str, Any], given: Any = ()) -> Any:
         """Settings from option values by name (a command's parameters); names it does not have are left out."""
@@ -71,7 +87,7 @@ class CommonSettings:
         return name != "given" and name in {f.name for f in fields(self)}
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class ScanSettings(CommonSettings):
     """`scan`: files on disk."""
 
@@ -82,7 +98,7 @@ class ScanSettings(CommonSettings):
     max_file_size: int = 10 << 20
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class HistorySettings(CommonSettings):
     """`history`: a repository's commits."""
 
@@ -93,7 +109,7 @@ class HistorySettings(CommonSettings):
     include_binary: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class CiSettings(CommonSettings):
     """`ci`: the commits a change adds."""
 
@@ -107,21 +123,21 @@ class CiSettings(CommonSettings):
     include_binary: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class StagedSettings(CommonSettings):
     """`staged`: what `git commit` would add."""
 
     repo: str = "."
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class VerifySettings(CommonSettings):
     """`verify`: credentials given directly."""
 
     tokens: tuple[str, ...] = ()
 
 
-@dataclass(eq=False)
+@dataclass(init=False, repr=False, eq=False)
 class BaselineSettings(CommonSettings):
     """`baseline create`: what is there today."""
 

@@ -318,19 +318,24 @@ def test_cf_gates_the_candidate_search_only_as_a_word(engines, accelerated, monk
     """`cf` inside `cfg`, `pcf` or a hex dump does not put the legacy rules in play (their candidate search
     cost a tenth of a standard-library scan); `CF_`, `cf-`, `cfToken`, `getCfToken` and a lone `cf` do."""
     engine = engines[accelerated]
-    searched: list[int] = []
-    real_find = engine.runs.find
-    monkeypatch.setattr(engine.runs, "find", lambda data: searched.append(1) or real_find(data))
+    searched: list[bytes] = []
     tok = legacy_token(411)
+    if accelerated:  # the gates are in the Hyperscan pass: the candidate search runs only where one matched
+        real_find = engine.runs.find
+        monkeypatch.setattr(engine.runs, "find", lambda data: searched.append(data) or real_find(data))
+    else:  # the candidate search (in C) comes first, a gate (`regex`) only where there is a candidate
+        real_gate = engine._gate_matches
+        monkeypatch.setattr(engine, "_gate_matches", lambda ri, g, data, *a: searched.append(data) or real_gate(ri, g, data, *a))
     quiet = ["[cfg]\nparser = cfgparser\n", "x = 0x3cf9a2cf\npcf_load()\n", f"data = '{tok}'  # cfcfcf\n"]
     for text in quiet:
-        engine.scan(text.encode())
-    assert searched == []
+        assert engine.scan(text.encode()) == []
+    assert {bytes(d) for d in searched} == (set() if accelerated else {quiet[2].encode()})
+    searched.clear()
     loud = [f"CF_API_TOKEN={tok}", f"cf-token: {tok}", f"cfToken = '{tok}'", f"getCfToken('{tok}')",
             f"cf:\n  api_token: {tok}\n", f"CFApiToken={tok}"]
     for text in loud:
         engine.scan(text.encode())
-    assert len(searched) == len(loud)
+    assert {bytes(d) for d in searched} == {t.encode() for t in loud}
     assert _found(engine, loud[0]) == [("cloudflare-api-token-legacy", tok)]
 
 
