@@ -110,3 +110,44 @@ def test_the_lean_path_loads_neither_click_nor_hyperscan(tmp_path):
     res = subprocess.run([sys.executable, "-c", probe], cwd=r.path, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert res.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(("sig", "code"), [(15, 143), (2, 130)])
+def test_a_signal_ends_the_lean_path_and_its_workers(tmp_path, sig, code):
+    """A large staged change, stopped mid-scan: the signal's exit code, one line, and no child left (the
+    lean path ends without the interpreter's teardown, never without its at-exit handlers)."""
+    import random
+    import signal
+    import time
+
+    from test_faults import _alive, _descendants
+
+    def cpu_seconds(pid: int) -> float:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    r = Repo(tmp_path / "big")
+    r.commit("init", a="1\n")
+    rng = random.Random(5)
+    text = bytes((b"abcdefghij klmnop\n" * 15)[:256])  # a byte to one of these, evenly
+    for i in range(12):
+        (r.path / f"f{i}.txt").write_bytes(rng.randbytes(3_000_000).translate(text))
+    r.git("add", "-A")
+    proc = subprocess.Popen([sys.executable, "-m", "scanner", "staged"], cwd=r.path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 30
+    while proc.poll() is None and cpu_seconds(proc.pid) < 0.4 and time.time() < deadline:
+        time.sleep(0.02)  # past start-up (~0.1 s): well into the ~2 s scan
+    assert proc.poll() is None, "the scan ended before the signal"
+    kids = _descendants(proc.pid)
+    os.kill(proc.pid, signal.Signals(sig))
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] in ("tokenscan: terminated", "tokenscan: interrupted")
+    time.sleep(0.2)
+    assert not [k for k in kids if _alive(k)]

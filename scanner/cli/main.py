@@ -23,7 +23,7 @@ def main() -> None:
 
     params = precommit.parse(sys.argv[1:])
     if params is not None:
-        sys.exit(precommit.main(params))
+        precommit.end(precommit.main(params))
     from scanner.cli.group import cli
 
     cli(prog_name="tokenscan")

@@ -7,6 +7,8 @@ the same config, ignore file and baseline, and end alike (scanner/cli/guard.py).
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from typing import Any
 
@@ -53,3 +55,16 @@ def main(params: dict[str, Any]) -> int:
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 1
     return code if code is not None else 0
+
+
+def end(code: int) -> None:
+    """Exits with code as the interpreter would, minus its teardown: the at-exit handlers run and the
+    streams are flushed, but the engine's ~150,000 objects are not freed one by one (~10 ms of a hook's
+    run, spent on memory the process is about to give back whole)."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a reader that left: nothing more can be said there
+            pass
+    os._exit(code)

@@ -402,7 +402,7 @@ def staged_scan(repo_path: str, opts: ScanOptions, use_git: bool = True) -> Repo
     added = {f.item.path: f.added_lines for f in staged.files}
 
     def plan(rules: list[Rule]) -> Reading:
-        reader = GitReader(staged.git_dir, use_git=staged.via == "git")
+        reader = GitReader(staged.git_dir, use_git=staged.via == "git", loose_first=True)
         return Reading([f.item for f in staged.files], reader, close=reader.close,
                        post_scan=lambda result: [replace(f, source="staged", blob=None) for f in result.findings
                                                  if f.line in added.get(f.path, ())])

@@ -392,6 +392,9 @@ class GitReader:
     include_binary: bool = False
     use_git: bool = True
     archive_depth: int = 2  # archive blobs (jar, whl, zip, docx, tar.gz, ...) opened this deep; 0: none
+    # read loose objects in Python first: a staged blob is one, fresh from `git add`, and a pre-commit run
+    # then starts no cat-file at all (a packed or damaged one is still git's to read)
+    loose_first: bool = False
 
     def _key(self) -> str:
         return f"{os.getpid()}:{self.repo_path}"
@@ -434,15 +437,29 @@ class GitReader:
     def prepare(self, items: Sequence[object]) -> None:
         """Ask git for every object of the batch at once (blobs, and the commits whose messages are read: one
         stream, no lookup per commit); read() then takes the answers in order."""
-        state = self._state()
         oids = [i.oid if isinstance(i, BlobItem) else i.commit for i in items if isinstance(i, (BlobItem, MessageItem))]
+        if self.loose_first:
+            oids = [oid for oid in oids if not self._loose_file(oid)]
+            if not oids:
+                return
+        state = self._state()
         if state.catfile is not None:
             try:
                 state.catfile.request(oids)
             except OSError:
                 self._restart(state, oids)
 
+    def _loose_file(self, oid: str) -> bool:
+        return len(oid) == 40 and any(os.path.isfile(os.path.join(d, oid[:2], oid[2:])) for d in _object_dirs(self.repo_path))
+
     def _object(self, oid: str, kind: str, path: str | None, warnings: list[Warning]) -> bytes | None:
+        if self.loose_first and len(oid) == 40:
+            try:
+                got = read_loose(self.repo_path, oid)
+            except CorruptObject:
+                got = None  # git reads it, and says what is wrong
+            if got is not None and got[0] == kind:
+                return got[1]
         state = self._state()
         cf = state.catfile
         if cf is not None:

@@ -430,3 +430,24 @@ def test_native_lookup_of_introductions_matches_parsing_the_log(tmp_path, monkey
         monkeypatch.setattr(git, "_LOOKUP_MAX", 10_000)
         assert list(git.raw_adds(repo, tips, [], wanted) or []) == parsed
     assert {p for _, _, p in parsed} == {"a.env", "café d.env", 'say "hi".env'} and len(parsed) == 18  # each file changes in every commit
+
+
+def test_a_staged_blob_is_read_without_git_when_loose_and_through_git_when_packed(tmp_path, monkeypatch):
+    import scanner.sources.blobs as blobs
+
+    started: list[str] = []
+    real = blobs.CatFile
+    monkeypatch.setattr(blobs, "CatFile", lambda path: started.append(path) or real(path))
+    r = Repo(tmp_path / "loose")
+    r.commit("init", README="x\n")
+    tok = cloudflare("cfut_", 94)
+    r.write("a.env", f"CF={tok}\n")
+    r.git("add", "a.env")
+    loose = staged_scan(str(r.path), ScanOptions())
+    assert started == []
+    r.git("repack", "-a", "-d", "-q")  # the index's blob too
+    r.git("prune-packed")
+    packed = staged_scan(str(r.path), ScanOptions())
+    assert len(started) == 1
+    assert [(f.secret, f.path, f.line) for f in loose.findings] == [(f.secret, f.path, f.line) for f in packed.findings] \
+        == [(tok, "a.env", 1)]
