@@ -1,10 +1,13 @@
 """Development judge (not part of the test suite): recall and false alarms on text other people wrote.
 
-    python tests/bench/bench_recall.py --kingfisher KF_GIT_DIR [--gitleaks GL_GIT_DIR] [--vendor NAME] [-v]
+    python tests/bench/bench_recall.py --kingfisher KF_GIT_DIR [--gitleaks GL_GIT_DIR] [--betterleaks BL_GIT_DIR]
+                                       [--trufflehog TH_GIT_DIR] [--vendor NAME] [-v]
 
 Reads, at run time and from the git directories given (nothing is fetched), the examples the peers publish
 with their own rules: Kingfisher's `data/rules/*.yml` (`examples`, `negative_examples`) and gitleaks'
-`cmd/generate/config/rules/*.go` (string literals in `tps`/`fps`). Each example becomes one file; one
+`cmd/generate/config/rules/*.go` (string literals written whole as elements of `tps`/`fps`; generated
+ones are not text anyone wrote), betterleaks' (a gitleaks fork, the same layout), and the inputs of
+TruffleHog's detector pattern tests (`pkg/detectors/*/*_test.go`). Each example becomes one file; one
 `tokenscan scan --format json` over them says which files held a finding. Prints, per vendor and overall:
 positives found (all, and those whose rule starts with a literal prefix: the formats that can be found with
 certainty) and negatives reported. Peers on PATH (`kingfisher`, `gitleaks`) are not run here: their own
@@ -92,14 +95,65 @@ def gitleaks(git_dir: str) -> list[Example]:
             regex = re.search(r"Regex:\s*[^\n]*?`([^`]*)`", func)
             pre = _prefixed(regex.group(1)) if regex else False
             for m in _GO_LIST.finditer(func):
-                for s in _GO_STR.finditer(m.group(2)):
-                    line_start = m.group(2).rfind("\n", 0, s.start()) + 1
-                    if m.group(2)[line_start:s.start()].strip().startswith("//"):
+                for element in _go_elements(m.group(2)):
+                    s = _GO_STR.fullmatch(element)
+                    if s is None:  # a call (generated secrets), a concatenation: not text someone wrote
                         continue
                     text = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
                     if text.strip():
                         out.append(Example(vendor, rid.group(1) if rid else vendor, text, m.group(1) == "tps", pre))
     return out
+
+
+_TH_CASE = re.compile(r'input:\s*(`[^`]*`|"(?:[^"\\\n]|\\.)*")\s*,\s*want:\s*(nil|\[\]string\{(.*?)\})', re.S)
+_TH_PREFIXED = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,15}[_-][A-Za-z0-9_-]{12,}")
+
+
+def trufflehog(git_dir: str) -> list[Example]:
+    """The pattern tests of TruffleHog's detectors (`pkg/detectors/*/…_test.go`, not the integration tests):
+    each case's `input` is an example, positive when it `want`s secrets (prefixed when one of them opens
+    with a vendor prefix such as `cfut_`), negative when it wants none."""
+    out = []
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "pkg/detectors").split():
+        if not path.endswith("_test.go") or path.endswith("_integration_test.go"):
+            continue
+        vendor = path.split("/")[2]
+        for m in _TH_CASE.finditer(_git(git_dir, "show", f"HEAD:{path}")):
+            raw = m.group(1)
+            text = raw[1:-1] if raw.startswith("`") else bytes(raw[1:-1], "utf-8").decode("unicode_escape")
+            wants = [] if m.group(2) == "nil" else re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(3) or "")
+            if text.strip():
+                out.append(Example(vendor, vendor, text, bool(wants), any(_TH_PREFIXED.match(w) for w in wants)))
+    return out
+
+
+def _go_elements(body: str) -> list[str]:
+    """The top-level elements of a Go composite literal's body, comments dropped, each stripped."""
+    out, depth, cur, i = [], 0, [], 0
+    while i < len(body):
+        c = body[i]
+        if body.startswith("//", i):
+            i = body.find("\n", i)
+            i = len(body) if i < 0 else i
+            continue
+        if c in "`\"":
+            m = _GO_STR.match(body, i)
+            if m:
+                cur.append(m.group(0))
+                i = m.end()
+                continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if c == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    out.append("".join(cur).strip())
+    return [e for e in out if e]
 
 
 def judge(examples: list[Example], verbose: bool) -> None:
@@ -158,12 +212,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kingfisher", metavar="GIT_DIR")
     ap.add_argument("--gitleaks", metavar="GIT_DIR")
+    ap.add_argument("--betterleaks", metavar="GIT_DIR", help="betterleaks (a gitleaks fork: the same layout)")
+    ap.add_argument("--trufflehog", metavar="GIT_DIR", help="TruffleHog (its detectors' pattern tests)")
     ap.add_argument("--vendor", help="only this vendor (file name without extension)")
     ap.add_argument("-v", "--verbose", action="store_true", help="every vendor, and each example missed or reported")
     a = ap.parse_args()
-    if not (a.kingfisher or a.gitleaks):
-        ap.error("give --kingfisher and/or --gitleaks (git directories, e.g. from a clone)")
-    for label, git_dir, read in (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks)):
+    if not (a.kingfisher or a.gitleaks or a.betterleaks or a.trufflehog):
+        ap.error("give --kingfisher, --gitleaks, --betterleaks and/or --trufflehog (git directories, e.g. a clone's)")
+    for label, git_dir, read in (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks),
+                                 ("betterleaks", a.betterleaks, gitleaks), ("TruffleHog", a.trufflehog, trufflehog)):
         if git_dir:
             examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
             print(f"== {label} examples ({git_dir}): {len(examples)}")

@@ -193,3 +193,5 @@ def test_grafana_legacy_key_requires_grafanas_json():
     assert not v.grafana_legacy_key(b64({"k": "Zt6Wq2Lx9Kd4Rv7Bn1Mc8Hs3Fp5Gj0Ya", "v": 1}))  # no name, no org id
     assert not v.grafana_legacy_key(b64({"k": "short", "n": "ci", "id": 1}))
     assert not v.grafana_legacy_key("eyJrIjoi!!!")
+    # a key with a character changed after its name (`"id";1`) is still one: its key and name are read
+    assert v.grafana_legacy_key(base64.b64encode(b'{"k":"Zt6Wq2Lx9Kd4Rv7Bn1Mc8Hs3Fp5Gj0Ya","n":"ci","id";1}').decode())
