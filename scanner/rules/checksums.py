@@ -236,11 +236,21 @@ def _sequence_run(text: str) -> bool:
 _REPEAT_RUN = re.compile(r"([^A])\1{7}")
 
 
+def _interleaved_run(text: str) -> bool:
+    """Whether text holds two counting runs of four woven together (a1b2c3d4, A1B2C3D4): a typed filler."""
+    for i in range(len(text) - 7):
+        w = text[i:i + 8]
+        if all(ord(w[j + 2]) - ord(w[j]) == 1 and w[j].isalnum() for j in range(6)):
+            return True
+    return False
+
+
 def not_placeholder(secret: str) -> bool:
     """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR}, a
-    body typed as abcdefgh..., 12345678... or 88888888...): README's placeholder policy, the same in every
-    rule."""
-    return _PLACEHOLDER_WORDS.search(secret) is None and not _sequence_run(secret) and not _REPEAT_RUN.search(secret)
+    body typed as abcdefgh..., 12345678..., a1b2c3d4... or 88888888...): README's placeholder policy, the
+    same in every rule."""
+    return (_PLACEHOLDER_WORDS.search(secret) is None and not _sequence_run(secret)
+            and not _REPEAT_RUN.search(secret) and not _interleaved_run(secret))
 
 
 def not_hex(secret: str) -> bool:

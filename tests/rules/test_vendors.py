@@ -262,6 +262,14 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ('jwtkeys', 'vendor-jwt-api-key', 'const calendly = axios.create({ baseURL: "https://api.calendly.com", headers: { Authorization: "Bearer eyJraWQiOiIxY2UxZTEzNjE3ZGNmNzY2YjNjZWJjY2Y4ZGM1YmFmYThhNjVlNjg0MDIzZjdjMzJiZTgzNDliMjM4MDEzNWI0IiwidHlwIjoiUEFUIiwiYWxnIjoiRVMyNTYifQ.eyJpc3MiOiJodHRwczovL2F1dGguY2FsZW5kbHkuY29tIiwiaWF0IjoxNzAwMDAwMDAwfQ.Tz4k8Qm2Lx9Rv6Wn1Bc3Hs7Fp0Gj5Ya2Ue8Ti1Ko4Zb" } });'),
     ('hashicorp', 'vault-token-legacy', 'vault {\n  address = "https://vault.internal:8200"\n  token   = "s.yTAOHe98TZW6ZkTbDrfpKbjO"\n}'),
     ('sourcegraph', 'sourcegraph-token-legacy', 'src login https://sourcegraph.example.com\nexport SRC_ACCESS_TOKEN=8524d297d81aada7906817f51e345069debfdcfa'),
+    ('flexport', 'flexport-api-key', 'client = FlexportClient(api_key=os.environ.get("FLEXPORT_KEY", "shltm_O2EGl6hrNzqW7DJRR1OI41RixCHvonNI53zkmQ-9"))'),
+    ('pagarme', 'pagarme-api-key', "$pagarme = new PagarMe\\Client('ak_live_wjSBEjdqMuu22tJdXuhST2N02S4oJG');"),
+    ('photoroom', 'photoroom-api-key', 'curl -X POST https://sdk.photoroom.com/v1/segment -H "x-api-key: sk_pr_team_5849cea82544f4de55e4bcf6fa0fb64f9563efb4" -F image_file=@in.jpg'),
+    ('saladcloud', 'saladcloud-api-key', 'export SALAD_API_KEY=salad_cloud_org_Y6eW56OMs0kegbZd2wKlpexAAtHd9tz0gegzkGskPcweI\nsalad container-group list --organization acme'),
+    ('robinhood', 'robinhood-crypto-api-key', 'API_KEY = "rh-api-4c93a77f-bdd5-8076-0438-6f7be59eb78b"\nBASE64_PRIVATE_KEY = os.environ["RH_PRIVATE_KEY"]'),
+    ('spectral', 'spectralops-token', '      - name: Spectral scan\n        run: $HOME/.spectral/spectral scan --ok --dsn https://spu-r3vym108cb38v740f635979bap6dzszr@get.spectralops.io'),
+    ('alchemy', 'alchemy-auth-token', 'const notify = new Alchemy({ authToken: "alcht_ctJCnqgTdWKyH3dccKmjqhCJffee1i", network: Network.ETH_MAINNET });'),
+    ('atlassian', 'bitbucket-data-center-token', 'BITBUCKET_TOKEN=BBDC-l5Fu5FYx/DqJReHJndYZf7m5o7XMvjRVuKVIqptGiiB+'),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -471,6 +479,14 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ('gocardless', 'STRIPE_KEY=live_8TSc7aKDQjgiDEFHZJ66fhDntQNQEjPO5drYSFr0'),
     ('workos', 'WORKOS_API_KEY=sk_test_...  # from the WorkOS dashboard'),
     ('jwtkeys', 'id_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0In0.Tz4k8Qm2Lx9Rv6Wn1Bc3Hs7Fp0Gj5Ya2Ue8Ti1Ko4Zb"  # OIDC, no vendor'),
+    ('flexport', 'FLEXPORT_API_KEY=shltm_...  # from the Flexport developer portal'),
+    ('pagarme', 'PAGARME_KEY=ak_live_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX'),
+    ('photoroom', 'PHOTOROOM_API_KEY=sk_pr_your_key_here'),
+    ('saladcloud', 'see salad_cloud_user_guide.md for the key kinds'),
+    ('robinhood', 'rh-api-key-rotation.md: keys are rh-api- plus a UUID'),
+    ('spectral', 'the spu-prefixed tokens are personal; spk- ones belong to a team'),
+    ('alchemy', 'ALCHEMY_AUTH_TOKEN=alcht_<token from the dashboard>'),
+    ('shopify', 'client_secret=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  # docs example'),
 ]
 
 
