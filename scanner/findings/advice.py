@@ -45,6 +45,9 @@ _PRIVATE_KEY = _a("private key", "Treat the key pair as compromised: generate a 
 
 # Exact rule ids: where one vendor's credential types are rotated differently.
 EXACT: dict[str, Advice] = {
+    "vendor-jwt-api-key": _a("the vendor the line names", "Revoke the key in that vendor's API or developer settings "
+                             "(AppFollow, Calendly, Form.io, Lemon Squeezy, Livestorm, monday.com, Stripo, "
+                             "web3.storage), create a new one, and update everything that used it"),
     "gcp-adc-authorized-user": _a("Google", "Revoke the user's grant: `gcloud auth application-default revoke` on the "
                                   "machine that made it, or remove the app (Google Auth Library / gcloud) from the "
                                   "Google Account's third-party access page; then sign in again"),
@@ -364,6 +367,26 @@ _GENERIC_NAMES: dict[str, str] = {
     "zoho": "Zoho",
     "teamwork": "Teamwork",
     "ionic": "Ionic Appflow",
+    "adobe": "Adobe Developer Console",
+    "aikido": "Aikido Security",
+    "alchemy": "Alchemy",
+    "blynk": "Blynk",
+    "brave": "Brave Search API",
+    "canva": "Canva Developers",
+    "configcat": "ConfigCat",
+    "deno": "Deno Deploy",
+    "devin": "Devin",
+    "flexport": "Flexport",
+    "gocardless": "GoCardless",
+    "octopus": "Octopus Deploy",
+    "pagarme": "Pagar.me",
+    "photoroom": "Photoroom",
+    "robinhood": "Robinhood",
+    "saladcloud": "SaladCloud",
+    "spectralops": "SpectralOps",
+    "telnyx": "Telnyx",
+    "workos": "WorkOS",
+    "zuplo": "Zuplo",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "
