@@ -357,6 +357,11 @@ class _Git:
 
 
 _CATFILES: dict[str, _Git] = {}
+# This process's id, kept: keys of the per-process git state are made for every object read, and getpid()
+# is a system call each time. A forked worker learns its own at the fork.
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
 _FINALIZER: list[object] = []
 MAX_RESTARTS = 64  # a store this damaged is read through pygit2 from then on
 
@@ -397,7 +402,7 @@ class GitReader:
     loose_first: bool = False
 
     def _key(self) -> str:
-        return f"{os.getpid()}:{self.repo_path}"
+        return f"{_PID[0]}:{self.repo_path}"
 
     def _state(self) -> _Git:
         key = self._key()
