@@ -371,6 +371,7 @@ _GENERIC_NAMES: dict[str, str] = {
     "aikido": "Aikido Security",
     "alchemy": "Alchemy",
     "blynk": "Blynk",
+    "braintrust": "Braintrust",
     "brave": "Brave Search API",
     "canva": "Canva Developers",
     "configcat": "ConfigCat",

@@ -270,6 +270,7 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ('spectral', 'spectralops-token', '      - name: Spectral scan\n        run: $HOME/.spectral/spectral scan --ok --dsn https://spu-r3vym108cb38v740f635979bap6dzszr@get.spectralops.io'),
     ('alchemy', 'alchemy-auth-token', 'const notify = new Alchemy({ authToken: "alcht_ctJCnqgTdWKyH3dccKmjqhCJffee1i", network: Network.ETH_MAINNET });'),
     ('atlassian', 'bitbucket-data-center-token', 'BITBUCKET_TOKEN=BBDC-l5Fu5FYx/DqJReHJndYZf7m5o7XMvjRVuKVIqptGiiB+'),
+    ('braintrust', 'braintrust-api-key', 'from braintrust import init_logger\nlogger = init_logger(project="evals", api_key="sk-Rt5Kq9Wm2Xv7Lc4Nb8Hd1Fg6Js3Pz0Ya5Ue2Ti7Ko4Qm8Wnx")  # braintrust'),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -487,6 +488,7 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ('spectral', 'the spu-prefixed tokens are personal; spk- ones belong to a team'),
     ('alchemy', 'ALCHEMY_AUTH_TOKEN=alcht_<token from the dashboard>'),
     ('shopify', 'client_secret=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  # docs example'),
+    ('braintrust', 'braintrust login  # prints where to paste the sk- key'),
 ]
 
 
