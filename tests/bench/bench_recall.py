@@ -156,7 +156,7 @@ def _go_elements(body: str) -> list[str]:
     return [e for e in out if e]
 
 
-def judge(examples: list[Example], verbose: bool) -> None:
+def judge(examples: list[Example], verbose: bool, extra: tuple[str, ...] = ()) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         names = {}
         for i, ex in enumerate(examples):
@@ -164,7 +164,7 @@ def judge(examples: list[Example], verbose: bool) -> None:
             with open(name, "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write(ex.text + "\n")
             names[name] = ex
-        proc = subprocess.run([*tokenscan_cmd(), "scan", "--format", "json", "--no-color", tmp],
+        proc = subprocess.run([*tokenscan_cmd(), "scan", "--format", "json", "--no-color", *extra, tmp],
                               capture_output=True, text=True)
         if proc.returncode not in (0, 1):
             raise SystemExit(proc.stderr)
@@ -215,6 +215,8 @@ def main() -> None:
     ap.add_argument("--betterleaks", metavar="GIT_DIR", help="betterleaks (a gitleaks fork: the same layout)")
     ap.add_argument("--trufflehog", metavar="GIT_DIR", help="TruffleHog (its detectors' pattern tests)")
     ap.add_argument("--vendor", help="only this vendor (file name without extension)")
+    ap.add_argument("--include-invalid-checksum", action="store_true",
+                    help="count candidates whose checksum fails too (tokenscan reports them only when asked)")
     ap.add_argument("-v", "--verbose", action="store_true", help="every vendor, and each example missed or reported")
     a = ap.parse_args()
     if not (a.kingfisher or a.gitleaks or a.betterleaks or a.trufflehog):
@@ -224,7 +226,7 @@ def main() -> None:
         if git_dir:
             examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
             print(f"== {label} examples ({git_dir}): {len(examples)}")
-            judge(examples, a.verbose)
+            judge(examples, a.verbose, ("--include-invalid-checksum",) if a.include_invalid_checksum else ())
 
 
 if __name__ == "__main__":
