@@ -144,6 +144,18 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def stop_with(proc: subprocess.Popen, sig: int) -> str:
+    """Sends sig to a process started in its own session and waits for it (killing its group if it hangs);
+    its standard error."""
+    os.kill(proc.pid, sig)
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return err
+
+
 @pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_ends_every_worker_and_exits_with_the_signal_code(tmp_path, sig, code):
     """A scan big enough for the process pool, kept busy by a slow rule, is stopped mid-way."""
@@ -165,12 +177,7 @@ def test_a_signal_ends_every_worker_and_exits_with_the_signal_code(tmp_path, sig
     kids = _descendants(proc.pid)
     assert len(kids) >= 2, "the pool never started"
     time.sleep(0.3)
-    os.kill(proc.pid, sig)
-    try:
-        _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    err = stop_with(proc, sig)
     assert proc.returncode == code, err
     assert "Traceback" not in err
     time.sleep(0.2)

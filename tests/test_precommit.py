@@ -113,14 +113,13 @@ def test_the_lean_path_loads_neither_click_nor_hyperscan(tmp_path):
 
 
 @pytest.mark.parametrize(("sig", "code"), [(15, 143), (2, 130)])
-def test_a_signal_ends_the_lean_path_and_its_workers(tmp_path, sig, code):
+def test_a_signal_ends_the_lean_path_and_its_children(tmp_path, sig, code):
     """A large staged change, stopped mid-scan: the signal's exit code, one line, and no child left (the
     lean path ends without the interpreter's teardown, never without its at-exit handlers)."""
     import random
-    import signal
     import time
 
-    from test_faults import _alive, _descendants
+    from test_faults import _alive, _descendants, stop_with
 
     def cpu_seconds(pid: int) -> float:
         with open(f"/proc/{pid}/stat") as fh:
@@ -141,12 +140,7 @@ def test_a_signal_ends_the_lean_path_and_its_workers(tmp_path, sig, code):
         time.sleep(0.02)  # past start-up (~0.1 s): well into the ~2 s scan
     assert proc.poll() is None, "the scan ended before the signal"
     kids = _descendants(proc.pid)
-    os.kill(proc.pid, signal.Signals(sig))
-    try:
-        _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    err = stop_with(proc, sig)
     assert proc.returncode == code, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] in ("tokenscan: terminated", "tokenscan: interrupted")
     time.sleep(0.2)
