@@ -397,3 +397,14 @@ def test_every_shipped_gate_runs_in_hyperscan():
 
     gates = [g for r in load_rules() if r.context_spec is not None for g in r.context_spec.gates]
     assert gates and not [g for g in gates if gate_refused(g)]
+
+
+@pytest.mark.parametrize("accelerated", PATHS)
+def test_a_value_under_the_vendors_name_alone_is_its_credential(engines, accelerated):
+    """`cloudflare: "<value>"`: the name says whose, the value's shape says which (a token's 40 characters,
+    a key's 37 hex); a commit id under the same name is neither."""
+    engine = engines[accelerated]
+    tok, key = legacy_token(77), legacy_key(77)
+    assert _found(engine, f'cloudflare: "{tok}"\n') == [("cloudflare-api-token-legacy", tok)]
+    assert _found(engine, f"cloudflare = '{key}'\n") == [("cloudflare-global-api-key-legacy", key)]
+    assert _found(engine, 'cloudflare: "3f2a9c1d8b7e6f5a4c3b2a1d0e9f8a7b6c5d4e3f"\n') == []
