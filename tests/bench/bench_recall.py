@@ -80,6 +80,8 @@ def kingfisher(git_dir: str) -> list[Example]:
 
 
 _GO_LIST = re.compile(r"\b(tps|fps)\s*:?=\s*\[\]string\s*\{(.*?)\n\s*\}", re.S)
+_GO_VAR = re.compile(r"\nvar\s+(\w+)\s*=\s*\[\]string\s*\{(.*?)\n\}", re.S)
+_GO_APPEND = re.compile(r"\b(tps|fps)\s*:?=\s*append\([^\n]*\)")
 _GO_STR = re.compile(r'`([^`]*)`|"((?:[^"\\\n]|\\.)*)"')
 
 
@@ -90,18 +92,23 @@ def gitleaks(git_dir: str) -> list[Example]:
             continue
         src = _git(git_dir, "show", f"HEAD:{path}")
         vendor = os.path.basename(path)[:-3]
+        # lists written once beside the rules (`var api_keys = []string{...}`) and appended to tps or fps
+        named = {m.group(1): m.group(2) for m in _GO_VAR.finditer(src)}
         for func in re.split(r"\nfunc ", src)[1:]:
             rid = re.search(r'RuleID:\s*"([^"]+)"', func)
             regex = re.search(r"Regex:\s*[^\n]*?`([^`]*)`", func)
             pre = _prefixed(regex.group(1)) if regex else False
-            for m in _GO_LIST.finditer(func):
-                for element in _go_elements(m.group(2)):
+            lists = [(m.group(1), m.group(2)) for m in _GO_LIST.finditer(func)]
+            for m in _GO_APPEND.finditer(func):
+                lists.extend((m.group(1), named[n]) for n in re.findall(r"(\w+)\.\.\.", m.group(0)) if n in named)
+            for kind, body in lists:
+                for element in _go_elements(body):
                     s = _GO_STR.fullmatch(element)
                     if s is None:  # a call (generated secrets), a concatenation: not text someone wrote
                         continue
                     text = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
                     if text.strip():
-                        out.append(Example(vendor, rid.group(1) if rid else vendor, text, m.group(1) == "tps", pre))
+                        out.append(Example(vendor, rid.group(1) if rid else vendor, text, kind == "tps", pre))
     return out
 
 
@@ -157,6 +164,10 @@ def _go_elements(body: str) -> list[str]:
 
 
 def judge(examples: list[Example], verbose: bool, extra: tuple[str, ...] = ()) -> None:
+    # a negative of one rule that is another rule's positive (Cloudflare's key rule lists the token rule's
+    # examples as its negatives) is no negative of the formats at all: left out
+    claimed = {ex.text for ex in examples if ex.positive}
+    examples = [ex for ex in examples if ex.positive or ex.text not in claimed]
     with tempfile.TemporaryDirectory() as tmp:
         names = {}
         for i, ex in enumerate(examples):
