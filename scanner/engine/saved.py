@@ -1,11 +1,11 @@
 """The shipped rules' engine kept whole in the user's cache folder. Building it (the catalog's tables, the
-~18,000 encoded keyword signatures, the prefilter's literal table) costs every run ~40 ms, which is most of
+~20,000 encoded keyword signatures, the prefilter's literal table) costs every run ~40 ms, which is most of
 what a pre-commit hook pays before it reads a byte; loading it is one pickle read.
 
 Keyed by everything the engine is made of: the shipped rule files and the modules that build it
 (scanner/engine, scanner/rules) by name, size and modification time, the version, the interpreter, whether
-the C run finder and Hyperscan are there, and the options it was built with. Any change means building again; a missing,
-stale or unreadable entry only means building. The folder is the user's own (created 0700) and never a
+the C run finder and Hyperscan are there, and the options it was built with. Any change means building
+again; a missing, stale or unreadable entry only means building. The folder is the user's own (created 0700) and never a
 scanned repository: nothing a scan reads can put an entry there."""
 
 from __future__ import annotations
