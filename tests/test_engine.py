@@ -31,15 +31,19 @@ def test_the_fallback_reports_every_occurrence_literal_by_literal():
     literals = list(dict.fromkeys((bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 6))), rng.random() < 0.5)
                                   for _ in range(300)))
     presence = literals[::7]
-    pf = Prefilter(literals, False, presence)
+    import pickle
+
+    built = Prefilter(literals, False, presence)
+    loaded = pickle.loads(pickle.dumps(built))  # the packed form a cached engine is loaded in
     for _ in range(50):
         data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
         expected = []
-        for kid, (k, ci) in enumerate(pf.literals):
+        for kid, (k, ci) in enumerate(built.literals):
             hay = data.lower() if ci else data
             at = [i for i in range(len(hay)) if hay.startswith(k, i)]
-            expected.extend((kid, i) for i in (at[:1] if kid in pf.presence else at))
-        assert pf.hits(data) == expected
+            expected.extend((kid, i) for i in (at[:1] if kid in built.presence else at))
+        assert built.hits(data) == loaded.hits(data) == expected
+    assert loaded.literals == built.literals
 
 
 @pytest.mark.skipif(not HYPERSCAN_AVAILABLE, reason="hyperscan not installed")

@@ -278,7 +278,7 @@ class Engine:
         windows: dict[int, list[tuple[int, int]]] = {ri: [(0, len(data))] for ri in self._always}
         gated: set[int] = set()  # rules one of whose keywords occurs in the chunk (candidate-first, native)
         regions: dict[str, set[tuple[int, int]]] = {}
-        kws = self.prefilter.keywords
+        lengths = self.prefilter.lengths
         last_run: dict[str, tuple[int, int]] = {}
         marked: dict[str, list[tuple[int, int]]] = {}  # regions markers offer, per decoder, in order
         opened: dict[tuple[str, int, int], list[decoders.View]] = {}  # offered regions decoded whole
@@ -313,7 +313,7 @@ class Engine:
                     if not (decoder.whole_run and last[0] <= pos < last[1] - WINDOW_AFTER) and \
                             not (key is not None and opened[key]):
                         # a run's decoder (base64) never reads the line: a bundle's signature hits cost no line search
-                        line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + len(kws[kid]),
+                        line = (pos, pos) if decoder.whole_run else _line_bounds(data, pos, pos + lengths[kid],
                                                                                  WINDOW_BEFORE, WINDOW_AFTER)
                         region = decoder.region(data, pos, line)
                         last_run[kind] = region
@@ -325,9 +325,9 @@ class Engine:
                     continue
                 extra = self.rules[ri].lines_after
                 if extra:
-                    window = _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER, extra)
+                    window = _line_bounds(data, pos, pos + lengths[kid], WINDOW_BEFORE, WINDOW_AFTER, extra)
                 else:
-                    window = span = span or _line_bounds(data, pos, pos + len(kws[kid]), WINDOW_BEFORE, WINDOW_AFTER)
+                    window = span = span or _line_bounds(data, pos, pos + lengths[kid], WINDOW_BEFORE, WINDOW_AFTER)
                 windows.setdefault(ri, []).append(window)
         gated.update(gates)
         # gates searched with `regex` (without Hyperscan, or one it refused): only for a rule with a candidate

@@ -10,6 +10,7 @@ times costs no Python work per occurrence.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import importlib.util
 import json
@@ -17,6 +18,7 @@ import os
 import re
 import sys
 import time
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -310,8 +312,8 @@ class Prefilter:
         self.patterns: list[list[Pattern]] = [list(p) for p in patterns]
         # deferred patterns of one group share a database (and a pass); default: each its own
         self.groups: list[str] = list(groups) or [str(i) for i in range(len(self.patterns))]
-        self.literals: list[Literal] = list(dict.fromkeys((k.lower() if ci else k, ci) for k, ci in literals))
-        self.keywords: list[bytes] = [k for k, _ in self.literals]
+        self._literals: list[Literal] | None = list(dict.fromkeys((k.lower() if ci else k, ci) for k, ci in literals))
+        self.lengths = array("I", (len(k) for k, _ in self._literals))  # per literal: what a hit spans
         wanted = {(k.lower() if ci else k, ci) for k, ci in presence_only}
         self.presence: frozenset[int] = frozenset(i for i, lit in enumerate(self.literals) if lit in wanted)
         use_hs = HYPERSCAN_AVAILABLE if accelerated is None else accelerated
@@ -324,8 +326,21 @@ class Prefilter:
         self._later: dict[str, Any] = {}
         self._compile()
 
+    @property
+    def literals(self) -> list[Literal]:
+        """(bytes, caseless) per literal; a fallback prefilter loaded from the cache unpacks them on first
+        use only (its scans read the packed form)."""
+        if self._literals is None:
+            blob, starts, caseless = self._packed
+            self._literals = [(blob[starts[i]:starts[i + 1]], bool(caseless[i])) for i in range(len(caseless))]
+        return self._literals
+
+    @property
+    def keywords(self) -> list[bytes]:
+        return [k for k, _ in self.literals]
+
     def _compile(self) -> None:
-        if not self.accelerated and not hasattr(self, "_by_gram"):
+        if not self.accelerated and not hasattr(self, "_gram_index"):
             self._index_grams()
         if self.accelerated:
             self._db, self._later, self.native, self.deferred = _literal_database(
@@ -338,32 +353,52 @@ class Prefilter:
                     self._deferred_of.setdefault(self.groups[i], []).append(i)
 
     def _index_grams(self) -> None:
-        """For the fallback: the literals by their first four bytes (as _grams gives them), caseless and
-        not, and those shorter than four, which are always searched."""
-        self._short = [kid for kid, (k, _) in enumerate(self.literals) if len(k) < 4]
-        self._by_gram: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
-        for kid, (k, ci) in enumerate(self.literals):
-            if len(k) >= 4:
-                self._by_gram[ci].setdefault(int.from_bytes(k[:4], sys.byteorder), []).append(kid)
+        """For the fallback, in flat arrays (a few objects to load from the cache, not ~60,000): the literals
+        packed end to end, and per caseness the literals by their first four bytes (as _grams gives them):
+        the grams sorted, and each gram's literals, in order. Literals shorter than four are always
+        searched."""
+        literals = self.literals
+        starts = array("I", [0])
+        for k, _ in literals:
+            starts.append(starts[-1] + len(k))
+        self._packed = (b"".join(k for k, _ in literals), starts, bytes(ci for _, ci in literals))
+        self._short = array("I", (kid for kid, (k, _) in enumerate(literals) if len(k) < 4))
+        index = []
+        for caseless in (False, True):
+            by: dict[int, list[int]] = {}
+            for kid, (k, ci) in enumerate(literals):
+                if len(k) >= 4 and ci == caseless:
+                    by.setdefault(int.from_bytes(k[:4], sys.byteorder), []).append(kid)
+            grams = array("I", sorted(by))
+            bounds, kids = array("I", [0]), array("I")
+            for g in grams:
+                kids.extend(by[g])
+                bounds.append(len(kids))
+            index.append((grams, bounds, kids))
+        self._gram_index = index
+        self._gram_sets = [frozenset(grams) for grams, _, _ in index]
 
     def __getstate__(self) -> dict:  # compiled databases do not pickle; workers recompile
-        state = {"literals": self.literals, "accelerated": self.accelerated, "presence": self.presence,
+        state = {"accelerated": self.accelerated, "presence": self.presence, "lengths": self.lengths,
                  "patterns": self.patterns, "groups": self.groups}
-        if not self.accelerated:
-            state["grams"] = (self._short, self._by_gram)
+        if self.accelerated:
+            state["literals"] = self.literals
+        else:
+            state["packed"], state["short"], state["grams"] = self._packed, self._short, self._gram_index
         return state
 
     def __setstate__(self, state: dict) -> None:
-        if "grams" in state:
-            self._short, self._by_gram = state["grams"]
-        self.literals = state["literals"]
+        self._literals = state.get("literals")
+        if "packed" in state:
+            self._packed, self._short, self._gram_index = state["packed"], state["short"], state["grams"]
+            self._gram_sets = [frozenset(grams) for grams, _, _ in self._gram_index]
+        self.lengths = state["lengths"]
         self.presence = state["presence"]
         self.patterns = state["patterns"]
         self.groups = state["groups"]
         self.native = [-1] * len(self.patterns)
         self.deferred = [False] * len(self.patterns)
         self._later = {}
-        self.keywords = [k for k, _ in self.literals]
         self.accelerated = state["accelerated"]
         self._db = None
         self._compile()
@@ -378,13 +413,13 @@ class Prefilter:
             return self.hits(data), []
         out: list[Hit] = []
         found: list[tuple[int, int, int]] = []
-        kws = self.keywords
-        n = len(kws)
+        lengths = self.lengths
+        n = len(lengths)
         pattern_of = self._pattern_of
 
         def on_match(kid: int, start: int, to: int, _flags: int, _ctx: object) -> None:
             if kid < n:
-                out.append((kid, to - len(kws[kid])))
+                out.append((kid, to - lengths[kid]))
             else:
                 found.append((pattern_of[kid - n], start, to))
 
@@ -418,19 +453,21 @@ class Prefilter:
         # overlapping ones included, as Hyperscan does; presence-only literals at their first only.
         # A literal of 4+ bytes is searched only when its first four are among the chunk's 4-byte grams:
         # one set intersection (in C) with the literals' own first grams picks them, so a small chunk
-        # costs what its grams do, not what the ~18,000 literals do. Hits come literal by literal.
+        # costs what its grams do, not what the ~20,000 literals do. Hits come literal by literal.
         found: list[Hit] = []
         lowered = data.lower()
         kids = list(self._short)
-        for index, hay in zip(self._by_gram, (data, lowered), strict=True):
-            for gram in _grams(hay) & index.keys():
-                kids.extend(index[gram])
+        for (grams, bounds, listed), present, hay in zip(self._gram_index, self._gram_sets, (data, lowered),
+                                                         strict=True):
+            for gram in _grams(hay) & present:
+                i = bisect.bisect_left(grams, gram)
+                kids.extend(listed[bounds[i]:bounds[i + 1]])
         kids.sort()
         presence = self.presence
-        literals = self.literals
+        blob, starts, caseless = self._packed
         for kid in kids:
-            k, ci = literals[kid]
-            hay = lowered if ci else data
+            k = blob[starts[kid]:starts[kid + 1]]
+            hay = lowered if caseless[kid] else data
             i = hay.find(k)
             while i >= 0:
                 found.append((kid, i))
