@@ -272,6 +272,16 @@ def test_staged_reports_only_added_lines_with_staged_line_numbers(tmp_path, use_
         (new, "a.env", 4, "staged"), (cloudflare("cfut_", 4), "dir with space/x.env", 1, "staged")]
 
 
+def _staged_token(path, name: str, seed: int) -> tuple[Repo, str]:
+    """A repository with one commit and a Cloudflare token staged in `name`, not committed."""
+    r = Repo(path)
+    r.commit("init", README="x\n")
+    tok = cloudflare("cfut_", seed)
+    r.write(name, f"CF={tok}\n")
+    r.git("add", name)
+    return r, tok
+
+
 def test_a_small_staged_change_is_matched_without_hyperscan_and_a_large_one_with_it(tmp_path, monkeypatch):
     """A commit's few kilobytes need no Hyperscan database loaded; a large staged file keeps it. The
     findings are the same either way."""
@@ -280,11 +290,7 @@ def test_a_small_staged_change_is_matched_without_hyperscan_and_a_large_one_with
     built: list[bool | None] = []
     real = run.build_engine
     monkeypatch.setattr(run, "build_engine", lambda opts: built.append(opts.accelerated) or real(opts))
-    r = Repo(tmp_path / "sized")
-    r.commit("init", README="x\n")
-    tok = cloudflare("cfut_", 91)
-    r.write("small.env", f"CF={tok}\n")
-    r.git("add", "small.env")
+    r, tok = _staged_token(tmp_path / "sized", "small.env", 91)
     small = staged_scan(str(r.path), ScanOptions())
     r.write("big.txt", "filler line\n" * (run.SMALL_INPUT // 12 + 1))
     r.git("add", "big.txt")
@@ -438,11 +444,7 @@ def test_a_staged_blob_is_read_without_git_when_loose_and_through_git_when_packe
     started: list[str] = []
     real = blobs.CatFile
     monkeypatch.setattr(blobs, "CatFile", lambda path: started.append(path) or real(path))
-    r = Repo(tmp_path / "loose")
-    r.commit("init", README="x\n")
-    tok = cloudflare("cfut_", 94)
-    r.write("a.env", f"CF={tok}\n")
-    r.git("add", "a.env")
+    r, tok = _staged_token(tmp_path / "loose", "a.env", 94)
     loose = staged_scan(str(r.path), ScanOptions())
     assert started == []
     r.git("repack", "-a", "-d", "-q")  # the index's blob too
