@@ -388,6 +388,16 @@ _GENERIC_NAMES: dict[str, str] = {
     "telnyx": "Telnyx",
     "workos": "WorkOS",
     "zuplo": "Zuplo",
+    "checkout": "Checkout.com",
+    "clickhouse": "ClickHouse Cloud",
+    "cloudsmith": "Cloudsmith",
+    "courier": "Courier",
+    "datagov": "api.data.gov",
+    "dfuse": "dfuse / StreamingFast",
+    "intra42": "42 intra (OAuth applications)",
+    "thingsboard": "ThingsBoard (the device's credentials)",
+    "tickettailor": "Ticket Tailor",
+    "zhipu": "Z.ai / Zhipu AI",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "

@@ -49,14 +49,62 @@ def _git(git_dir: str, *args: str) -> str:
 
 
 def _prefixed(pattern: str) -> bool:
-    """Whether the rule's capture starts with a literal vendor prefix (`sgp_`, `xoxb-`, `AKIA`...)."""
-    body = re.sub(r"#[^\n]*", "", pattern)
-    body = re.sub(r"\(\?[a-z]+\)|\s+", "", body)
-    first = re.search(r"(?<!\\)\((?!\?)", body)  # the first capturing group: the secret
-    group = body[first.end():] if first else body
-    group = re.sub(r"^(?:\\b|\(\?:|\(\?i\))+", "", group)
-    m = re.match(r"((?:[A-Za-z0-9]|\\[-._~$])+)", group)
-    return bool(m) and len(m.group(1).replace("\\", "")) >= 3 and not m.group(1).isdigit()
+    """Whether the secret starts with a literal vendor prefix (`sgp_`, `xoxb-`, `AKIA`...): a literal of three or
+    more characters, two of them letters, at the start of the rule's first capturing group or written right
+    before it (`sbp_(...)`), or an alternation of such literals (`(?:AKIA|ASIA)`). Read from the parsed pattern,
+    so a keyword followed by a gap (`slack.{0,32}(...)`) is no prefix."""
+    from re import _constants as c
+    from re import _parser
+
+    text = re.sub(r"\\[pP]\{\w+\}", "a", pattern).replace("\\z", "$")
+    text = re.sub(r"\(\?[a-zA-Z-]+\)", "", text)  # flags anywhere (Go and Rust allow them mid-pattern): case is no matter here
+    try:
+        tree = list(_parser.parse(text, 0))
+    except (re.error, OverflowError, RecursionError):
+        return False
+
+    def lead(items: list) -> str:  # the literal every match of `items` starts with
+        out = ""
+        for op, av in items:
+            if op is c.AT:
+                continue
+            if op is c.LITERAL:
+                out += chr(av)
+            elif op is c.IN and len(av) == 2 and all(o is c.LITERAL for o, _ in av):
+                out += chr(av[0][1])  # [Ss]: either case of one letter
+            elif op is c.SUBPATTERN and av[0] is None:
+                inner = list(av[3])
+                out += lead(inner)
+                if not all(o in (c.LITERAL, c.AT) for o, _ in inner):
+                    return out
+            elif op is c.BRANCH:
+                alts = [lead(list(a)) for a in av[1]]
+                return out + min(alts, key=len)
+            else:
+                return out
+        return out
+
+    def split(items: list) -> tuple[list, list] | None:  # (what comes before the first group, the group)
+        for i, (op, av) in enumerate(items):
+            if op is c.SUBPATTERN:
+                if av[0] is not None:
+                    return items[:i], list(av[3])
+                inner = split(list(av[3]))
+                if inner:
+                    return items[:i] + inner[0], inner[1]
+        return None
+
+    parts = split(tree)
+    before, group = parts if parts else ([], tree)
+    tail = ""
+    for op, av in reversed(before):
+        if op is c.AT:
+            continue
+        if op is not c.LITERAL:
+            break
+        tail = chr(av) + tail
+    literal = tail + lead(group)
+    return len(literal) >= 3 and sum(ch.isalpha() for ch in literal) >= 2
 
 
 def kingfisher(git_dir: str) -> list[Example]:
@@ -83,6 +131,8 @@ _GO_LIST = re.compile(r"\b(tps|fps)\s*:?=\s*\[\]string\s*\{(.*?)\n\s*\}", re.S)
 _GO_VAR = re.compile(r"\nvar\s+(\w+)\s*=\s*\[\]string\s*\{(.*?)\n\}", re.S)
 _GO_APPEND = re.compile(r"\b(tps|fps)\s*:?=\s*append\([^\n]*\)")
 _GO_STR = re.compile(r'`([^`]*)`|"((?:[^"\\\n]|\\.)*)"')
+# a sample secret written whole, which the peer's generator puts into assignments: one assignment of ours
+_GO_SAMPLE = re.compile(r'GenerateSampleSecrets?\(\s*"([^"]+)"\s*,\s*(`[^`]*`|"(?:[^"\\\n]|\\.)*")\s*\)')
 
 
 def gitleaks(git_dir: str) -> list[Example]:
@@ -101,6 +151,10 @@ def gitleaks(git_dir: str) -> list[Example]:
             lists = [(m.group(1), m.group(2)) for m in _GO_LIST.finditer(func)]
             for m in _GO_APPEND.finditer(func):
                 lists.extend((m.group(1), named[n]) for n in re.findall(r"(\w+)\.\.\.", m.group(0)) if n in named)
+            for m in _GO_SAMPLE.finditer(func):
+                s = _GO_STR.fullmatch(m.group(2))
+                value = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
+                out.append(Example(vendor, rid.group(1) if rid else vendor, f'{m.group(1)}_token = "{value}"', True, pre))
             for kind, body in lists:
                 for element in _go_elements(body):
                     s = _GO_STR.fullmatch(element)

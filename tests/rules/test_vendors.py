@@ -271,6 +271,16 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ('alchemy', 'alchemy-auth-token', 'const notify = new Alchemy({ authToken: "alcht_ctJCnqgTdWKyH3dccKmjqhCJffee1i", network: Network.ETH_MAINNET });'),
     ('atlassian', 'bitbucket-data-center-token', 'BITBUCKET_TOKEN=BBDC-l5Fu5FYx/DqJReHJndYZf7m5o7XMvjRVuKVIqptGiiB+'),
     ('braintrust', 'braintrust-api-key', 'from braintrust import init_logger\nlogger = init_logger(project="evals", api_key="sk-Rt5Kq9Wm2Xv7Lc4Nb8Hd1Fg6Js3Pz0Ya5Ue2Ti7Ko4Qm8Wnx")  # braintrust'),
+    ('checkout', 'checkout-secret-key', "Checkout.configure do |config|\n  config.secret_key = 'sk_3f9d2c71-8a4e-4b06-bd15-e7c2a9f04d68'\nend"),
+    ('clickhouse', 'clickhouse-cloud-api-secret', 'curl --user "$KEY_ID:4b1dX7kTq2WmZ9vR3pLc8NbH5sJf0GdY6aEuK1oQiV" https://api.clickhouse.cloud/v1/organizations'),
+    ('cloudsmith', 'cloudsmith-api-key', '      - run: cloudsmith push python acme/pkgs dist/*.whl\n        env:\n          CLOUDSMITH_API_KEY: csa_b27e4c9d1f80a3c6e5b9d2f7a1c4e0Lq3Xw9'),
+    ('courier', 'courier-api-key', "const courier = new CourierClient({ authorizationToken: 'pk_prod_M4TQ8X2ZKV7NB3DR9WHJ5PLC6F1Y' });"),
+    ('datagov', 'datagov-api-key', 'NREL_API_KEY_FROM_DATA_GOV = "Wq4Lm8Tz2Xc6Vn0Bh3Kd7Rf1Jp5Sg9Ya2Ue6Oi4X"'),
+    ('dfuse', 'dfuse-api-key', 'const client = createDfuseClient({ apiKey: "web_8c3f1a9e6d2b47f0a5c1e8d3b9f6a2c4", network: "mainnet.eos.dfuse.io" })'),
+    ('intra42', 'intra42-client-secret', 'UID=u-s4t2ud-0c9a1e7f\nSECRET=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'),
+    ('thingsboard', 'thingsboard-device-token', 'mosquitto_pub -d -q 1 -h thingsboard.cloud -t v1/devices/me/telemetry\n# HTTP: curl -X POST https://thingsboard.cloud/api/v1/r8Kq2mX7vT4nLp9zW3cB/attributes -d @attrs.json'),
+    ('tickettailor', 'tickettailor-api-key', 'curl -u sk_1093_84520_e4a7c2f9b1d6e3a8c5f0b7d2e9a4c1f6: https://api.tickettailor.com/v1/events'),
+    ('zhipu', 'zhipu-api-key', 'from zhipuai import ZhipuAI\nclient = ZhipuAI(api_key="4c7e2a9f1b8d3e6c5a0f7b2d9e4c1a8f.mK3vQ8xZ2nL7pR4t")'),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -489,6 +499,16 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ('alchemy', 'ALCHEMY_AUTH_TOKEN=alcht_<token from the dashboard>'),
     ('shopify', 'client_secret=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  # docs example'),
     ('braintrust', 'braintrust login  # prints where to paste the sk- key'),
+    ('checkout', 'CKO_PUBLIC_KEY=pk_3f9d2c71-8a4e-4b06-bd15-e7c2a9f04d68'),
+    ('clickhouse', 'sha1: 4b1d6e8f0a2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a'),
+    ('cloudsmith', 'CLOUDSMITH_API_KEY=csa_your_api_key_goes_here'),
+    ('courier', "pk_prod_ keys are shown once in Courier's settings"),
+    ('datagov', 'DATA_GOV_API_KEY=DEMO_KEY  # 30 requests an hour; sign up at api.data.gov/signup'),
+    ('dfuse', 'import "./web_8c3f1a9e6d2b47f0a5c1e8d3b9f6a2c4.css";'),
+    ('intra42', 'FT_UID=u-s4t2ud-3b8e1f6a9c2d5e0b7a4f1c8d3e6b9a2f5c0d7e4b1a8f3c6e9d2b5a0f7c4e1b8d3a'),
+    ('thingsboard', 'curl https://thingsboard.cloud/api/v1/$ACCESS_TOKEN/telemetry'),
+    ('tickettailor', 'sk_1093_84520 is the key prefix shown in the box office'),
+    ('zhipu', 'glm_revision = "4c7e2a9f1b8d3e6c5a0f7b2d9e4c1a8f.json"'),
 ]
 
 
