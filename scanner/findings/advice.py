@@ -94,6 +94,13 @@ EXACT: dict[str, Advice] = {
 
 # By vendor: the rule id's first word (`github-fine-grained-pat` -> `github`).
 VENDORS: dict[str, Advice] = {
+    "zapier": _a("Zapier", "Turn the Zap off, then replace its Catch Hook trigger (a new trigger step gets a new URL) and "
+                 "update every sender; the old URL keeps working while the trigger exists"),
+    "dockerswarm": _a("Docker Swarm", "On a manager, rotate it: `docker swarm join-token --rotate worker` (and manager) for a "
+                      "join token, `docker swarm unlock-key --rotate` for an unlock key; nodes already joined stay joined",
+                      "https://docs.docker.com/reference/cli/docker/swarm/join-token/"),
+    "openshift": _a("OpenShift", "Delete the token: `oc delete oauthaccesstoken <name>` (the name is sha256~ and the token's "
+                    "hash; `oc get useroauthaccesstokens` lists a user's own), or log that session out"),
     "cockroachdb": _a("CockroachDB Cloud", "Delete the API key: Cloud Console > Organization > Access Management > "
                       "Service Accounts > the account > API Keys > Delete, then create a new key for its users"),
     "mongodb": _a("MongoDB Atlas", "Revoke the service-account secret: Atlas > Organization (or Project) Access Manager > "
@@ -398,6 +405,39 @@ _GENERIC_NAMES: dict[str, str] = {
     "thingsboard": "ThingsBoard (the device's credentials)",
     "tickettailor": "Ticket Tailor",
     "zhipu": "Z.ai / Zhipu AI",
+    "asaas": "Asaas",
+    "cerebras": "Cerebras",
+    "cfxre": "Cfx.re Keymaster (FiveM / RedM)",
+    "cursor": "Cursor",
+    "datastax": "DataStax Astra",
+    "devcycle": "DevCycle",
+    "elastic": "Elastic Cloud",
+    "endorlabs": "Endor Labs",
+    "exoscale": "Exoscale IAM",
+    "lichess": "Lichess",
+    "mailersend": "MailerSend",
+    "mercury": "Mercury",
+    "mergify": "Mergify",
+    "onesignal": "OneSignal",
+    "persona": "Persona",
+    "pinterest": "Pinterest Developers",
+    "polar": "Polar",
+    "redirectpizza": "redirect.pizza",
+    "runpod": "RunPod",
+    "samsara": "Samsara",
+    "settlemint": "SettleMint",
+    "thunderstore": "Thunderstore",
+    "togetherai": "Together AI",
+    "unkey": "Unkey",
+    "upcloud": "UpCloud",
+    "valtown": "Val Town",
+    "definednetworking": "Defined Networking",
+    "besttime": "BestTime",
+    "maxmind": "MaxMind",
+    "fleetbase": "Fleetbase",
+    "klaviyo": "Klaviyo",
+    "nightfall": "Nightfall AI",
+    "pubnub": "PubNub",
 }
 for _key, _name in _GENERIC_NAMES.items():
     VENDORS.setdefault(_key, _a(_name, f"Revoke (delete) the credential in your {_name} account's API key / token "
