@@ -242,15 +242,21 @@ def _counts(raw: bytes, step: bytes, stride: int, steps: int) -> bool:
 _REPEAT_RUN = re.compile(r"([^A])\1{7}")
 
 
+# Twelve letters counting up once the digits are taken out: about once in 10^15 in a random body's letters.
+LETTER_RUN = 12
+_DIGITS = b"0123456789"
+
+
 def not_placeholder(secret: str) -> bool:
     """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR}, a
-    body typed as abcdefgh..., 12345678..., a1b2c3d4... or 88888888...): README's placeholder policy, the
+    body typed as abcdefgh..., 12345678..., a1b2c3d4..., ABC123DEF456GHI789JKL... or 88888888...): README's placeholder policy, the
     same in every rule."""
     if _PLACEHOLDER_WORDS.search(secret.lower()) is not None or _REPEAT_RUN.search(secret) is not None:
         return False
     raw = secret.encode("latin-1", "replace")
+    letters = raw.translate(None, _DIGITS)  # ABC123DEF456GHI789: the alphabet typed with digits between
     return not (_counts(raw, _UP, 1, SEQUENCE_RUN - 1) or _counts(raw, _DOWN, 1, SEQUENCE_RUN - 1)
-                or _counts(raw, _UP, 2, 6))
+                or _counts(raw, _UP, 2, 6) or _counts(letters, _UP, 1, LETTER_RUN - 1))
 
 
 def not_hex(secret: str) -> bool:

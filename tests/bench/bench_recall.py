@@ -19,12 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
+import string
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -129,7 +132,7 @@ def kingfisher(git_dir: str) -> list[Example]:
 
 _GO_LIST = re.compile(r"\b(tps|fps)\s*:?=\s*\[\]string\s*\{(.*?)\n\s*\}", re.S)
 _GO_VAR = re.compile(r"\nvar\s+(\w+)\s*=\s*\[\]string\s*\{(.*?)\n\}", re.S)
-_GO_APPEND = re.compile(r"\b(tps|fps)\s*:?=\s*append\([^\n]*\)")
+_GO_APPEND = re.compile(r"\b(tps|fps)\s*:?=\s*append\(")
 _GO_STR = re.compile(r'`([^`]*)`|"((?:[^"\\\n]|\\.)*)"')
 # a sample secret written whole, which the peer's generator puts into assignments: one assignment of ours
 _GO_SAMPLE = re.compile(r'GenerateSampleSecrets?\(\s*"([^"]+)"\s*,\s*(`[^`]*`|"(?:[^"\\\n]|\\.)*")\s*\)')
@@ -149,8 +152,10 @@ def gitleaks(git_dir: str) -> list[Example]:
             regex = re.search(r"Regex:\s*[^\n]*?`([^`]*)`", func)
             pre = _prefixed(regex.group(1)) if regex else False
             lists = [(m.group(1), m.group(2)) for m in _GO_LIST.finditer(func)]
-            for m in _GO_APPEND.finditer(func):
-                lists.extend((m.group(1), named[n]) for n in re.findall(r"(\w+)\.\.\.", m.group(0)) if n in named)
+            for m in _GO_APPEND.finditer(func):  # append(tps, `literal`, ..., named...): the literals and the lists
+                args = _go_elements(_balanced(func, m.end()))[1:]
+                lists.extend((m.group(1), named[a[:-3]]) for a in args if a.endswith("...") and a[:-3] in named)
+                lists.append((m.group(1), ",".join(a for a in args if _GO_STR.fullmatch(a))))
             for m in _GO_SAMPLE.finditer(func):
                 s = _GO_STR.fullmatch(m.group(2))
                 value = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
@@ -163,6 +168,98 @@ def gitleaks(git_dir: str) -> list[Example]:
                     text = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
                     if text.strip():
                         out.append(Example(vendor, rid.group(1) if rid else vendor, text, kind == "tps", pre))
+    return out
+
+
+_GO_GENERATED = re.compile(r'GenerateSampleSecrets?\(\s*"([^"]+)"\s*,\s*((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))+)\)')
+_GO_CLASS = {"Numeric": "[0-9]", "Hex": "[a-f0-9]", "AlphaNumeric": "[a-z0-9]", "AlphaNumericExtendedShort": "[a-z0-9_-]",
+             "AlphaNumericExtended": "[a-z0-9=_-]", "AlphaNumericExtendedLong": "[a-z0-9/=_+-]"}
+
+
+def _go_pattern(arg: str) -> str | None:
+    """The regex a `secrets.NewSecret(...)` argument stands for: a `utils` class (`utils.Hex("32")`), a regex
+    literal, or a concatenation of them; None for anything else (a variable, a Sprintf)."""
+    out = []
+    for part in re.split(r"\s*\+\s*", arg.strip()):
+        if m := re.fullmatch(r'utils\.(\w+)\("([0-9,]+)"\)', part):
+            if m.group(1) not in _GO_CLASS:
+                return None
+            out.append(f"{_GO_CLASS[m.group(1)]}{{{m.group(2)}}}")
+        elif part == "utils.Hex8_4_4_4_12()":
+            out.append("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        elif s := _GO_STR.fullmatch(part):
+            out.append(s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape"))
+        else:
+            return None
+    return "".join(out)
+
+
+def _generate(pattern: str, rnd: random.Random) -> str | None:
+    """One random string of a simple regex (literals, classes, groups, alternation, bounded repeats)."""
+    from re import _constants as c
+    from re import _parser
+
+    def run(items: Any) -> str:
+        out = []
+        for op, av in items:
+            if op is c.LITERAL:
+                out.append(chr(av))
+            elif op is c.IN:
+                chars = []
+                for o, a in av:
+                    if o is c.LITERAL:
+                        chars.append(chr(a))
+                    elif o is c.RANGE:
+                        chars.extend(chr(x) for x in range(a[0], a[1] + 1))
+                    elif o is c.CATEGORY:
+                        chars.extend("0123456789" if a is c.CATEGORY_DIGIT else string.ascii_letters + string.digits + "_")
+                    else:
+                        raise ValueError(o)
+                out.append(rnd.choice(chars))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                lo, hi, sub = av
+                hi = lo + 8 if hi is c.MAXREPEAT else hi
+                out.extend(run(sub) for _ in range(rnd.randint(lo, hi)))
+            elif op is c.SUBPATTERN:
+                out.append(run(av[3]))
+            elif op is c.BRANCH:
+                out.append(run(rnd.choice(av[1])))
+            elif op is not c.AT:
+                raise ValueError(op)
+        return "".join(out)
+
+    try:
+        return run(_parser.parse(pattern, 0))
+    except (ValueError, re.error):
+        return None
+
+
+def gitleaks_generated(git_dir: str) -> list[Example]:
+    """The samples gitleaks' (or betterleaks') generator makes from a prefix and a class (`"tfp_" +
+    secrets.NewSecret(utils.AlphaNumericExtended("59"))`), filled here with random bodies: the peer's reading
+    of each format's length and alphabet, not text anyone wrote (a checksummed format cannot pass)."""
+    rnd = random.Random(0)
+    out = []
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "cmd/generate/config/rules").split():
+        if not path.endswith(".go"):
+            continue
+        for func in re.split(r"\nfunc ", _git(git_dir, "show", f"HEAD:{path}"))[1:]:
+            rid = re.search(r'RuleID:\s*"([^"]+)"', func)
+            regex = re.search(r"Regex:\s*[^\n]*?`([^`]*)`", func)
+            if not (rid and regex and _prefixed(regex.group(1))):
+                continue
+            for m in _GO_GENERATED.finditer(func):
+                pieces = []
+                for part in re.split(r"\s*\+\s*(?![^(]*\))", m.group(2).strip()):
+                    if g := re.fullmatch(r"secrets\.NewSecret(?:WithEntropy)?\((.*?)(?:,\s*[0-9.]+)?\)", part):
+                        pieces.append(_go_pattern(g.group(1)))
+                    else:
+                        pieces.append(_go_pattern(part))
+                if any(p is None for p in pieces):
+                    continue
+                value = _generate("".join(p for p in pieces if p), rnd)
+                if value:
+                    out.append(Example(os.path.basename(path)[:-3], rid.group(1), f'{m.group(1)}_token = "{value}"', True, True))
     return out
 
 
@@ -186,6 +283,18 @@ def trufflehog(git_dir: str) -> list[Example]:
             if text.strip():
                 out.append(Example(vendor, vendor, text, bool(wants), any(_TH_PREFIXED.match(w) for w in wants)))
     return out
+
+
+def _balanced(src: str, start: int) -> str:
+    """The text from start up to the parenthesis that closes the one just before start (strings skipped)."""
+    depth, i = 1, start
+    while i < len(src) and depth:
+        if src[i] in "`\"" and (m := _GO_STR.match(src, i)):
+            i = m.end()
+            continue
+        depth += {"(": 1, ")": -1}.get(src[i], 0)
+        i += 1
+    return src[start:i - 1]
 
 
 def _go_elements(body: str) -> list[str]:
@@ -279,6 +388,8 @@ def main() -> None:
     ap.add_argument("--gitleaks", metavar="GIT_DIR")
     ap.add_argument("--betterleaks", metavar="GIT_DIR", help="betterleaks (a gitleaks fork: the same layout)")
     ap.add_argument("--trufflehog", metavar="GIT_DIR", help="TruffleHog (its detectors' pattern tests)")
+    ap.add_argument("--generated", action="store_true",
+                    help="also gitleaks' and betterleaks' generated samples, with random bodies (their reading of lengths)")
     ap.add_argument("--vendor", help="only this vendor (file name without extension)")
     ap.add_argument("--include-invalid-checksum", action="store_true",
                     help="count candidates whose checksum fails too (tokenscan reports them only when asked)")
@@ -292,6 +403,10 @@ def main() -> None:
             examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
             print(f"== {label} examples ({git_dir}): {len(examples)}")
             judge(examples, a.verbose, ("--include-invalid-checksum",) if a.include_invalid_checksum else ())
+            if a.generated and read is gitleaks:
+                examples = [e for e in gitleaks_generated(git_dir) if not a.vendor or e.vendor == a.vendor]
+                print(f"== {label} generated samples ({git_dir}): {len(examples)}")
+                judge(examples, a.verbose, ("--include-invalid-checksum",) if a.include_invalid_checksum else ())
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ def test_base62_padding_and_github_checksum():
     ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", False),
     ("${CF_TOKEN}", False),
     ("575YX8XM5mSLFy5UBIHEYeD7p4Zdl-AK6j0Kgodk", True),
+    ("rpa_ABC123DEF456GHI789JKL012MNO345PQR678STUVX9y2z7", False),  # the alphabet with digits between
+    ("rpa_ABC123DEF456GHI789JKX012MNO345PQR678STUVX9y2z7", True),   # eleven in a row, then a break
+    ("0abcdef1a2b3cdef4567a89abcdef0123", True),                    # hex letters never count past f
 ])
 def test_not_placeholder(secret, ok):
     assert v.not_placeholder(secret) is ok

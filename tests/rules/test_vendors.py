@@ -318,6 +318,9 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ('nightfall', 'nightfall-api-key', 'curl -X POST https://api.nightfall.ai/v3/scan -H "Authorization: Bearer NF-Hx7Lq2Wm9Tz4Vc8Nb3Kd6Rf1Jp5Sg0Ya"'),
     ('pubnub', 'pubnub-secret-key', "pubnub = PubNub(PNConfiguration(secret_key='sec-c-ZmE4YjNjMWQtOWUyNy00YTVmLWJkNjgtMDNjOWU3MmYxYjRh'))"),
     ('zapier', 'zapier-webhook-url', 'requests.post("https://hooks.zapier.com/hooks/catch/9038152/2xv7kqm/", json=event)'),
+    ('flyio', 'flyio-token', 'FLY_API_TOKEN="FlyV1 fm1r_Hq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7Ub2Qe9XaB4cD8eF1gH5iJ9kL3mN7oP0qR4sT8uV2wX6yZ0aB4cD8eF1gH5iJ9kL3mN7oP0qR4sT8uV2wX6,fm1a_Zx9Cv8Bn7Mq6Wl5Ek4Rj3Th2Yg1Uf0Id"'),
+    ('slack', 'slack-user-token', 'const file = "https:\\/\\/files.slack.com\\/files-pri\\/T02AB3CD4-F05EF6GH7\\/x.png?t=xoxe-5029183746501-6130294857612-7241305968723-3f8a1c6e9b2d4f7a0c5e8b1d3f6a9c2e"'),
+    ('scalingo', 'scalingo-token', 'export SCALINGO_API_TOKEN=tk-us-q7m2x9k4v8r1t5z3w6n0b2c8f4h7j1l5p9s3d6g0y2u8e4a1'),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
