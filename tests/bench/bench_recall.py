@@ -263,25 +263,45 @@ def gitleaks_generated(git_dir: str) -> list[Example]:
     return out
 
 
-_TH_CASE = re.compile(r'input:\s*(`[^`]*`|"(?:[^"\\\n]|\\.)*")\s*,\s*want:\s*(nil|\[\]string\{(.*?)\})', re.S)
+_TH_CASE = re.compile(r'input:\s*((?:`[^`]*`|"(?:[^"\\\n]|\\.)*"|\w+|fmt\.Sprintf\([^\n]*\))),?\s*\n?\s*'
+                      r'want:\s*(nil|\[\]string\{(.*?)\})', re.S)
+_TH_VAR = re.compile(r'^\s*(\w+)\s*:?=\s*(`[^`]*`|"(?:[^"\\\n]|\\.)*")', re.M)
 _TH_PREFIXED = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,15}[_-][A-Za-z0-9_-]{12,}")
+
+
+def _go_value(expr: str, names: dict[str, str]) -> str | None:
+    """A Go string expression's value: a literal, a variable holding one, or fmt.Sprintf of those with %s."""
+    expr = expr.strip()
+    if s := _GO_STR.fullmatch(expr):
+        return s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
+    if expr in names:
+        return names[expr]
+    if expr.startswith("fmt.Sprintf(") and expr.endswith(")"):
+        args = [_go_value(a, names) for a in _go_elements(expr[len("fmt.Sprintf("):-1])]
+        if args and None not in args and args[0].count("%s") == len(args) - 1:
+            return args[0].replace("%s", "{}").format(*args[1:])
+    return None
 
 
 def trufflehog(git_dir: str) -> list[Example]:
     """The pattern tests of TruffleHog's detectors (`pkg/detectors/*/…_test.go`, not the integration tests):
-    each case's `input` is an example, positive when it `want`s secrets (prefixed when one of them opens
-    with a vendor prefix such as `cfut_`), negative when it wants none."""
+    each case's `input` is an example (a literal, a variable the file defines, or fmt.Sprintf of them),
+    positive when it `want`s secrets (prefixed when one of them opens with a vendor prefix such as `cfut_`),
+    negative when it wants none."""
     out = []
     for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "pkg/detectors").split():
         if not path.endswith("_test.go") or path.endswith("_integration_test.go"):
             continue
         vendor = path.split("/")[2]
-        for m in _TH_CASE.finditer(_git(git_dir, "show", f"HEAD:{path}")):
-            raw = m.group(1)
-            text = raw[1:-1] if raw.startswith("`") else bytes(raw[1:-1], "utf-8").decode("unicode_escape")
-            wants = [] if m.group(2) == "nil" else re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(3) or "")
-            if text.strip():
-                out.append(Example(vendor, vendor, text, bool(wants), any(_TH_PREFIXED.match(w) for w in wants)))
+        src = _git(git_dir, "show", f"HEAD:{path}")
+        names = {m.group(1): v for m in _TH_VAR.finditer(src) if (v := _go_value(m.group(2), {})) is not None}
+        for m in _TH_CASE.finditer(src):
+            text = _go_value(m.group(1), names)
+            if text is None or not text.strip():
+                continue
+            wants = [] if m.group(2) == "nil" else [w for e in _go_elements(m.group(3) or "")
+                                                    if (w := _go_value(e, names)) is not None]
+            out.append(Example(vendor, vendor, text, m.group(2) != "nil", any(_TH_PREFIXED.match(w) for w in wants)))
     return out
 
 
