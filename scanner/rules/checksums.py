@@ -249,8 +249,8 @@ _DIGITS = b"0123456789"
 
 def not_placeholder(secret: str) -> bool:
     """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR}, a
-    body typed as abcdefgh..., 12345678..., a1b2c3d4..., ABC123DEF456GHI789JKL... or 88888888...): README's placeholder policy, the
-    same in every rule."""
+    body typed as abcdefgh..., 12345678..., a1b2c3d4..., ABC123DEF456GHI789JKL... or 88888888...): README's
+    placeholder policy, the same in every rule."""
     if _PLACEHOLDER_WORDS.search(secret.lower()) is not None or _REPEAT_RUN.search(secret) is not None:
         return False
     raw = secret.encode("latin-1", "replace")

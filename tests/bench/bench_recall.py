@@ -1,16 +1,18 @@
 """Development judge (not part of the test suite): recall and false alarms on text other people wrote.
 
     python tests/bench/bench_recall.py --kingfisher KF_GIT_DIR [--gitleaks GL_GIT_DIR] [--betterleaks BL_GIT_DIR]
-                                       [--trufflehog TH_GIT_DIR] [--vendor NAME] [-v]
+                                       [--trufflehog TH_GIT_DIR] [--generated] [--vendor NAME] [-v]
 
 Reads, at run time and from the git directories given (nothing is fetched), the examples the peers publish
 with their own rules: Kingfisher's `data/rules/*.yml` (`examples`, `negative_examples`) and gitleaks'
-`cmd/generate/config/rules/*.go` (string literals written whole as elements of `tps`/`fps`; generated
-ones are not text anyone wrote), betterleaks' (a gitleaks fork, the same layout), and the inputs of
-TruffleHog's detector pattern tests (`pkg/detectors/*/*_test.go`). Each example becomes one file; one
-`tokenscan scan --format json` over them says which files held a finding. Prints, per vendor and overall:
-positives found (all, and those whose rule starts with a literal prefix: the formats that can be found with
-certainty) and negatives reported. Peers on PATH (`kingfisher`, `gitleaks`) are not run here: their own
+`cmd/generate/config/rules/*.go` (string literals written whole as elements of `tps`/`fps` or appended to
+them, and sample secrets written whole for the generator; generated ones are not text anyone wrote, and are
+read only with --generated, filled with random bodies), betterleaks' (a gitleaks fork, the same layout), and
+the inputs of TruffleHog's detector pattern tests (`pkg/detectors/*/*_test.go`, literals, the file's string
+variables and fmt.Sprintf of them). Each example becomes one file; one `tokenscan scan --format json` over
+them says which files held a finding. Prints, per vendor and overall: positives found (all, and those whose
+rule's secret opens with a literal prefix: the formats that can be found with certainty) and negatives
+reported. Peers on PATH (`kingfisher`, `gitleaks`) are not run here: their own
 examples would flatter them. Facts about formats only: nothing of the peers' rules is copied.
 """
 
