@@ -37,7 +37,7 @@ from common import tokenscan_cmd  # noqa: E402
 
 # an independent reading of "looks like a placeholder" (not tokenscan's filter): fillers people type
 PLACEHOLDERISH = re.compile(r"(?i)x{4}|0{6}|1234|2345|abcd|bcde|wxyz|example|sample|your|dummy|fake|test|<|\.\.\.")
-PREFIX = re.compile(r"^\(?(?:\?:)?\\?b?\(?(?:\?:)?([A-Za-z0-9]{2,16}(?:[_\-.~]|\\[-.])[A-Za-z0-9_\-]*)")
+_TH_PREFIXED = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,15}[_-][A-Za-z0-9_-]{12,}")  # a reported value's vendor prefix
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,11 @@ def _prefixed(pattern: str) -> bool:
     return len(literal) >= 3 and sum(ch.isalpha() for ch in literal) >= 2
 
 
-def kingfisher(git_dir: str) -> list[Example]:
+def kingfisher(git_dir: str, rules_dir: str = "data/rules") -> list[Example]:
     import yaml
 
     out = []
-    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "data/rules").split():
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", rules_dir).split():
         if not path.endswith((".yml", ".yaml")):
             continue
         vendor = os.path.basename(path).rsplit(".", 1)[0]
@@ -129,6 +129,39 @@ def kingfisher(git_dir: str) -> list[Example]:
             for key, positive in (("examples", True), ("negative_examples", False)):
                 for ex in rule.get(key) or []:
                     out.append(Example(vendor, str(rule.get("id")), str(ex), positive, pre))
+    return out
+
+
+def noseyparker(git_dir: str) -> list[Example]:
+    """Nosey Parker's rules (Kingfisher's ancestor, the same YAML with examples and negative_examples)."""
+    return kingfisher(git_dir, "crates/noseyparker/data/default/builtin/rules")
+
+
+_SECRETLINT_NOT_VENDOR = ("preset-", "pattern", "filter-comments", "no-", "example")
+
+
+def secretlint(git_dir: str) -> list[Example]:
+    """secretlint's rule snapshots (`packages/@secretlint/secretlint-rule-*/test/snapshots/*/input*`): an input
+    whose output.json reports messages is a positive (prefixed when a reported value opens with a vendor
+    prefix), one that reports none a negative. Rules that are no vendor's format (presets, user patterns,
+    comment filters, no-dotenv and the like) are left out."""
+    out = []
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "packages/@secretlint").split():
+        m = re.match(r"packages/@secretlint/secretlint-rule-([^/]+)/test/snapshots/([^/]+)/input[^/]*$", path)
+        if not m or m.group(1).startswith(_SECRETLINT_NOT_VENDOR):
+            continue
+        folder = path.rsplit("/", 1)[0]
+        try:
+            report = json.loads(_git(git_dir, "show", f"HEAD:{folder}/output.json"))
+        except (subprocess.CalledProcessError, ValueError):
+            continue
+        values = [str(v) for msg in report.get("messages", []) for v in (msg.get("data") or {}).values()]
+        raw = subprocess.run(["git", "--git-dir", git_dir, "show", f"HEAD:{path}"], capture_output=True).stdout
+        if b"\0" in raw:  # a binary input (an archive, a key file): not one example's text
+            continue
+        text = raw.decode("utf-8", "surrogateescape")
+        out.append(Example(m.group(1), f"{m.group(1)}/{m.group(2)}", text, bool(report.get("messages")),
+                           any(_TH_PREFIXED.match(v) for v in values)))
     return out
 
 
@@ -268,7 +301,6 @@ def gitleaks_generated(git_dir: str) -> list[Example]:
 _TH_CASE = re.compile(r'input:\s*((?:`[^`]*`|"(?:[^"\\\n]|\\.)*"|\w+|fmt\.Sprintf\([^\n]*\))),?\s*\n?\s*'
                       r'want:\s*(nil|\[\]string\{(.*?)\})', re.S)
 _TH_VAR = re.compile(r'^\s*(\w+)\s*:?=\s*(`[^`]*`|"(?:[^"\\\n]|\\.)*")', re.M)
-_TH_PREFIXED = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,15}[_-][A-Za-z0-9_-]{12,}")
 
 
 def _go_value(expr: str, names: dict[str, str]) -> str | None:
@@ -410,6 +442,8 @@ def main() -> None:
     ap.add_argument("--gitleaks", metavar="GIT_DIR")
     ap.add_argument("--betterleaks", metavar="GIT_DIR", help="betterleaks (a gitleaks fork: the same layout)")
     ap.add_argument("--trufflehog", metavar="GIT_DIR", help="TruffleHog (its detectors' pattern tests)")
+    ap.add_argument("--noseyparker", metavar="GIT_DIR", help="Nosey Parker (Kingfisher's ancestor: the same YAML)")
+    ap.add_argument("--secretlint", metavar="GIT_DIR", help="secretlint (its rules' test snapshots)")
     ap.add_argument("--generated", action="store_true",
                     help="also gitleaks' and betterleaks' generated samples, with random bodies (their reading of lengths)")
     ap.add_argument("--vendor", help="only this vendor (file name without extension)")
@@ -417,10 +451,13 @@ def main() -> None:
                     help="count candidates whose checksum fails too (tokenscan reports them only when asked)")
     ap.add_argument("-v", "--verbose", action="store_true", help="every vendor, and each example missed or reported")
     a = ap.parse_args()
-    if not (a.kingfisher or a.gitleaks or a.betterleaks or a.trufflehog):
-        ap.error("give --kingfisher, --gitleaks, --betterleaks and/or --trufflehog (git directories, e.g. a clone's)")
-    for label, git_dir, read in (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks),
-                                 ("betterleaks", a.betterleaks, gitleaks), ("TruffleHog", a.trufflehog, trufflehog)):
+    sources = (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks),
+               ("betterleaks", a.betterleaks, gitleaks), ("TruffleHog", a.trufflehog, trufflehog),
+               ("Nosey Parker", a.noseyparker, noseyparker), ("secretlint", a.secretlint, secretlint))
+    if not any(git_dir for _, git_dir, _ in sources):
+        ap.error("give one or more of --kingfisher, --gitleaks, --betterleaks, --trufflehog, --noseyparker, "
+                 "--secretlint (git directories, e.g. a clone's)")
+    for label, git_dir, read in sources:
         if git_dir:
             examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
             print(f"== {label} examples ({git_dir}): {len(examples)}")

@@ -321,6 +321,13 @@ POSITIVES: list[tuple[str, str, str]] = [  # (vendor file, rule id, text)
     ('flyio', 'flyio-token', 'FLY_API_TOKEN="FlyV1 fm1r_Hq7Lm2Xw9Rt4Zc8Nv1Hk6Jd3Fp0Gs5Ty7Ub2Qe9XaB4cD8eF1gH5iJ9kL3mN7oP0qR4sT8uV2wX6yZ0aB4cD8eF1gH5iJ9kL3mN7oP0qR4sT8uV2wX6,fm1a_Zx9Cv8Bn7Mq6Wl5Ek4Rj3Th2Yg1Uf0Id"'),
     ('slack', 'slack-user-token', 'const file = "https:\\/\\/files.slack.com\\/files-pri\\/T02AB3CD4-F05EF6GH7\\/x.png?t=xoxe-5029183746501-6130294857612-7241305968723-3f8a1c6e9b2d4f7a0c5e8b1d3f6a9c2e"'),
     ('scalingo', 'scalingo-token', 'export SCALINGO_API_TOKEN=tk-us-q7m2x9k4v8r1t5z3w6n0b2c8f4h7j1l5p9s3d6g0y2u8e4a1'),
+    ('firecrawl', 'firecrawl-api-key', 'from firecrawl import FirecrawlApp\napp = FirecrawlApp(api_key="fc-5d2f8a1c7e4b09d36a8c1e7f2b5d4a90")'),
+    ('jina', 'jina-api-key', 'curl https://r.jina.ai/https://example.org -H "Authorization: Bearer jina_8c3f1a9e6d2b47f0a5c1e8d3b9f6a2c4Hx7Lq2Wm9Tz4Vc8Nb3Kd6Rf1Jp5S"'),
+    ('tavily', 'tavily-api-key', 'tavily:\n  api_key: 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'),
+    ('newrelic', 'newrelic-pixie-key', 'export PX_DEPLOY_KEY=px-dep-7f3e9a1c-5b8d-4e2f-a60c-3b7d9e1f5a2c'),
+    ('aws', 'aws-appsync-api-key', 'const client = new AWSAppSyncClient({ url, region, auth: { type: "API_KEY", apiKey: "da2-7m3kq9x2vz4t8rw1nb5hc6jd0p" } });'),
+    ('twitch', 'twitch-stream-key', 'obs:\n  stream_key: "live_731904826_Zk3Xv9Qp2Lm7Tc4Rb8Nw1Hy6Js5Fd0"'),
+    ('datagov', 'datagov-api-key-url', 'r = requests.get("https://developer.nrel.gov/api/alt-fuel-stations/v1.json?api_key=Hq2Xm9Lw4Tz7Rb1Nc8Vd3Kj6Fp0Gs5Ya2Ue7WqRt&limit=1")'),
 ]
 
 NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
@@ -586,6 +593,9 @@ NEGATIVES: list[tuple[str, str]] = [  # (vendor file, text)
     ('nightfall', 'NIGHTFALL_API_KEY=NF-<your key>'),
     ('pubnub', "subscribe_key='sub-c-2f8a6c1e-7b3d-4e9f-a05c-6d1b8e3f7a2c'"),
     ('zapier', 'https://hooks.zapier.com/hooks/standard/9038152/'),
+    ('firecrawl', 'FIRECRAWL_API_KEY=fc-...  # from firecrawl.dev/app/api-keys'),
+    ('jina', 'from jina import Flow  # jina_version = "3.27.0"'),
+    ('tavily', 'TAVILY_API_KEY=tvly-********************************'),
 ]
 
 
