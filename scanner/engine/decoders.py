@@ -105,8 +105,11 @@ def signatures_of(keywords: list[str]) -> dict[str, list[tuple[bytes, str, bool]
             with open(path, encoding="utf-8") as fh:
                 raw = json.load(fh)
             cache_used(path)
-            # plain (literal, kind, caseless) tuples: ~17,000 per run, a NamedTuple each would cost ~10 ms
-            return {k: [(lit.encode("latin-1"), kind, ci) for lit, kind, ci in raw[k]] for k in keywords}
+            # plain (literal, kind, caseless) tuples: ~17,000 per run, a NamedTuple each would cost ~10 ms.
+            # Each kind is the decoder's own name object, not JSON's copy: an engine pickled from these holds
+            # three strings, not 20,000 (which took a cached engine twice as long to load)
+            kinds = {name: name for name in DECODERS}
+            return {k: [(lit.encode("latin-1"), kinds[kind], ci) for lit, kind, ci in raw[k]] for k in keywords}
         except Exception:  # noqa: BLE001, S110 - compute instead
             pass
     out: dict[str, list[tuple[bytes, str, bool]]] = {k: list(signatures(k)) for k in keywords}
