@@ -193,14 +193,14 @@ def gitleaks(git_dir: str) -> list[Example]:
                 lists.append((m.group(1), ",".join(a for a in args if _GO_STR.fullmatch(a))))
             for m in _GO_SAMPLE.finditer(func):
                 s = _GO_STR.fullmatch(m.group(2))
-                value = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
+                value = _go_literal(s)
                 out.append(Example(vendor, rid.group(1) if rid else vendor, f'{m.group(1)}_token = "{value}"', True, pre))
             for kind, body in lists:
                 for element in _go_elements(body):
                     s = _GO_STR.fullmatch(element)
                     if s is None:  # a call (generated secrets), a concatenation: not text someone wrote
                         continue
-                    text = s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
+                    text = _go_literal(s)
                     if text.strip():
                         out.append(Example(vendor, rid.group(1) if rid else vendor, text, kind == "tps", pre))
     return out
@@ -209,6 +209,11 @@ def gitleaks(git_dir: str) -> list[Example]:
 _GO_GENERATED = re.compile(r'GenerateSampleSecrets?\(\s*"([^"]+)"\s*,\s*((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))+)\)')
 _GO_CLASS = {"Numeric": "[0-9]", "Hex": "[a-f0-9]", "AlphaNumeric": "[a-z0-9]", "AlphaNumericExtendedShort": "[a-z0-9_-]",
              "AlphaNumericExtended": "[a-z0-9=_-]", "AlphaNumericExtendedLong": "[a-z0-9/=_+-]"}
+
+
+def _go_literal(m: re.Match[str]) -> str:
+    """The value of a Go string literal matched by _GO_STR: a raw string as written, an interpreted one unescaped."""
+    return m.group(1) if m.group(1) is not None else bytes(m.group(2), "utf-8").decode("unicode_escape")
 
 
 def _go_pattern(arg: str) -> str | None:
@@ -223,7 +228,7 @@ def _go_pattern(arg: str) -> str | None:
         elif part == "utils.Hex8_4_4_4_12()":
             out.append("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
         elif s := _GO_STR.fullmatch(part):
-            out.append(s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape"))
+            out.append(_go_literal(s))
         else:
             return None
     return "".join(out)
@@ -307,7 +312,7 @@ def _go_value(expr: str, names: dict[str, str]) -> str | None:
     """A Go string expression's value: a literal, a variable holding one, or fmt.Sprintf of those with %s."""
     expr = expr.strip()
     if s := _GO_STR.fullmatch(expr):
-        return s.group(1) if s.group(1) is not None else bytes(s.group(2), "utf-8").decode("unicode_escape")
+        return _go_literal(s)
     if expr in names:
         return names[expr]
     if expr.startswith("fmt.Sprintf(") and expr.endswith(")"):
