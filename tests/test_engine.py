@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 from tokens import cloudflare, legacy_token
 
@@ -318,3 +320,22 @@ def test_a_keyword_glued_where_the_lookbehind_refuses_costs_its_rule_nothing(tmp
     for _ in range(300):
         data = "".join(rng.choice(["tok_", "xtok_", "_tok_", "abcdefgh", "q", " ", "\n", "-"]) for _ in range(12)).encode()
         assert [(x.start, x.secret) for x in engine.scan(data)] == [(x.start, x.secret) for x in every.scan(data)]
+
+
+def test_a_run_of_slashes_in_a_session_token_is_the_token_not_a_filler(rules):
+    engine = Engine(rules)
+    # an STS token writes a varint of 0xff bytes as //////////; eight of a filler character is a placeholder
+    body = base64.b64encode(bytes(range(7, 250))).decode().rstrip("=")
+    token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ" + body
+    assert [m.secret for m in engine.scan(f"AWS_SESSION_TOKEN={token}\n".encode())] == [token]
+    filler = "IQoJb3JpZ2luX2VjEJr" + "9" * 10 + body
+    assert [m for m in engine.scan(f"AWS_SESSION_TOKEN={filler}\n".encode())] == []
+
+
+def test_a_denylist_entry_ending_in_a_star_denies_the_sample_with_any_tail(rules):
+    engine = Engine(rules)
+    edited = [b"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + tail + b"\n"
+              for tail in (b"EXAMPLEKEY", b"SECRETSKEY", b"Q7NOTREAL1")]
+    assert [m for text in edited for m in engine.scan(text)] == []
+    real = b"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCz4imMDst2oY\n"  # one character off the sample
+    assert [m.rule.id for m in engine.scan(real)] == ["aws-secret-access-key"]

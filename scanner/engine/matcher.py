@@ -246,6 +246,9 @@ class Engine:
         self._refused_before: list[dict[int, frozenset[int]]] = [
             {ri: leads[ri][1] for ri in serves if ri in leads and leads[ri][0].startswith(lit)} or _NONE
             for (lit, ci), serves in zip(self.prefilter.literals, self._rules_of, strict=True)]
+        # a denylist entry ending in `*`: a published sample with its tail edited (AWS's documentation secret
+        # turned `…bPxRfiCYFAKEKEY`) is the same sample
+        self._denied_prefixes = [tuple(d[:-1] for d in r.denylist if d.endswith("*")) for r in self.rules]
         self._filters = [tuple(FILTERS[n] for n in sorted(r.filters, key=lambda n: _FILTER_COST.get(n, 9)))
                          for r in rules]
         self._anchored: dict[int, Any] = {}  # candidate-first rules' regexes anchored to whole lines
@@ -614,7 +617,7 @@ class Engine:
                budget: _Budget) -> Match | None:
         rule = self.rules[ri]
         secret = raw.decode("utf-8", "replace")
-        if secret in rule.denylist:
+        if secret in rule.denylist or (self._denied_prefixes[ri] and secret.startswith(self._denied_prefixes[ri])):
             self._skip(budget, rule, data, s, "a sample key its vendor publishes (the rule's denylist)")
             return None
         for check in self._filters[ri]:

@@ -45,6 +45,8 @@ _PRIVATE_KEY = _a("private key", "Treat the key pair as compromised: generate a 
 
 # Exact rule ids: where one vendor's credential types are rotated differently.
 EXACT: dict[str, Advice] = {
+    "facebook-app-secret-url": _a("Meta", "Reset the app secret: App Dashboard > App settings > Basic > App secret > "
+                                  "Reset; tokens the old secret minted stay valid until they expire, so audit them"),
     "vendor-jwt-api-key": _a("the vendor the line names", "Revoke the key in that vendor's API or developer settings "
                              "(AppFollow, Calendly, Form.io, Lemon Squeezy, Livestorm, monday.com, Stripo, "
                              "web3.storage), create a new one, and update everything that used it"),
@@ -99,6 +101,8 @@ VENDORS: dict[str, Advice] = {
     "dockerswarm": _a("Docker Swarm", "On a manager, rotate it: `docker swarm join-token --rotate worker` (and manager) for a "
                       "join token, `docker swarm unlock-key --rotate` for an unlock key; nodes already joined stay joined",
                       "https://docs.docker.com/reference/cli/docker/swarm/join-token/"),
+    "amazonmws": _a("Amazon MWS", "Revoke the developer's authorization: Seller Central > Settings > User Permissions "
+                    "> Third-party developer and apps > the developer > Revoke; authorize again for a new token"),
     "openshift": _a("OpenShift", "Delete the token: `oc delete oauthaccesstoken <name>` (the name is sha256~ and the token's "
                     "hash; `oc get useroauthaccesstokens` lists a user's own), or log that session out"),
     "cockroachdb": _a("CockroachDB Cloud", "Delete the API key: Cloud Console > Organization > Access Management > "

@@ -238,8 +238,9 @@ def _counts(raw: bytes, step: bytes, stride: int, steps: int) -> bool:
 
 
 # Eight of one character in a row (88888888, ffffffff): a filler, about once in 10^9 in a random hex body.
-# Not A: base64 of zero bytes, which structured tokens hold (Twitter's bearer tokens open with 21 of them).
-_REPEAT_RUN = re.compile(r"([^A])\1{7}")
+# Not A or /: base64 of zero bytes and of 0xff bytes, which structured tokens hold (Twitter's bearer tokens open
+# with 21 As; AWS session tokens hold a varint written //////////).
+_REPEAT_RUN = re.compile(r"([^A/])\1{7}")
 
 
 # Twelve letters counting up once the digits are taken out: about once in 10^15 in a random body's letters.

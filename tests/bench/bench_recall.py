@@ -165,6 +165,38 @@ def secretlint(git_dir: str) -> list[Example]:
     return out
 
 
+_SEMGREP_MARK = re.compile(r"^\s*(?:#|//|<!--|/\*)\s*(ruleid|ok|todoruleid|todook)\s*:\s*([\w.-]+)")
+
+
+def semgrep(git_dir: str) -> list[Example]:
+    """semgrep-rules' secret rules (`generic/secrets/**`): each rule's test file marks the line after a
+    `ruleid: <id>` comment as one it must match and the line after `ok: <id>` as one it must not. Prefixed is
+    read from the rule's `pattern-regex` or `metavariable-regex` in the YAML beside it."""
+    import yaml
+
+    out = []
+    for path in _git(git_dir, "ls-tree", "-r", "--name-only", "HEAD", "--", "generic/secrets").split():
+        if path.endswith((".yaml", ".yml", ".md")):
+            continue
+        stem = path.rsplit(".", 1)[0]
+        try:
+            doc = yaml.safe_load(_git(git_dir, "show", f"HEAD:{stem}.yaml")) or {}
+        except (subprocess.CalledProcessError, yaml.YAMLError):
+            continue
+        regexes = re.findall(r"(?:pattern-regex|regex):\s*(.+)", yaml.safe_dump(doc, width=10**6))
+        pre = any(_prefixed(r.strip().strip("'\"")) for r in regexes)
+        vendor = os.path.basename(stem).removeprefix("detected-").split("-")[0]
+        lines = _git(git_dir, "show", f"HEAD:{path}").splitlines()
+        for i, line in enumerate(lines):
+            m = _SEMGREP_MARK.match(line)
+            if not m or m.group(1).startswith("todo"):
+                continue
+            following = next((ln for ln in lines[i + 1:] if ln.strip() and not _SEMGREP_MARK.match(ln)), None)
+            if following is not None:
+                out.append(Example(vendor, m.group(2), following, m.group(1) == "ruleid", pre))
+    return out
+
+
 _GO_LIST = re.compile(r"\b(tps|fps)\s*:?=\s*\[\]string\s*\{(.*?)\n\s*\}", re.S)
 _GO_VAR = re.compile(r"\nvar\s+(\w+)\s*=\s*\[\]string\s*\{(.*?)\n\}", re.S)
 _GO_APPEND = re.compile(r"\b(tps|fps)\s*:?=\s*append\(")
@@ -449,6 +481,7 @@ def main() -> None:
     ap.add_argument("--trufflehog", metavar="GIT_DIR", help="TruffleHog (its detectors' pattern tests)")
     ap.add_argument("--noseyparker", metavar="GIT_DIR", help="Nosey Parker (Kingfisher's ancestor: the same YAML)")
     ap.add_argument("--secretlint", metavar="GIT_DIR", help="secretlint (its rules' test snapshots)")
+    ap.add_argument("--semgrep", metavar="GIT_DIR", help="semgrep-rules (its secret rules' annotated tests)")
     ap.add_argument("--generated", action="store_true",
                     help="also gitleaks' and betterleaks' generated samples, with random bodies (their reading of lengths)")
     ap.add_argument("--vendor", help="only this vendor (file name without extension)")
@@ -458,10 +491,10 @@ def main() -> None:
     a = ap.parse_args()
     sources = (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks),
                ("betterleaks", a.betterleaks, gitleaks), ("TruffleHog", a.trufflehog, trufflehog),
-               ("Nosey Parker", a.noseyparker, noseyparker), ("secretlint", a.secretlint, secretlint))
+               ("Nosey Parker", a.noseyparker, noseyparker), ("secretlint", a.secretlint, secretlint), ("semgrep-rules", a.semgrep, semgrep))
     if not any(git_dir for _, git_dir, _ in sources):
         ap.error("give one or more of --kingfisher, --gitleaks, --betterleaks, --trufflehog, --noseyparker, "
-                 "--secretlint (git directories, e.g. a clone's)")
+                 "--secretlint, --semgrep (git directories, e.g. a clone's)")
     for label, git_dir, read in sources:
         if git_dir:
             examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
