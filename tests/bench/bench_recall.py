@@ -1,7 +1,8 @@
 """Development judge (not part of the test suite): recall and false alarms on text other people wrote.
 
     python tests/bench/bench_recall.py --kingfisher KF_GIT_DIR [--gitleaks GL_GIT_DIR] [--betterleaks BL_GIT_DIR]
-                                       [--trufflehog TH_GIT_DIR] [--generated] [--vendor NAME] [-v]
+                                       [--trufflehog TH_GIT_DIR] [--noseyparker NP_GIT_DIR] [--secretlint SL_GIT_DIR]
+                                       [--semgrep SG_GIT_DIR] [--generated] [--vendor NAME] [-v]
 
 Reads, at run time and from the git directories given (nothing is fetched), the examples the peers publish
 with their own rules: Kingfisher's `data/rules/*.yml` (`examples`, `negative_examples`) and gitleaks'
@@ -170,8 +171,9 @@ _SEMGREP_MARK = re.compile(r"^\s*(?:#|//|<!--|/\*)\s*(ruleid|ok|todoruleid|todoo
 
 def semgrep(git_dir: str) -> list[Example]:
     """semgrep-rules' secret rules (`generic/secrets/**`): each rule's test file marks the line after a
-    `ruleid: <id>` comment as one it must match and the line after `ok: <id>` as one it must not. Prefixed is
-    read from the rule's `pattern-regex` or `metavariable-regex` in the YAML beside it."""
+    `ruleid: <id>` comment as one it must match and the line after `ok: <id>` as one it must not (the lines
+    up to a blank one, or to an armored block's END line, when the example is a block). Prefixed is read from the rule's `pattern-regex` or
+    `metavariable-regex` in the YAML beside it."""
     import yaml
 
     out = []
@@ -191,9 +193,15 @@ def semgrep(git_dir: str) -> list[Example]:
             m = _SEMGREP_MARK.match(line)
             if not m or m.group(1).startswith("todo"):
                 continue
-            following = next((ln for ln in lines[i + 1:] if ln.strip() and not _SEMGREP_MARK.match(ln)), None)
-            if following is not None:
-                out.append(Example(vendor, m.group(2), following, m.group(1) == "ruleid", pre))
+            block: list[str] = []  # the lines up to the next blank line or mark (a key block is one example)
+            for ln in lines[i + 1:]:
+                armored = bool(block) and block[0].startswith("-----BEGIN") and "-----END" not in block[-1]
+                if _SEMGREP_MARK.match(ln) or (not ln.strip() and block and not armored):
+                    break
+                if ln.strip():
+                    block.append(ln)
+            if block:
+                out.append(Example(vendor, m.group(2), "\n".join(block), m.group(1) == "ruleid", pre))
     return out
 
 
