@@ -170,10 +170,10 @@ _SEMGREP_MARK = re.compile(r"^\s*(?:#|//|<!--|/\*)\s*(ruleid|ok|todoruleid|todoo
 
 
 def semgrep(git_dir: str) -> list[Example]:
-    """semgrep-rules' secret rules (`generic/secrets/**`): each rule's test file marks the line after a
-    `ruleid: <id>` comment as one it must match and the line after `ok: <id>` as one it must not (the lines
-    up to a blank one, or to an armored block's END line, when the example is a block). Prefixed is read from the rule's `pattern-regex` or
-    `metavariable-regex` in the YAML beside it."""
+    """semgrep-rules' secret rules (`generic/secrets/**`): each rule's test file marks the example after a
+    `ruleid: <id>` comment as one it must match and the example after `ok: <id>` as one it must not. An
+    example is the lines up to a blank one, or to an armored block's END line. Prefixed is read from the
+    rule's `pattern-regex` or `metavariable-regex` in the YAML beside it."""
     import yaml
 
     out = []
@@ -193,7 +193,7 @@ def semgrep(git_dir: str) -> list[Example]:
             m = _SEMGREP_MARK.match(line)
             if not m or m.group(1).startswith("todo"):
                 continue
-            block: list[str] = []  # the lines up to the next blank line or mark (a key block is one example)
+            block: list[str] = []
             for ln in lines[i + 1:]:
                 armored = bool(block) and block[0].startswith("-----BEGIN") and "-----END" not in block[-1]
                 if _SEMGREP_MARK.match(ln) or (not ln.strip() and block and not armored):
@@ -499,7 +499,8 @@ def main() -> None:
     a = ap.parse_args()
     sources = (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks),
                ("betterleaks", a.betterleaks, gitleaks), ("TruffleHog", a.trufflehog, trufflehog),
-               ("Nosey Parker", a.noseyparker, noseyparker), ("secretlint", a.secretlint, secretlint), ("semgrep-rules", a.semgrep, semgrep))
+               ("Nosey Parker", a.noseyparker, noseyparker), ("secretlint", a.secretlint, secretlint),
+               ("semgrep-rules", a.semgrep, semgrep))
     if not any(git_dir for _, git_dir, _ in sources):
         ap.error("give one or more of --kingfisher, --gitleaks, --betterleaks, --trufflehog, --noseyparker, "
                  "--secretlint, --semgrep (git directories, e.g. a clone's)")
