@@ -81,13 +81,13 @@ class Result:
 class Scanner:
     """Rules are compiled once here; reuse one Scanner for many scans."""
 
-    def __init__(self, rule_files: Sequence[str] = (), *, decode_depth: int = 2, include_invalid_checksum: bool = False,
+    def __init__(self, rule_files: Sequence[str] = (), *, decode_depth: int = 2, hide_invalid_checksum: bool = False,
                  show_secrets: bool = False, jobs: int = 1, suppress: bool = True,
                  baseline: str | None = None) -> None:
         self.show_secrets = show_secrets
         self._opts: dict[str, Any] = {
             "rule_files": tuple(rule_files), "decode_depth": decode_depth, "jobs": jobs, "baseline": baseline,
-            "include_invalid_checksum": include_invalid_checksum, "no_suppress": not suppress}
+            "hide_invalid_checksum": hide_invalid_checksum, "no_suppress": not suppress}
         self._built = build_engine(self._options())
 
     def _options(self) -> ScanOptions:

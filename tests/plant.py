@@ -39,7 +39,7 @@ def plant_tree(root: Path) -> set[tuple[str, str]]:
     put("scripts/check.sh", "curl https://api.cloudflare.com/client/v4/user/tokens/verify \\\n"
         f'     -H "Authorization: Bearer {tok}"\n', tok)
 
-    # Look-alikes: none of these may be reported.
+    # Look-alikes: none of these may fail the gate, and only the first (its checksum fails) is listed.
     bad = cloudflare("cfut_", 9, valid=False)
     put("docs/README.md", "\n".join([
         f"Example: CF_API_TOKEN={bad}",

@@ -121,7 +121,8 @@ def test_coverage_tree_every_real_one_found_no_broken_lookalike(tmp_path):
     (tmp_path / "notes.md").write_text(f"old: {bad_gh}\nold npm: {bad_npm}\n")
     (tmp_path / "aws.ini").write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret_key}\n")
     rep = scan_paths([str(tmp_path)], ScanOptions(jobs=2))
-    got = {(f.secret, f.encoding) for f in rep.findings}
+    assert {f.secret for f in rep.findings if not f.gating} == {bad_gh, bad_npm}  # listed, failing no gate
+    got = {(f.secret, f.encoding) for f in rep.findings if f.gating}
     assert got == {(cf, "base64"), (gh, "url"), (ps_tok, "utf-16"), (npm, "plain"), (key_id, "plain"),
                    (secret_key, "plain")}
 

@@ -226,7 +226,7 @@ def _record(result: TargetResult, report: Any, cache: BlobCache, refs: dict[str,
             "messages": cache.messages_skipped + len(cache.messages_read)})
 
 
-_STATE_VERSION = 1  # bump when what state_key covers changes
+_STATE_VERSION = 2  # bump when what state_key covers changes
 
 
 def state_key(path: str, refs: dict[str, str], spec: AuditSpec) -> str | None:
@@ -252,7 +252,7 @@ def _state(spec: AuditSpec, identity: dict, root: str | None) -> str | None:
     opts = spec.opts
     inputs = {
         "v": _STATE_VERSION, "ruleset": spec.ruleset, **identity,
-        "options": [opts.include_invalid_checksum, opts.no_suppress, opts.list_skipped, opts.ignore_file,
+        "options": [opts.hide_invalid_checksum, opts.no_suppress, opts.list_skipped, opts.ignore_file,
                     opts.baseline, spec.include_binary],
         "ignore": _digest(opts.ignore_file or (os.path.join(root, IGNORE_FILE) if root is not None else None)),
         "gitleaks": _digest(os.path.join(root, GITLEAKS_IGNORE) if root is not None else None),

@@ -24,7 +24,7 @@ def scan_options(s: CommonSettings, progress_label: str | None = None) -> ScanOp
     from scanner.pipeline.workers import default_jobs
 
     opts = ScanOptions(rule_files=tuple(s.rule_files), unverified_rule_files=tuple(s.config_rule_files),
-                       include_invalid_checksum=s.include_invalid_checksum,
+                       hide_invalid_checksum=s.hide_invalid_checksum,
                        baseline=s.baseline, ignore_file=s.ignore_file, no_suppress=s.no_suppress,
                        decode_depth=s.decode_depth, list_skipped=s.list_skipped, archive_depth=s.archive_depth)
     if progress_label and not s.quiet:

@@ -648,6 +648,11 @@ class Engine:
             checksum = "valid" if construction.valid(secret) else "invalid"
             if checksum == "valid" and low_information(secret[construction.body_slice]):
                 tags = tags + ("test-token",)
+            elif checksum == "invalid" and _NOT_PLACEHOLDER not in self._filters[ri] and not _NOT_PLACEHOLDER(secret):
+                # a checksum rule needs no placeholder filter while its checksum holds; once it fails, the
+                # value is listed, so the policy applies as in every other rule (`ghp_xxxx…` is a placeholder)
+                self._skip(budget, rule, data, s, "a placeholder (README's placeholder policy)")
+                return None
         return Match(rule, s, e, secret, checksum, tags)
 
 

@@ -33,7 +33,7 @@ class CommonSettings:
     # rule files a config file named (not the command line): their rules never verify (see apply_config)
     config_rule_files: tuple[str, ...] = ()
     show_secrets: bool = False
-    include_invalid_checksum: bool = False
+    hide_invalid_checksum: bool = False
     fail_on: str = "any"
     jobs: int | None = None
     force_jobs: bool = False
@@ -217,7 +217,7 @@ def _size(v: Any) -> int:
 KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "format": ("fmt", _choice(*FORMATS)), "fail-on": ("fail_on", _choice(*FAIL_ON)),
     "rules": ("rule_files", _texts), "exclude": ("exclude", _texts),
-    "include-invalid-checksum": ("include_invalid_checksum", _flag), "max-file-size": ("max_file_size", _size),
+    "hide-invalid-checksum": ("hide_invalid_checksum", _flag), "max-file-size": ("max_file_size", _size),
     "jobs": ("jobs", _number(int, 1)), "verify": ("verify", _flag), "baseline": ("baseline", _text),
     "ignore-file": ("ignore_file", _text), "no-gitignore": ("no_gitignore", _flag),
     "include-binary": ("include_binary", _flag), "cloudflare-email": ("cloudflare_email", _text),

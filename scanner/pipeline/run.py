@@ -30,7 +30,7 @@ class ScanOptions:
     unverified_rule_files: tuple[str, ...] = ()  # named by a config file: their rules' `verify` is dropped
     extra_rules: tuple[Rule, ...] = ()  # e.g. from a gitleaks configuration
     verify: object | None = None  # VerifyOptions when --verify
-    include_invalid_checksum: bool = False
+    hide_invalid_checksum: bool = False
     jobs: int = field(default_factory=default_jobs)
     accelerated: bool | None = None  # None: Hyperscan when importable
     progress: Callable[[int, int, int, int], None] | None = None
@@ -64,8 +64,9 @@ def build_engine(opts: ScanOptions) -> tuple[list[Rule], Engine]:
 
 
 def finish(findings: list[Finding], opts: ScanOptions) -> list[Finding]:
-    """Policy applied to raw findings: drop bad-checksum candidates unless asked, one per place."""
-    if not opts.include_invalid_checksum:
+    """Policy applied to raw findings: one per place; bad-checksum candidates (listed, never gating) only when
+    not asked to hide them."""
+    if opts.hide_invalid_checksum:
         findings = [f for f in findings if f.checksum != "invalid"]
     return dedupe(findings)
 

@@ -21,7 +21,7 @@ def finding_dict(f: Finding, show_secrets: bool) -> dict:
         "path": f.path, "line": f.line, "column": f.column,
         "commit": f.commit, "author": f.author, "date": f.date, "refs": list(f.refs),
         "at_head": f.at_head, "source": f.source, "encoding": f.encoding,
-        "checksum": f.checksum, "tags": list(f.tags),
+        "checksum": f.checksum, "tags": list(f.tags), "gating": f.gating,
         "verification": asdict(f.verification),
         "remediation": _remediation(f.rule_id),
         **({"layer": _layer(f)} if f.source == "image" else {}),

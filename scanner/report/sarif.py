@@ -80,7 +80,8 @@ def render_sarif(r: Report, show_secrets: bool, color: bool = False) -> str:
         results.append({
             "ruleId": f.rule_id,
             "ruleIndex": rules[f.rule_id],
-            "level": LEVEL.get(f.severity, "warning"),
+            # a finding that never fails the gate (a bad checksum, a test token) is a note whatever its rule
+            "level": LEVEL.get(f.severity, "warning") if f.gating else "note",
             "message": {"text": f"{f.description}: {s.secret}{where} (verification: {status})"},
             "locations": [_location(f)],
             # one secret at two places is two results: the fingerprint names the place too

@@ -41,6 +41,8 @@ def render_text(r: Report, show_secrets: bool, color: bool) -> str:
             extra.append(f"encoding {f.encoding}")
         if f.tags:
             extra.append("tags " + ",".join(f.tags))
+        if not f.gating:
+            extra.append("does not fail the gate")
         if f.verification.status != "not-checked":
             status = paint(f.verification.status, _STATUS_COLOR.get(f.verification.status))
             extra.append(f"verification {status}" + (f" ({f.verification.detail})" if f.verification.detail else ""))
@@ -77,6 +79,9 @@ def summary_lines(r: Report) -> list[str]:
     noun = "file" if r.mode == "scan" else "item"
     out = [f"{head} in {r.items_scanned} {noun}{'s' if r.items_scanned != 1 else ''}, "
            f"{_human_bytes(r.bytes_scanned)}, {r.duration_s:.2f} s"]
+    if (quiet := sum(1 for f in r.findings if not f.gating)):
+        out.append(f"{quiet} of them fail no gate: a checksum that does not hold or a test token "
+                   f"(--hide-invalid-checksum leaves the bad checksums out)")
     by_rule = Counter(f.rule_id for f in r.findings)
     if len(by_rule) > 1 or (by_rule and r.mode == "history"):
         width = max(len(k) for k in by_rule)

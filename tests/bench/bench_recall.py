@@ -476,7 +476,8 @@ def judge(examples: list[Example], verbose: bool, extra: tuple[str, ...] = ()) -
           f"negatives reported: {total[5]}/{total[4]} ({pct(total[5], total[4])})")
     if verbose:
         for ex in missed:
-            print("MISSED", ex.vendor, ex.rule, ex.text[:120].replace("\n", " "))
+            kind = "placeholder-looking" if PLACEHOLDERISH.search(ex.text) else "realistic"
+            print("MISSED", kind, ex.vendor, ex.rule, ex.text[:120].replace("\n", " "))
         for ex in reported:
             print("REPORTED", ex.vendor, ex.rule, ex.text[:120].replace("\n", " "))
 
@@ -493,8 +494,8 @@ def main() -> None:
     ap.add_argument("--generated", action="store_true",
                     help="also gitleaks' and betterleaks' generated samples, with random bodies (their reading of lengths)")
     ap.add_argument("--vendor", help="only this vendor (file name without extension)")
-    ap.add_argument("--include-invalid-checksum", action="store_true",
-                    help="count candidates whose checksum fails too (tokenscan reports them only when asked)")
+    ap.add_argument("--hide-invalid-checksum", action="store_true",
+                    help="leave out candidates whose checksum fails (tokenscan lists them, never gating, by default)")
     ap.add_argument("-v", "--verbose", action="store_true", help="every vendor, and each example missed or reported")
     a = ap.parse_args()
     sources = (("Kingfisher", a.kingfisher, kingfisher), ("gitleaks", a.gitleaks, gitleaks),
@@ -508,11 +509,11 @@ def main() -> None:
         if git_dir:
             examples = [e for e in read(git_dir) if not a.vendor or e.vendor == a.vendor]
             print(f"== {label} examples ({git_dir}): {len(examples)}")
-            judge(examples, a.verbose, ("--include-invalid-checksum",) if a.include_invalid_checksum else ())
+            judge(examples, a.verbose, ("--hide-invalid-checksum",) if a.hide_invalid_checksum else ())
             if a.generated and read is gitleaks:
                 examples = [e for e in gitleaks_generated(git_dir) if not a.vendor or e.vendor == a.vendor]
                 print(f"== {label} generated samples ({git_dir}): {len(examples)}")
-                judge(examples, a.verbose, ("--include-invalid-checksum",) if a.include_invalid_checksum else ())
+                judge(examples, a.verbose, ("--hide-invalid-checksum",) if a.hide_invalid_checksum else ())
 
 
 if __name__ == "__main__":

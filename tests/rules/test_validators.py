@@ -43,6 +43,10 @@ def test_base62_padding_and_github_checksum():
     ("rpa_ABC123DEF456GHI789JKL012MNO345PQR678STUVX9y2z7", False),  # the alphabet with digits between
     ("rpa_ABC123DEF456GHI789JKX012MNO345PQR678STUVX9y2z7", True),   # eleven in a row, then a break
     ("0abcdef1a2b3cdef4567a89abcdef0123", True),                    # hex letters never count past f
+    ("ghp_abababababababababababababababababab", False),             # a unit said over and over
+    ("ak_live_XYZabc123XYZabc123XYZabc123XYZ", False),
+    ("ghp_Xk9ababababab2Lq7Rt4Zc8Nv1Hk6Jd3Fp0Gs5T", True),           # five times: not twelve characters
+    ("IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH", True),       # a run of one character is not a unit
 ])
 def test_not_placeholder(secret, ok):
     assert v.not_placeholder(secret) is ok
