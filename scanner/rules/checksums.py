@@ -240,11 +240,11 @@ def _counts(raw: bytes, step: bytes, stride: int, steps: int) -> bool:
 # Eight of one character in a row (88888888, ffffffff): a filler, about once in 10^9 in a random hex body.
 # Not A or /: base64 of zero bytes and of 0xff bytes, which structured tokens hold (Twitter's bearer tokens open
 # with 21 As; AWS session tokens hold a varint written //////////).
-_REPEAT_RUN = re.compile(r"([^A/])\1{7}")
-# A unit of two to nine characters said over and over, twelve characters or more (abababababab,
+# Or a unit of two to nine characters said over and over, twelve characters or more (abababababab,
 # XYZabc123XYZabc123XYZabc123): one filler typed the way people type it; in a random hex body about once in
-# 10^10. Its first two characters differ, so a run of one character stays _REPEAT_RUN's to judge.
-_UNIT_RUN = re.compile(r"(?=(.)(?!\1))(?:(..)\2{5}|(...)\3{3}|(.{4,9})\4{2})")
+# 10^10. Its first two characters differ, so a run of one character stays the first branch's to judge. One
+# pattern, so every candidate pays one search.
+_REPEAT_RUN = re.compile(r"([^A/])\1{7}|(?=(.)(?!\2))(?:(..)\3{5}|(...)\4{3}|(.{4,9})\5{2})")
 
 
 # Twelve letters counting up once the digits are taken out: about once in 10^15 in a random body's letters.
@@ -256,8 +256,7 @@ def not_placeholder(secret: str) -> bool:
     """Rejects the words and shapes people write instead of a credential (your_token_here, xxxx, ${VAR}, a
     body typed as abcdefgh..., 12345678..., a1b2c3d4..., ABC123DEF456GHI789JKL..., 88888888... or ababab...): README's
     placeholder policy, the same in every rule."""
-    if (_PLACEHOLDER_WORDS.search(secret.lower()) is not None or _REPEAT_RUN.search(secret) is not None
-            or _UNIT_RUN.search(secret) is not None):
+    if _PLACEHOLDER_WORDS.search(secret.lower()) is not None or _REPEAT_RUN.search(secret) is not None:
         return False
     raw = secret.encode("latin-1", "replace")
     letters = raw.translate(None, _DIGITS)  # ABC123DEF456GHI789: the alphabet typed with digits between
